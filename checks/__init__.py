@@ -1,0 +1,1 @@
+"""The guard: engine, config, discovery, reporters and the command line."""

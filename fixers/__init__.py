@@ -1,0 +1,1 @@
+"""One codemod per fixable rule, named like the rule it fixes."""

@@ -1,0 +1,1 @@
+"""One module per lint rule; each rule class documents itself and carries VALID/INVALID samples."""

@@ -1,0 +1,1 @@
+"""somatrace: keep every LLM service traced, tagged, cost-attributed and prompt-safe."""
