@@ -1,0 +1,489 @@
+"""One ``somatrace check`` run: discover -> pre-filter -> parse once -> all rules in one pass ->
+project pass -> suppressions -> findings.
+
+Cost scales with what can hold a finding, not with file count: a file is read and scanned for
+the rules' trigger strings, and only parsed (with LibCST, once) when at least one selected rule
+can apply to it; the visit resolves only the metadata those rules declare. Files that need
+parsing are spread over a process pool; results are cached per file content and settings.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from somatrace.checks.cache import Cache, content_hash
+from somatrace.checks.config import Config, ConfigResolver, is_selected, load_config_file
+from somatrace.checks.discovery import Candidate, changed_files, discover
+from somatrace.checks.findings import Finding
+from somatrace.checks.globs import matches_any
+from somatrace.checks.modules import module_identity
+from somatrace.checks.registry import all_rules
+from somatrace.checks.rule import FileContext, ProjectRule, PythonRule, Rule, TextRule
+from somatrace.checks.source import Source, Unreadable, decode, read_bytes
+from somatrace.checks.suppression import apply_noqa
+
+PARSE_ERROR = "ST900"
+PARALLEL_THRESHOLD = 6  # below this many files to parse, a pool costs more than it saves
+
+
+@dataclass
+class CheckSettings:
+    select: list[str] | None = None  # replaces the config's select
+    ignore: list[str] = field(default_factory=list)  # extends the config's ignore
+    extend_select: list[str] = field(default_factory=list)
+    config_file: Path | None = None
+    use_cache: bool = True
+    changed_since: str | None = None
+    jobs: int | None = None
+
+
+@dataclass
+class CheckResult:
+    findings: list[Finding]
+    files_checked: int = 0
+    files_parsed: int = 0
+    files_cached: int = 0
+    elapsed: float = 0.0
+    roots: list[Path] = field(default_factory=list)
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    try:
+        return path.relative_to(cwd).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def effective_config(config: Config, settings: CheckSettings) -> Config:
+    overrides: dict[str, Any] = {}
+    if settings.select is not None:
+        overrides["select"] = list(settings.select)
+    if settings.extend_select:
+        overrides["select"] = list(overrides.get("select", config.select)) + settings.extend_select
+    if settings.ignore:
+        overrides["ignore"] = list(config.ignore) + list(settings.ignore)
+    return config.with_overrides(**overrides) if overrides else config
+
+
+def active_rules(config: Config) -> list[type[Rule]]:
+    return [r for r in all_rules() if is_selected(r.CODE, config.select, config.ignore)]
+
+
+def make_context(path: Path, relpath: str, display: str, config: Config) -> FileContext:
+    module_name, package_root = module_identity(path)
+    return FileContext(
+        path=path,
+        display_path=display,
+        relpath=relpath,
+        module_name=module_name,
+        package_root=package_root,
+        config=config,
+        is_configured_entrypoint=matches_any(tuple(config.entrypoints), relpath),
+    )
+
+
+def _unreadable_finding(problem: Unreadable, display: str) -> Finding:
+    return Finding(
+        path=display,
+        line=problem.line,
+        col=problem.col,
+        code=PARSE_ERROR,
+        message=f"cannot check this file: {problem.reason}",
+    )
+
+
+def _empty_result() -> dict[str, Any]:
+    return {"findings": [], "summaries": {}, "parsed": False}
+
+
+def parse_and_visit(
+    source: Source, ctx: FileContext, rules: list[type[PythonRule]], report_parse_errors: bool
+) -> dict[str, Any]:
+    """Parse ``source`` once and run ``rules`` over it in a single batched traversal."""
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper
+
+    try:
+        module = cst.parse_module(source.data)
+    except cst.ParserSyntaxError as exc:
+        if not report_parse_errors:
+            return _empty_result() | {"parsed": True}
+        message = f"cannot parse this file: {exc.message}"
+        f = Finding(ctx.display_path, exc.raw_line, exc.raw_column + 1, PARSE_ERROR, message)
+        return {"findings": [f.to_dict()], "summaries": {}, "parsed": True}
+    except (RecursionError, MemoryError, ValueError, Exception) as exc:  # noqa: BLE001
+        if not report_parse_errors:
+            return _empty_result() | {"parsed": True}
+        reason = f"the parser failed: {type(exc).__name__}: {exc}"[:300]
+        f = Finding(ctx.display_path, 1, 1, PARSE_ERROR, f"cannot parse this file: {reason}")
+        return {"findings": [f.to_dict()], "summaries": {}, "parsed": True}
+    visitors = [rule(ctx) for rule in rules]
+    try:
+        MetadataWrapper(module, unsafe_skip_copy=True).visit_batched(visitors)
+    except RecursionError:
+        f = Finding(ctx.display_path, 1, 1, PARSE_ERROR, "cannot check this file: nested too deeply")
+        return {"findings": [f.to_dict()], "summaries": {}, "parsed": True}
+    findings: list[Finding] = []
+    summaries: dict[str, Any] = {}
+    for visitor in visitors:
+        findings.extend(visitor.findings)
+        summary = visitor.file_summary()
+        if summary is not None:
+            summaries[visitor.CODE] = summary
+    findings = apply_noqa(findings, source.text)
+    return {"findings": [f.to_dict() for f in findings], "summaries": summaries, "parsed": True}
+
+
+def analyze_source(
+    source: Source, ctx: FileContext, rules: list[type[Rule]], report_parse_errors: bool
+) -> dict[str, Any]:
+    """Run every applicable rule on one already-decoded file."""
+    if ctx.relpath.endswith(".py"):
+        py_rules = [
+            r for r in rules if issubclass(r, PythonRule) and r.applies_to(source.data, ctx)
+        ]
+        if not py_rules:
+            return _empty_result()
+        return parse_and_visit(source, ctx, py_rules, report_parse_errors)
+    findings: list[Finding] = []
+    for rule in rules:
+        if issubclass(rule, TextRule) and matches_any(rule.FILE_PATTERNS, ctx.relpath):
+            if rule.applies_to(source.data, ctx):
+                findings.extend(rule().check_text(source.text, ctx))
+    findings = apply_noqa(findings, source.text)
+    return {"findings": [f.to_dict() for f in findings], "summaries": {}, "parsed": bool(findings)}
+
+
+@dataclass
+class _Job:
+    path: Path
+    relpath: str
+    display: str
+    config: Config
+    codes: tuple[str, ...]
+    data: bytes
+
+
+def _run_job(job: _Job) -> dict[str, Any]:
+    rules = [r for r in all_rules() if r.CODE in job.codes]
+    ctx = make_context(job.path, job.relpath, job.display, job.config)
+    decoded = decode(job.path, job.data, python=job.relpath.endswith(".py"))
+    if isinstance(decoded, Unreadable):
+        return {"findings": [_unreadable_finding(decoded, job.display).to_dict()], "summaries": {}}
+    return analyze_source(decoded, ctx, rules, PARSE_ERROR in job.codes)
+
+
+def _run_batch(jobs: list[_Job]) -> list[dict[str, Any]]:
+    return [_run_job(job) for job in jobs]
+
+
+def _pool_map(jobs: list[_Job], workers: int) -> list[dict[str, Any]]:
+    # Balance by size: big files first, dealt round-robin into small batches.
+    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i].data))
+    batch_count = max(workers * 4, 1)
+    batches: list[list[int]] = [[] for _ in range(min(batch_count, len(jobs)))]
+    for n, i in enumerate(order):
+        batches[n % len(batches)].append(i)
+    results: list[dict[str, Any]] = [{} for _ in jobs]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for batch, out in zip(
+            batches, pool.map(_run_batch, [[jobs[i] for i in b] for b in batches]), strict=True
+        ):
+            for i, result in zip(batch, out, strict=True):
+                results[i] = result
+    return results
+
+
+class ProjectIndex:
+    """What a :class:`ProjectRule` sees: every file's summary, and more on demand."""
+
+    def __init__(self, rule: type[ProjectRule], engine: Engine) -> None:
+        self.rule = rule
+        self.engine = engine
+        self.summaries: dict[Path, Any] = {}
+        self.contexts: dict[Path, FileContext] = {}
+
+    def add(self, ctx: FileContext, summary: Any) -> None:
+        self.summaries[ctx.path] = summary
+        self.contexts[ctx.path] = ctx
+
+    def summary_for(self, path: Path) -> Any | None:
+        """The rule's summary of any Python file in the project, computed (and cached) if new."""
+        if path in self.summaries:
+            return self.summaries[path]
+        summary = self.engine.summarize_on_demand(self.rule, path)
+        self.summaries[path] = summary
+        return summary
+
+    def context_for(self, path: Path) -> FileContext:
+        ctx = self.contexts.get(path)
+        if ctx is None:
+            config = self.engine.resolver.for_path(path)
+            ctx = make_context(
+                path, config.relpath(path), display_path(path, self.engine.cwd), config
+            )
+            self.contexts[path] = ctx
+        return ctx
+
+
+class Engine:
+    def __init__(self, settings: CheckSettings, cwd: Path | None = None) -> None:
+        self.settings = settings
+        self.cwd = Path(os.path.abspath(cwd or Path.cwd()))
+        explicit = load_config_file(settings.config_file) if settings.config_file else None
+        self.resolver = ConfigResolver(explicit=explicit, fallback_root=self._fallback_root())
+        self._caches: dict[Path, Cache] = {}
+        self._effective: dict[int, Config] = {}
+
+    def _fallback_root(self) -> Path:
+        from somatrace.checks.discovery import _git_toplevel
+
+        return _git_toplevel(self.cwd) or self.cwd
+
+    def config_for(self, candidate_config: Config) -> Config:
+        key = id(candidate_config)
+        if key not in self._effective:
+            self._effective[key] = effective_config(candidate_config, self.settings)
+        return self._effective[key]
+
+    def cache_for(self, config: Config) -> Cache:
+        cache = self._caches.get(config.root)
+        if cache is None:
+            codes = ",".join(r.CODE for r in active_rules(config))
+            cache = Cache.load(
+                config.root, f"{config.fingerprint()}:{codes}", enabled=self.settings.use_cache
+            )
+            self._caches[config.root] = cache
+        return cache
+
+    def text_patterns(self) -> tuple[str, ...]:
+        patterns: list[str] = []
+        for rule in all_rules():
+            if issubclass(rule, TextRule):
+                patterns.extend(rule.FILE_PATTERNS)
+        return tuple(dict.fromkeys(patterns))
+
+    def summarize_on_demand(self, rule: type[ProjectRule], path: Path) -> Any | None:
+        config = self.config_for(self.resolver.for_path(path))
+        cache = self.cache_for(config)
+        name = f"summary:{rule.CODE}:{config.relpath(path)}"
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        hit = cache.lookup_stat(name, st)
+        if hit is not None:
+            return hit.get("summary")
+        data = read_bytes(path, int(config.get("max-file-size")))
+        if isinstance(data, Unreadable):
+            return None
+        digest = content_hash(data)
+        hit = cache.lookup_digest(name, st, digest)
+        if hit is not None:
+            return hit.get("summary")
+        decoded = decode(path, data, python=True)
+        summary = None
+        if not isinstance(decoded, Unreadable):
+            ctx = make_context(path, config.relpath(path), display_path(path, self.cwd), config)
+            result = parse_and_visit(decoded, ctx, [rule], report_parse_errors=False)
+            summary = result["summaries"].get(rule.CODE)
+        cache.store(name, st, digest, {"summary": summary})
+        return summary
+
+    def run(self, paths: list[Path], progress: Callable[[int, int], None] | None = None) -> CheckResult:
+        started = time.perf_counter()
+        candidates = discover(paths, self.resolver, self.text_patterns())
+        findings: list[Finding] = []
+        jobs: list[_Job] = []
+        job_keys: list[tuple[Candidate, Config, os.stat_result, str]] = []
+        results: dict[Path, dict[str, Any]] = {}
+        contexts: dict[Path, FileContext] = {}
+        cached = 0
+        for cand in candidates:
+            config = self.config_for(cand.config)
+            rules = active_rules(config)
+            if not rules:
+                continue
+            display = display_path(cand.path, self.cwd)
+            cache = self.cache_for(config)
+            try:
+                st = os.stat(cand.path)
+            except OSError:
+                st = None
+            if st is not None:
+                hit = cache.lookup_stat(cand.relpath, st)
+                if hit is not None:
+                    results[cand.path] = hit
+                    cached += 1
+                    continue
+            data = read_bytes(cand.path, int(config.get("max-file-size")))
+            if isinstance(data, Unreadable):
+                if PARSE_ERROR in {r.CODE for r in rules}:
+                    findings.append(_unreadable_finding(data, display))
+                continue
+            assert st is not None
+            digest = content_hash(data)
+            hit = cache.lookup_digest(cand.relpath, st, digest)
+            if hit is not None:
+                results[cand.path] = hit
+                cached += 1
+                continue
+            codes = tuple(r.CODE for r in rules)
+            ctx_needed = cand.relpath.endswith(".py")
+            if ctx_needed and not self._may_apply(rules, data, cand, config, display):
+                # Nothing can report here; still refuse binary or undecodable files loudly.
+                quick = _empty_result()
+                if b"\0" in data or not _decodes(data, cand.path):
+                    quick = _run_job(_Job(cand.path, cand.relpath, display, config, codes, data))
+                results[cand.path] = quick
+                cache.store(cand.relpath, st, digest, quick)
+                continue
+            jobs.append(_Job(cand.path, cand.relpath, display, config, codes, data))
+            job_keys.append((cand, config, st, digest))
+
+        workers = self.settings.jobs or os.cpu_count() or 1
+        if len(jobs) >= PARALLEL_THRESHOLD and workers > 1:
+            outputs = _pool_map(jobs, min(workers, len(jobs)))
+        else:
+            outputs = [_run_job(job) for job in jobs]
+        parsed = 0
+        for (cand, config, st, digest), output in zip(job_keys, outputs, strict=True):
+            results[cand.path] = output
+            parsed += bool(output.get("parsed"))
+            self.cache_for(config).store(cand.relpath, st, digest, output)
+
+        for cand in candidates:
+            config = self.config_for(cand.config)
+            result = results.get(cand.path)
+            if result is None:
+                continue
+            contexts[cand.path] = make_context(
+                cand.path, cand.relpath, display_path(cand.path, self.cwd), config
+            )
+            findings.extend(Finding.from_dict(f) for f in result.get("findings", []))
+
+        findings.extend(self._project_pass(candidates, results, contexts))
+        findings = self._apply_per_file_ignores(findings, candidates)
+        if self.settings.changed_since:
+            findings = self._only_changed(findings)
+        for cache in self._caches.values():
+            cache.save()
+        findings.sort(key=lambda f: f.sort_key)
+        return CheckResult(
+            findings=findings,
+            files_checked=len(candidates),
+            files_parsed=parsed,
+            files_cached=cached,
+            elapsed=time.perf_counter() - started,
+            roots=sorted({c.root for c in self._effective.values()}),
+        )
+
+    def _may_apply(
+        self, rules: list[type[Rule]], data: bytes, cand: Candidate, config: Config, display: str
+    ) -> bool:
+        ctx = None
+        for rule in rules:
+            if not issubclass(rule, PythonRule):
+                continue
+            if any(trigger in data for trigger in rule.TRIGGERS):
+                return True
+            if getattr(rule, "NEEDS_CONTEXT_FILTER", False):
+                ctx = ctx or make_context(cand.path, cand.relpath, display, config)
+                if rule.applies_to(data, ctx):
+                    return True
+        return False
+
+    def _project_pass(
+        self,
+        candidates: list[Candidate],
+        results: dict[Path, dict[str, Any]],
+        contexts: dict[Path, FileContext],
+    ) -> list[Finding]:
+        out: list[Finding] = []
+        # A rule may be selected in one nested project and not another: check per candidate.
+        project_rules = [
+            r
+            for r in all_rules()
+            if issubclass(r, ProjectRule)
+            and any(
+                is_selected(r.CODE, self.config_for(c.config).select, self.config_for(c.config).ignore)
+                for c in candidates
+            )
+        ]
+        for rule in project_rules:
+            index = ProjectIndex(rule, self)
+            for path, result in results.items():
+                summary = result.get("summaries", {}).get(rule.CODE)
+                if summary is not None and path in contexts:
+                    ctx = contexts[path]
+                    if is_selected(rule.CODE, ctx.config.select, ctx.config.ignore):
+                        index.add(ctx, summary)
+            project_findings = list(rule.check_project(index))
+            out.extend(self._suppress_project(project_findings, index))
+        return out
+
+    def _suppress_project(self, findings: Iterable[Finding], index: ProjectIndex) -> list[Finding]:
+        by_path: dict[str, list[Finding]] = {}
+        for f in findings:
+            by_path.setdefault(f.path, []).append(f)
+        kept: list[Finding] = []
+        paths = {ctx.display_path: p for p, ctx in index.contexts.items()}
+        for display, group in by_path.items():
+            path = paths.get(display)
+            text = ""
+            if path is not None:
+                source = read_bytes(path, 1 << 62)
+                if not isinstance(source, Unreadable):
+                    decoded = decode(path, source, python=True)
+                    if not isinstance(decoded, Unreadable):
+                        text = decoded.text
+            kept.extend(apply_noqa(group, text))
+        return kept
+
+    def _apply_per_file_ignores(
+        self, findings: list[Finding], candidates: list[Candidate]
+    ) -> list[Finding]:
+        by_display = {display_path(c.path, self.cwd): c for c in candidates}
+        out = []
+        for f in findings:
+            cand = by_display.get(f.path)
+            if cand is not None:
+                config = self.config_for(cand.config)
+                ignored = [
+                    code
+                    for glob, codes in config.per_file_ignores.items()
+                    if matches_any((glob,), cand.relpath)
+                    for code in codes
+                ]
+                if ignored and not is_selected(f.code, ["ALL"], ignored):
+                    continue
+            out.append(f)
+        return out
+
+    def _only_changed(self, findings: list[Finding]) -> list[Finding]:
+        assert self.settings.changed_since is not None
+        changed = changed_files(self.settings.changed_since, self.cwd)
+        out = []
+        for f in findings:
+            path = Path(os.path.realpath(self.cwd / f.path))
+            depends = {Path(os.path.realpath(p)) for p in f.data.get("depends_on", [])}
+            if path in changed or depends & changed:
+                out.append(f)
+        return out
+
+
+def _decodes(data: bytes, path: Path) -> bool:
+    return not isinstance(decode(path, data, python=True), Unreadable)
+
+
+def check_paths(paths: list[Path], settings: CheckSettings | None = None) -> CheckResult:
+    """Library entry point: ``somatrace check`` without the command line."""
+    return Engine(settings or CheckSettings()).run(paths)

@@ -1,0 +1,45 @@
+"""Finds every rule: each module in ``somatrace.rules`` defines one :class:`Rule` subclass."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import lru_cache
+
+from somatrace.checks.rule import PythonRule, Rule, TextRule
+
+
+@lru_cache(maxsize=1)
+def all_rules() -> tuple[type[Rule], ...]:
+    import somatrace.rules as package
+
+    found: dict[str, type[Rule]] = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Rule)
+                and value.__module__ == module.__name__
+                and getattr(value, "CODE", None)
+            ):
+                if value.CODE in found:
+                    raise RuntimeError(f"two rules share the code {value.CODE}")
+                found[value.CODE] = value
+    return tuple(found[code] for code in sorted(found))
+
+
+def rule_by_code(code: str) -> type[Rule] | None:
+    wanted = code.strip().upper()
+    for rule in all_rules():
+        if rule.CODE == wanted or rule.NAME == code.strip().lower():
+            return rule
+    return None
+
+
+def python_rules() -> tuple[type[PythonRule], ...]:
+    return tuple(r for r in all_rules() if issubclass(r, PythonRule))
+
+
+def text_rules() -> tuple[type[TextRule], ...]:
+    return tuple(r for r in all_rules() if issubclass(r, TextRule))

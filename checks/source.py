@@ -1,0 +1,95 @@
+"""Reading a file the way Python would, and saying precisely why when it cannot be read.
+
+Hostile inputs (binary files, unknown encodings, symlink loops, FIFOs, unreadable or huge files)
+become a reason string for ST900, never an exception.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+# PEP 263: a coding cookie in a comment on line 1 or 2.
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    path: Path
+    data: bytes
+    text: str
+    encoding: str  # as declared (BOM -> "utf-8-sig")
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    path: Path
+    reason: str
+    line: int = 1
+    col: int = 1
+
+
+def python_encoding(data: bytes) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    head = b"\n".join(data.split(b"\n", 2)[:2])
+    match = _COOKIE.search(head)
+    if match:
+        name = match.group(1).decode("ascii", "replace")
+        try:
+            return codecs.lookup(name).name
+        except LookupError:
+            return name  # reported as unknown by decode()
+    return "utf-8"
+
+
+def read_bytes(path: Path, max_size: int) -> bytes | Unreadable:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return Unreadable(path, f"cannot read file: {exc.strerror or exc}")
+    if not stat.S_ISREG(st.st_mode):
+        return Unreadable(path, "not a regular file")
+    if st.st_size > max_size:
+        return Unreadable(
+            path, f"file is {st.st_size} bytes, larger than max-file-size ({max_size} bytes)"
+        )
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        return Unreadable(path, f"cannot read file: {exc.strerror or exc}")
+
+
+def decode(path: Path, data: bytes, *, python: bool) -> Source | Unreadable:
+    if b"\0" in data:
+        return Unreadable(path, "binary file (contains NUL bytes)")
+    encoding = python_encoding(data) if python else (
+        "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+    )
+    try:
+        text = data.decode(encoding)
+    except LookupError:
+        return Unreadable(path, f"unknown source encoding {encoding!r}")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return Unreadable(
+            path,
+            f"not valid {encoding} (byte 0x{data[exc.start]:02x}); declare the encoding "
+            "with a coding comment or save the file as UTF-8",
+            line=line,
+            col=col,
+        )
+    return Source(path=path, data=data, text=text, encoding=encoding)
+
+
+def read_source(path: Path, max_size: int, *, python: bool = True) -> Source | Unreadable:
+    data = read_bytes(path, max_size)
+    if isinstance(data, Unreadable):
+        return data
+    return decode(path, data, python=python)
