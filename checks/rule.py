@@ -43,6 +43,9 @@ class Valid:
 class Invalid:
     """Code on which the rule must report, at ``line``/``col`` (1-based) when given.
 
+    Samples are dedented and their leading newline dropped before they are written, so line 1
+    is the first line after the opening quotes.
+
     ``expected_fixed`` (when given) is what the rule's fixer must turn ``code`` into.
     """
 
@@ -69,6 +72,9 @@ class FileContext:
     package_root: Path  # the folder the module name is relative to
     config: Config
     is_configured_entrypoint: bool = False
+    # Per-file memo shared by every rule run on this file (e.g. one YAML parse for ST202,
+    # ST401 and ST402). Keys are owned by the module that fills them.
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 class Rule:
