@@ -1,0 +1,349 @@
+"""The tracing policy for environment variables, wherever they are found.
+
+One pure module decides whether environment variables, as a service would receive them, break
+the tracing policy. Callers find the variables (a Kubernetes container's ``env``, Helm values,
+a ``.env`` file, a workflow's ``env:``, a live cluster) and hand them over as :class:`EnvVar`;
+this module never reads files or talks to anything.
+
+Two entry points:
+
+- :func:`evaluate_var` judges one variable on its own (what a config-file line can prove):
+  content capture switched on (ST202), a literal credential (ST401), a sampling rate below
+  policy (ST402, for ``LANGFUSE_SAMPLING_RATE`` / ``LANGFUSE_SAMPLE_RATE``).
+- :func:`evaluate_env` judges the complete environment of one process (a container): every
+  per-variable finding, plus what needs the whole set — ``OTEL_TRACES_SAMPLER_ARG`` counts only
+  with a ratio sampler, an ``always_off`` sampler drops everything, and a missing
+  ``OTEL_EXPORTER_OTLP_ENDPOINT`` means nothing is exported (ST403).
+
+A value that is a reference (``${VAR}``, ``$(VAR)``, a template, a ``valueFrom``) is never a
+hard-coded secret, and is not judged for content or sampling: its real value is not known here.
+Secret values never leave this module: messages and :attr:`EnvViolation.masked_value` carry only
+:func:`mask_secret`'s form.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+__all__ = [
+    "CODE_CONTENT_ON",
+    "CODE_HARDCODED_SECRET",
+    "CODE_MISSING_ENDPOINT",
+    "CODE_SAMPLING_BELOW_POLICY",
+    "CONTENT_SWITCHES",
+    "DEFAULT_POLICY",
+    "ENDPOINT_VARS",
+    "EnvPolicy",
+    "EnvVar",
+    "EnvViolation",
+    "evaluate_env",
+    "evaluate_var",
+    "is_reference",
+    "is_truthy",
+    "mask_secret",
+]
+
+CODE_CONTENT_ON = "ST202"
+CODE_HARDCODED_SECRET = "ST401"
+CODE_SAMPLING_BELOW_POLICY = "ST402"
+# Not in the original catalogue: a workload that exports nowhere. Kept as one constant so the
+# catalogue owner can renumber it in one place.
+CODE_MISSING_ENDPOINT = "ST403"
+
+# Switches that make OpenLLMetry / OpenTelemetry GenAI instrumentations record prompt and
+# completion text. TRACELOOP_TRACE_CONTENT defaults to "true", so only an explicit falsy value
+# is safe — but that is a property of the whole environment, not of a line (see evaluate_env).
+CONTENT_SWITCHES: tuple[str, ...] = (
+    "TRACE_CONTENT",
+    "TRACELOOP_TRACE_CONTENT",
+    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+)
+SAMPLING_RATE_VARS: tuple[str, ...] = ("LANGFUSE_SAMPLING_RATE", "LANGFUSE_SAMPLE_RATE")
+SAMPLER_VAR = "OTEL_TRACES_SAMPLER"
+SAMPLER_ARG_VAR = "OTEL_TRACES_SAMPLER_ARG"
+RATIO_SAMPLERS = frozenset({"traceidratio", "parentbased_traceidratio"})
+OFF_SAMPLERS = frozenset({"always_off", "parentbased_always_off"})
+# Either of these tells an OpenTelemetry exporter where to send spans.
+ENDPOINT_VARS: tuple[str, ...] = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+)
+HEADER_VARS: tuple[str, ...] = (
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "TRACELOOP_HEADERS",
+)
+KEY_VARS: dict[str, str] = {"LANGFUSE_SECRET_KEY": "sk-lf-", "LANGFUSE_PUBLIC_KEY": "pk-lf-"}
+SECRET_HEADER_NAMES = frozenset({"x-langfuse-secret", "x-langfuse-secret-key"})
+_AUTH_SCHEMES = ("basic", "bearer")
+
+_TRUTHY = frozenset({"true", "1", "yes", "on"})
+_REFERENCE = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*?\}\}|<[A-Z_]+>")
+
+
+@dataclass(frozen=True, slots=True)
+class EnvVar:
+    """One environment variable as a source declares it.
+
+    ``value`` is the literal text, or ``None`` when the source takes it from elsewhere
+    (Kubernetes ``valueFrom``, an ``envFrom`` Secret): then nothing about its content is known.
+    ``line`` is the caller's location (1-based), passed through to violations untouched.
+    """
+
+    name: str
+    value: str | None
+    line: int | None = None
+
+    @classmethod
+    def from_k8s(cls, entry: Mapping[str, Any], line: int | None = None) -> EnvVar:
+        """From one item of a Kubernetes container's ``env`` list (``name`` + ``value`` or
+        ``valueFrom``). A missing ``value`` without ``valueFrom`` is the empty string, as in
+        Kubernetes."""
+        name = str(entry.get("name", ""))
+        if "valueFrom" in entry and entry.get("value") is None:
+            return cls(name, None, line)
+        raw = entry.get("value", "")
+        return cls(name, "" if raw is None else _scalar_text(raw), line)
+
+
+@dataclass(frozen=True, slots=True)
+class EnvViolation:
+    """A policy violation by one variable (or, for ST403, by a missing one).
+
+    ``masked_value`` is set for secrets and never holds the secret itself.
+    """
+
+    code: str
+    name: str
+    message: str
+    line: int | None = None
+    masked_value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnvPolicy:
+    """What the fleet's tracing policy demands of an environment.
+
+    ``min_sampling_rate`` is the lowest acceptable head-sampling ratio (1.0: keep every trace).
+    ``allow_content`` turns ST202 off for environments whose policy allows prompt capture.
+    """
+
+    min_sampling_rate: Decimal = Decimal("1.0")
+    allow_content: bool = False
+    require_endpoint: bool = True
+
+
+DEFAULT_POLICY = EnvPolicy()
+
+
+def is_truthy(value: str | None) -> bool:
+    """``true``/``1``/``yes``/``on`` in any case, surrounding quotes and blanks ignored."""
+    if value is None:
+        return False
+    return value.strip().strip("'\"").strip().lower() in _TRUTHY
+
+
+def is_reference(value: str | None) -> bool:
+    """Whether the value is (or contains) a reference resolved elsewhere: ``${VAR}``,
+    ``$(VAR)``, ``$VAR``, a ``{{ template }}``, a ``<PLACEHOLDER>``; ``None`` (``valueFrom``)
+    counts as a reference too."""
+    return value is None or bool(_REFERENCE.search(value))
+
+
+def mask_secret(value: str) -> str:
+    """A form of a secret safe to print: its well-known prefix, never its content.
+
+    >>> mask_secret("sk-lf-1234567890abcdef")
+    'sk-lf-****(22 chars)'
+    """
+    text = value.strip()
+    lowered = text.lower()
+    for prefix in ("sk-lf-", "pk-lf-", "basic ", "bearer "):
+        if lowered.startswith(prefix):
+            return f"{text[: len(prefix)]}****({len(text)} chars)"
+    return f"****({len(text)} chars)"
+
+
+def evaluate_var(
+    name: str, value: str | None, policy: EnvPolicy = DEFAULT_POLICY, *, line: int | None = None
+) -> list[EnvViolation]:
+    """Violations one variable proves on its own, whatever else the environment holds."""
+    var = EnvVar(name, value, line)
+    found: list[EnvViolation] = []
+    found.extend(_content(var, policy))
+    found.extend(_secrets(var))
+    if var.name in SAMPLING_RATE_VARS:
+        found.extend(_ratio_below_policy(var, policy))
+    return found
+
+
+def evaluate_env(
+    env: Iterable[EnvVar] | Mapping[str, str | None],
+    policy: EnvPolicy = DEFAULT_POLICY,
+    *,
+    where: int | None = None,
+) -> list[EnvViolation]:
+    """Violations of one process's complete environment.
+
+    ``env`` is every variable the process gets (later duplicates win, as in Kubernetes).
+    ``where`` is the line to report an absent variable at (ST403), e.g. the container's.
+    Variables whose value is unknown (``valueFrom``) still count as present.
+    """
+    variables = _as_vars(env)
+    final: dict[str, EnvVar] = {}
+    for var in variables:
+        final[var.name] = var
+    found: list[EnvViolation] = []
+    for var in final.values():
+        found.extend(evaluate_var(var.name, var.value, policy, line=var.line))
+    found.extend(_sampler(final, policy))
+    if policy.require_endpoint and not any(
+        name in final and (final[name].value is None or final[name].value.strip())
+        for name in ENDPOINT_VARS
+    ):
+        found.append(
+            EnvViolation(
+                CODE_MISSING_ENDPOINT,
+                ENDPOINT_VARS[0],
+                f"{ENDPOINT_VARS[0]} is not set: spans from this process are exported nowhere "
+                "(set it to the in-cluster OTLP endpoint)",
+                where,
+            )
+        )
+    return found
+
+
+# -- the individual checks ----------------------------------------------------------------------
+
+
+def _content(var: EnvVar, policy: EnvPolicy) -> list[EnvViolation]:
+    if policy.allow_content or var.name not in CONTENT_SWITCHES:
+        return []
+    if is_reference(var.value) or not is_truthy(var.value):
+        return []
+    return [
+        EnvViolation(
+            CODE_CONTENT_ON,
+            var.name,
+            f"{var.name}={var.value!s} turns prompt/completion capture on; set it to false",
+            var.line,
+        )
+    ]
+
+
+def _secrets(var: EnvVar) -> list[EnvViolation]:
+    if var.value is None:
+        return []
+    if var.name in KEY_VARS:
+        prefix = KEY_VARS[var.name]
+        text = var.value.strip().strip("'\"")
+        if text.startswith(prefix) and not is_reference(text):
+            return [_secret(var, text, f"{var.name} holds a literal Langfuse key")]
+        return []
+    if var.name in HEADER_VARS:
+        return [
+            _secret(var, secret, f"{var.name} holds a literal credential in header '{header}'")
+            for header, secret in _literal_header_secrets(var.value)
+        ]
+    return []
+
+
+def _secret(var: EnvVar, secret: str, what: str) -> EnvViolation:
+    masked = mask_secret(secret)
+    return EnvViolation(
+        CODE_HARDCODED_SECRET,
+        var.name,
+        f"{what} ({masked}); take it from a Secret (valueFrom.secretKeyRef) or ${{VAR}}",
+        var.line,
+        masked,
+    )
+
+
+def _literal_header_secrets(value: str) -> list[tuple[str, str]]:
+    """``(header, secret)`` for each literal credential in an OTLP headers string
+    (``k1=v1,k2=v2``, values URL-encoded as the OpenTelemetry spec says)."""
+    found: list[tuple[str, str]] = []
+    for pair in value.strip().strip("'\"").split(","):
+        if "=" not in pair:
+            continue
+        raw_key, raw_value = pair.split("=", 1)
+        key = urllib.parse.unquote(raw_key).strip().lower()
+        header_value = urllib.parse.unquote(raw_value).strip()
+        if not header_value or is_reference(header_value):
+            continue
+        if key in SECRET_HEADER_NAMES:
+            found.append((key, header_value))
+        elif key == "authorization":
+            scheme, _, credential = header_value.partition(" ")
+            if scheme.lower() in _AUTH_SCHEMES and credential.strip():
+                found.append((key, header_value))
+    return found
+
+
+def _ratio_below_policy(var: EnvVar, policy: EnvPolicy) -> list[EnvViolation]:
+    if is_reference(var.value):
+        return []
+    assert var.value is not None
+    text = var.value.strip().strip("'\"")
+    try:
+        ratio = Decimal(text)
+    except InvalidOperation:
+        return [
+            EnvViolation(
+                CODE_SAMPLING_BELOW_POLICY,
+                var.name,
+                f"{var.name}={text!r} is not a number; policy needs a sampling rate of "
+                f"{policy.min_sampling_rate}",
+                var.line,
+            )
+        ]
+    if ratio.is_nan() or ratio < policy.min_sampling_rate:
+        return [
+            EnvViolation(
+                CODE_SAMPLING_BELOW_POLICY,
+                var.name,
+                f"{var.name}={text} samples below policy (minimum {policy.min_sampling_rate})",
+                var.line,
+            )
+        ]
+    return []
+
+
+def _sampler(env: Mapping[str, EnvVar], policy: EnvPolicy) -> list[EnvViolation]:
+    sampler_var = env.get(SAMPLER_VAR)
+    if sampler_var is None or is_reference(sampler_var.value):
+        return []
+    assert sampler_var.value is not None
+    sampler = sampler_var.value.strip().strip("'\"").lower()
+    if sampler in OFF_SAMPLERS and policy.min_sampling_rate > 0:
+        return [
+            EnvViolation(
+                CODE_SAMPLING_BELOW_POLICY,
+                SAMPLER_VAR,
+                f"{SAMPLER_VAR}={sampler} drops every trace (policy minimum "
+                f"{policy.min_sampling_rate})",
+                sampler_var.line,
+            )
+        ]
+    arg = env.get(SAMPLER_ARG_VAR)
+    if sampler in RATIO_SAMPLERS and arg is not None:
+        return _ratio_below_policy(arg, policy)
+    return []
+
+
+def _as_vars(env: Iterable[EnvVar] | Mapping[str, str | None]) -> list[EnvVar]:
+    if isinstance(env, Mapping):
+        return [EnvVar(name, value) for name, value in env.items()]
+    return list(env)
+
+
+def _scalar_text(raw: object) -> str:
+    """YAML scalars as the process would see them (``true`` -> ``"true"``)."""
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    return str(raw)
