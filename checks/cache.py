@@ -92,7 +92,12 @@ class Cache:
             payload = {
                 "version": VERSION,
                 "files": {
-                    n: {"size": e.size, "mtime_ns": e.mtime_ns, "digest": e.digest, "result": e.result}
+                    n: {
+                        "size": e.size,
+                        "mtime_ns": e.mtime_ns,
+                        "digest": e.digest,
+                        "result": e.result,
+                    }
                     for n, e in self.entries.items()
                 },
             }

@@ -34,7 +34,9 @@ EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 
 
-def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser | None]:
+def build_parser(
+    argv: Sequence[str],
+) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser | None]:
     parser = argparse.ArgumentParser(
         prog="somatrace",
         description="Prove every LLM service is traced, tagged, cost-attributed and prompt-safe.",

@@ -71,7 +71,7 @@ def _glob_to_codes(key: str, value: Any) -> dict[str, list[str]]:
 
 def _glob_to_str(key: str, value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
-        raise TypeError(f"`{key}` must be a table of glob = \"name\", got {type(value).__name__}")
+        raise TypeError(f'`{key}` must be a table of glob = "name", got {type(value).__name__}')
     out: dict[str, str] = {}
     for glob, name in value.items():
         if not isinstance(name, str):
@@ -92,7 +92,9 @@ OPTIONS: dict[str, Option] = {
         _list_of_str, ["services/*/app/main.py"], "globs of files that are service entrypoints"
     ),
     "auto-detect-entrypoints": Option(
-        _bool, True, "also treat detected ASGI/WSGI apps, server starts and Celery apps as entrypoints"
+        _bool,
+        True,
+        "also treat detected ASGI/WSGI apps, server starts and Celery apps as entrypoints",
     ),
     "init-function": Option(
         _str_or_list,
@@ -110,7 +112,7 @@ OPTIONS: dict[str, Option] = {
         _bool, True, "ST301: also report spans whose attributes cannot be proven to carry the tags"
     ),
     "service-name": Option(
-        _glob_to_str, {}, "glob = \"name\": the service name the ST101 fix writes for entrypoints"
+        _glob_to_str, {}, 'glob = "name": the service name the ST101 fix writes for entrypoints'
     ),
     "max-file-size": Option(
         _int, 10 * 1024 * 1024, "bytes; larger files are reported as ST900 instead of parsed"
@@ -229,7 +231,7 @@ def load_config_file(path: Path) -> Config:
 
 
 class ConfigResolver:
-    """Finds the config for a path: the nearest ancestor ``pyproject.toml`` with ``[tool.somatrace]``.
+    """The config for a path: the nearest ancestor ``pyproject.toml`` with ``[tool.somatrace]``.
 
     Nested projects in a monorepo each get their own settings; results are memoised per folder.
     """

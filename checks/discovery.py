@@ -65,8 +65,19 @@ def _git_toplevel(directory: Path) -> Path | None:
 def _git_files(directory: Path) -> list[Path] | None:
     try:
         out = subprocess.run(
-            ["git", "-C", str(directory), "ls-files", "-z", "--cached", "--others",
-             "--exclude-standard", "--full-name", "--", "."],
+            [
+                "git",
+                "-C",
+                str(directory),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+                "--full-name",
+                "--",
+                ".",
+            ],
             capture_output=True,
             check=False,
         )
@@ -123,12 +134,8 @@ def discover(
                 continue
             config = resolver.for_path(path)
             relpath = config.relpath(path)
-            if not explicit and not is_candidate_name(relpath, text_patterns):
+            if not is_candidate_name(relpath, text_patterns):
                 continue
-            if explicit and not is_candidate_name(relpath, text_patterns):
-                # A file named explicitly is checked if any rule reads its kind of file.
-                if not (relpath.endswith(".py") or matches_any(text_patterns, relpath)):
-                    continue
             if config.exclude and matches_any(tuple(config.exclude), relpath):
                 continue
             seen.add(path)

@@ -118,7 +118,7 @@ def parse_and_visit(
         message = f"cannot parse this file: {exc.message}"
         f = Finding(ctx.display_path, exc.raw_line, exc.raw_column + 1, PARSE_ERROR, message)
         return {"findings": [f.to_dict()], "summaries": {}, "parsed": True}
-    except (RecursionError, MemoryError, ValueError, Exception) as exc:  # noqa: BLE001
+    except (RecursionError, MemoryError, ValueError, Exception) as exc:
         if not report_parse_errors:
             return _empty_result() | {"parsed": True}
         reason = f"the parser failed: {type(exc).__name__}: {exc}"[:300]
@@ -128,7 +128,9 @@ def parse_and_visit(
     try:
         MetadataWrapper(module, unsafe_skip_copy=True).visit_batched(visitors)
     except RecursionError:
-        f = Finding(ctx.display_path, 1, 1, PARSE_ERROR, "cannot check this file: nested too deeply")
+        f = Finding(
+            ctx.display_path, 1, 1, PARSE_ERROR, "cannot check this file: nested too deeply"
+        )
         return {"findings": [f.to_dict()], "summaries": {}, "parsed": True}
     findings: list[Finding] = []
     summaries: dict[str, Any] = {}
@@ -154,9 +156,12 @@ def analyze_source(
         return parse_and_visit(source, ctx, py_rules, report_parse_errors)
     findings: list[Finding] = []
     for rule in rules:
-        if issubclass(rule, TextRule) and matches_any(rule.FILE_PATTERNS, ctx.relpath):
-            if rule.applies_to(source.data, ctx):
-                findings.extend(rule().check_text(source.text, ctx))
+        if (
+            issubclass(rule, TextRule)
+            and matches_any(rule.FILE_PATTERNS, ctx.relpath)
+            and rule.applies_to(source.data, ctx)
+        ):
+            findings.extend(rule().check_text(source.text, ctx))
     findings = apply_noqa(findings, source.text)
     return {"findings": [f.to_dict() for f in findings], "summaries": {}, "parsed": bool(findings)}
 
@@ -298,7 +303,9 @@ class Engine:
         cache.store(name, st, digest, {"summary": summary})
         return summary
 
-    def run(self, paths: list[Path], progress: Callable[[int, int], None] | None = None) -> CheckResult:
+    def run(
+        self, paths: list[Path], progress: Callable[[int, int], None] | None = None
+    ) -> CheckResult:
         started = time.perf_counter()
         candidates = discover(paths, self.resolver, self.text_patterns())
         findings: list[Finding] = []
@@ -414,7 +421,9 @@ class Engine:
             for r in all_rules()
             if issubclass(r, ProjectRule)
             and any(
-                is_selected(r.CODE, self.config_for(c.config).select, self.config_for(c.config).ignore)
+                is_selected(
+                    r.CODE, self.config_for(c.config).select, self.config_for(c.config).ignore
+                )
                 for c in candidates
             )
         ]

@@ -117,7 +117,11 @@ def _llama_server_available(python: str) -> bool:
     if python == sys.executable:
         return importlib.util.find_spec("llama_cpp") is not None
     probe = subprocess.run(
-        [python, "-c", "import importlib.util,sys; sys.exit(importlib.util.find_spec('llama_cpp') is None)"],
+        [
+            python,
+            "-c",
+            "import importlib.util,sys; sys.exit(importlib.util.find_spec('llama_cpp') is None)",
+        ],
         capture_output=True,
         check=False,
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
-
 from somatrace.checks.modules import resolve_relative
 from somatrace.checks.rule import PythonRule
 

@@ -32,7 +32,7 @@ def all_rules() -> tuple[type[Rule], ...]:
 def rule_by_code(code: str) -> type[Rule] | None:
     wanted = code.strip().upper()
     for rule in all_rules():
-        if rule.CODE == wanted or rule.NAME == code.strip().lower():
+        if wanted == rule.CODE or code.strip().lower() == rule.NAME:
             return rule
     return None
 

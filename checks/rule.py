@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.metadata import CodeRange, PositionProvider, ProviderT
-
 from somatrace.checks.config import Config
 from somatrace.checks.findings import Finding, Fix
 

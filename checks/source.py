@@ -68,8 +68,10 @@ def read_bytes(path: Path, max_size: int) -> bytes | Unreadable:
 def decode(path: Path, data: bytes, *, python: bool) -> Source | Unreadable:
     if b"\0" in data:
         return Unreadable(path, "binary file (contains NUL bytes)")
-    encoding = python_encoding(data) if python else (
-        "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+    encoding = (
+        python_encoding(data)
+        if python
+        else ("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8")
     )
     try:
         text = data.decode(encoding)

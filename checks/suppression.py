@@ -39,8 +39,11 @@ def apply_noqa(findings: Iterable[Finding], text: str) -> list[Finding]:
     out = []
     for finding in kept:
         index = finding.line - 1
-        if 0 <= index < len(lines) and "noqa" in lines[index].lower():
-            if line_suppresses(lines[index], finding.code):
-                continue
+        if (
+            0 <= index < len(lines)
+            and "noqa" in lines[index].lower()
+            and line_suppresses(lines[index], finding.code)
+        ):
+            continue
         out.append(finding)
     return out

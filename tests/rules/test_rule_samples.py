@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from somatrace.checks.api import CheckSettings, check_paths
 from somatrace.checks.registry import all_rules
 from somatrace.checks.rule import Invalid, Valid
+
 from tests.helpers import write_files, write_pyproject
 
 CASES = [
@@ -38,7 +38,9 @@ def test_sample(rule: type, sample: Valid | Invalid, tmp_path: Path) -> None:
     if isinstance(sample, Valid):
         assert findings == [], f"{rule.CODE} must not report ({sample.why}):\n{findings}"
         return
-    assert len(findings) == sample.count, f"{rule.CODE} expected {sample.count} finding(s): {findings}"
+    assert len(findings) == sample.count, (
+        f"{rule.CODE} expected {sample.count} finding(s): {findings}"
+    )
     first = findings[0]
     assert first.path.endswith(Path(sample.path).name)
     if sample.line is not None:
@@ -54,12 +56,14 @@ def test_rule_documents_itself(rule: type) -> None:
     docs = rule.docs()
     for section in ("## What it does", "## Why is this bad?", "## Example", "## Fix safety"):
         assert section in docs, f"{rule.CODE} docs lack {section!r}"
-    assert rule.NAME == rule.NAME.lower() and " " not in rule.NAME
+    assert rule.NAME.lower() == rule.NAME and " " not in rule.NAME
     module = rule.__module__.rsplit(".", 1)[-1]
     assert module == rule.NAME.replace("-", "_"), "a rule lives in the module named after it"
 
 
-@pytest.mark.parametrize("rule", [r for r in all_rules() if r.CODE != "ST900"], ids=lambda r: r.CODE)
+@pytest.mark.parametrize(
+    "rule", [r for r in all_rules() if r.CODE != "ST900"], ids=lambda r: r.CODE
+)
 def test_rule_has_samples(rule: type) -> None:
     assert rule.VALID, f"{rule.CODE} has no VALID samples"
     assert rule.INVALID, f"{rule.CODE} has no INVALID samples"

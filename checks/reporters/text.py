@@ -1,0 +1,35 @@
+"""Human output, like Ruff's: ``path:line:col: CODE message`` and a summary line."""
+
+from __future__ import annotations
+
+from somatrace.checks.engine import CheckResult
+
+
+def _summary(result: CheckResult) -> str:
+    n = len(result.findings)
+    if n == 0:
+        return f"All checks passed! ({_files(result.files_checked)} checked)"
+    fixable = sum(1 for f in result.findings if f.fix is not None or f.data.get("fixable"))
+    files_with = _files(len({f.path for f in result.findings}))
+    parts = [f"Found {n} finding{'s' if n != 1 else ''} in {files_with}"]
+    parts.append(f"({_files(result.files_checked)} checked)")
+    line = " ".join(parts) + "."
+    if fixable:
+        line += f"\n[*] {fixable} fixable with `somatrace fix`."
+    return line
+
+
+def _files(n: int) -> str:
+    return f"{n} file{'s' if n != 1 else ''}"
+
+
+def render(result: CheckResult) -> str:
+    lines = [f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}" for f in result.findings]
+    if lines:
+        lines.append("")
+    lines.append(_summary(result))
+    return "\n".join(lines) + "\n"
+
+
+def render_concise(result: CheckResult) -> str:
+    return "".join(f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}\n" for f in result.findings)
