@@ -23,6 +23,21 @@ CACHE_DIR = ".somatrace_cache"
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# somatrace cache; safe to delete\n"
 
 
+def implementation_fingerprint() -> str:
+    """Changes whenever a rule or the engine changes (also in an editable install)."""
+    import somatrace.checks as checks_pkg
+    import somatrace.rules as rules_pkg
+
+    parts: list[str] = []
+    for package in (rules_pkg, checks_pkg):
+        for directory in package.__path__:
+            for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+                if entry.name.endswith(".py"):
+                    st = entry.stat()
+                    parts.append(f"{entry.name}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
 def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
@@ -45,7 +60,8 @@ class Cache:
     def load(cls, root: Path, settings_key: str, enabled: bool = True) -> Cache:
         if not enabled:
             return cls(path=None)
-        key = hashlib.sha256(f"{VERSION}:{settings_key}".encode()).hexdigest()[:20]
+        fingerprint = implementation_fingerprint()
+        key = hashlib.sha256(f"{VERSION}:{fingerprint}:{settings_key}".encode()).hexdigest()[:20]
         path = root / CACHE_DIR / f"{key}.json"
         cache = cls(path=path)
         try:

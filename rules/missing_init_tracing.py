@@ -418,6 +418,10 @@ class MissingInitTracing(ProjectRule):
                 )
             )
             calls = [n for _, names in self.module_calls for n in names] + before
+            if top in main_called:  # the __main__ block may initialise before calling it
+                calls += [
+                    n for line, names in self.main_calls if line < main_called[top] for n in names
+                ]
             entries.append(self._entry(site, initialized, calls))
         if not entries and self.ctx.is_configured_entrypoint:
             any_init = (
