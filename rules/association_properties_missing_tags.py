@@ -1,0 +1,257 @@
+"""ST302 association-properties-missing-tags."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import libcst as cst
+from libcst.metadata import PositionProvider, ProviderT, QualifiedNameProvider
+from somatrace.checks.names import (
+    TAGS_BIND,
+    callee_names,
+    module_constants,
+    tag_call_proof,
+)
+from somatrace.checks.rule import FileContext, Invalid, PythonRule, Valid
+
+
+class AssociationPropertiesMissingTags(PythonRule):
+    """Tags are bound without every required key.
+
+    ## What it does
+    Reports a call of `Traceloop.set_association_properties(...)` (or traceloop's module-level
+    `set_association_properties`) whose mapping, and a call of `somatrace.tags.bind(...)`
+    (context manager or decorator) whose keyword arguments, lack one of the `required-tags`
+    (default `tenant_id`, `workflow_name`, `agent_id`). The message names the missing keys.
+
+    Keys are read from a dict display or `dict(...)` call, keyword arguments, `**{...}`
+    spreads of literal dicts and module-level constants of the same file
+    (`TENANT = "tenant_id"`). A `**span_tags()` spread supplies every required tag.
+    When part of the mapping cannot be read — a variable passed instead of a dict, a
+    `**spread` of unknown content, a key computed at run time — the call is **not** reported:
+    the missing key may well be in there, and this rule reports only what it can prove.
+    (ST301 still reports a span whose tags such a binding cannot prove.)
+
+    ## Why is this bad?
+    The bound keys become span attributes of every span started under the binding
+    (`traceloop.association.properties.<key>`, and `langfuse.trace.metadata.<key>` through the
+    somatrace span processor). Langfuse filters and segments traces, costs and evaluations by
+    them: a binding without `tenant_id` makes a tenant's traffic and spend invisible in its
+    views, and one without `agent_id` hides which agent made the calls.
+
+    ## Example
+    ```python
+    from somatrace.tags import bind
+    from traceloop.sdk import Traceloop
+
+    Traceloop.set_association_properties({"tenant_id": tenant, "workflow_name": "rag"})
+
+    with bind(tenant_id=tenant):
+        answer(question)
+    ```
+
+    ## Use instead
+    ```python
+    from somatrace.tags import bind
+    from traceloop.sdk import Traceloop
+
+    Traceloop.set_association_properties(
+        {"tenant_id": tenant, "workflow_name": "rag", "agent_id": "retriever"}
+    )
+
+    with bind(tenant_id=tenant, workflow_name="rag", agent_id="retriever"):
+        answer(question)
+    ```
+
+    ## Fix safety
+    No fix: only the author knows the values of the missing tags.
+    """
+
+    CODE = "ST302"
+    NAME = "association-properties-missing-tags"
+    TRIGGERS = (b"set_association_properties", b"bind")
+    FIXABLE = False
+    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
+        PositionProvider,
+        QualifiedNameProvider,
+    )
+
+    @classmethod
+    def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
+        # `bind` is a common word (sockets, SQLAlchemy); somatrace's comes from a `tags` module.
+        return b"set_association_properties" in source or (b"bind" in source and b"tags" in source)
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.required = tuple(ctx.config.required_tags)
+        self.constants: dict[str, cst.BaseExpression] = {}
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.constants = module_constants(self, node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        proof = tag_call_proof(self, node, self.constants, frozenset(self.required))
+        if proof is None or proof.opaque:
+            return
+        missing = [tag for tag in self.required if tag not in proof.keys]
+        if not missing:
+            return
+        is_bind = bool(callee_names(self, node) & TAGS_BIND)
+        what = "`bind(...)`" if is_bind else "`set_association_properties(...)`"
+        data: dict[str, Any] = {"missing": missing, "call": "bind" if is_bind else "association"}
+        self.report(
+            node,
+            f"{what} lacks required tag{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)}; spans under it cannot be filtered or costed by "
+            f"{'them' if len(missing) > 1 else 'it'} in Langfuse",
+            data=data,
+        )
+
+    VALID: ClassVar[list[Valid]] = [
+        Valid(
+            """
+from somatrace.tags import bind
+from traceloop.sdk import Traceloop
+
+def handle(tenant, question):
+    Traceloop.set_association_properties(
+        {"tenant_id": tenant, "workflow_name": "rag", "agent_id": "retriever", "extra": 1}
+    )
+    with bind(tenant_id=tenant, workflow_name="rag", agent_id="retriever"):
+        return question
+
+@bind(tenant_id="acme", workflow_name="nightly", agent_id="eval")
+def nightly():
+    return None
+""",
+            why="every required key is bound",
+        ),
+        Valid(
+            """
+from somatrace.tags import bind, span_tags
+from traceloop.sdk import Traceloop
+
+TENANT = "tenant_id"
+
+def handle(tenant, extra, properties):
+    Traceloop.set_association_properties({**span_tags(), "step": "retrieve"})
+    Traceloop.set_association_properties({TENANT: tenant, **extra})
+    Traceloop.set_association_properties(properties)
+    Traceloop.set_association_properties({key: 1 for key in extra})
+    with bind(**extra):
+        pass
+    with bind(tenant_id=tenant, **extra):
+        pass
+""",
+            why="spread of span_tags() proves all; unknown spreads or variables cannot prove "
+            "absence, so they are not reported",
+        ),
+        Valid(
+            """
+import socket
+
+def bind(**tags):
+    return tags
+
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+bind(tenant_id="acme")
+
+class Traceloop:
+    @staticmethod
+    def set_association_properties(properties):
+        return properties
+
+Traceloop.set_association_properties({"tenant_id": "acme"})
+""",
+            why="a project's own bind / Traceloop and socket.bind are not the tag API",
+        ),
+        Valid(
+            '''
+"""Call bind(tenant_id=...) with every tag."""
+EXAMPLE = "Traceloop.set_association_properties({'tenant_id': 't'})"
+# with bind(tenant_id="acme"):
+''',
+            why="strings, docstrings and comments are not calls",
+        ),
+        Valid(
+            """
+from somatrace import tags
+
+with tags.bind(tenant_id="acme"):
+    pass
+""",
+            config={"required-tags": ["tenant_id"]},
+            why="only the configured required tags are asked for",
+        ),
+    ]
+    INVALID: ClassVar[list[Invalid]] = [
+        Invalid(
+            """
+from traceloop.sdk import Traceloop
+
+def handle(tenant):
+    Traceloop.set_association_properties({"tenant_id": tenant, "workflow_name": "rag"})
+""",
+            line=4,
+            col=5,
+            message="lacks required tag agent_id;",
+        ),
+        Invalid(
+            """
+from traceloop.sdk import Traceloop as TL
+
+TENANT = "tenant_id"
+PROPERTIES = {TENANT: "acme"}
+
+TL.set_association_properties(PROPERTIES)
+""",
+            line=6,
+            message="lacks required tags workflow_name, agent_id;",
+            why="the mapping and its key come through module constants",
+        ),
+        Invalid(
+            """
+from traceloop.sdk.tracing.tracing import set_association_properties
+
+set_association_properties(dict(tenant_id="acme", agent_id="a"))
+""",
+            line=3,
+            message="workflow_name",
+        ),
+        Invalid(
+            """
+from somatrace.tags import bind
+
+async def handle(tenant):
+    async with bind(tenant_id=tenant, **{"workflow_name": "rag"}):
+        return tenant
+""",
+            line=4,
+            col=16,
+            message="`bind(...)` lacks required tag agent_id",
+        ),
+        Invalid(
+            """
+import somatrace.tags as t
+
+@t.bind(workflow_name="nightly", agent_id="eval")
+def nightly():
+    return None
+""",
+            line=3,
+            col=2,
+            message="tenant_id",
+        ),
+        Invalid(
+            """
+from somatrace.tags import bind
+
+with bind(tenant_id="acme", workflow_name="w", agent_id="a"):
+    pass
+""",
+            config={"required-tags": ["tenant_id", "region"]},
+            line=3,
+            message="lacks required tag region;",
+        ),
+    ]
