@@ -131,11 +131,13 @@ class EnvPolicy:
 
     ``min_sampling_rate`` is the lowest acceptable head-sampling ratio (1.0: keep every trace).
     ``allow_content`` turns ST202 off for environments whose policy allows prompt capture.
+    ``content_switches`` are the variable names ST202 judges (a project may add its own).
     """
 
     min_sampling_rate: Decimal = Decimal("1.0")
     allow_content: bool = False
     require_endpoint: bool = True
+    content_switches: tuple[str, ...] = CONTENT_SWITCHES
 
 
 DEFAULT_POLICY = EnvPolicy()
@@ -222,7 +224,7 @@ def evaluate_env(
 
 
 def _content(var: EnvVar, policy: EnvPolicy) -> list[EnvViolation]:
-    if policy.allow_content or var.name not in CONTENT_SWITCHES:
+    if policy.allow_content or var.name not in policy.content_switches:
         return []
     if is_reference(var.value) or not is_truthy(var.value):
         return []
