@@ -103,6 +103,30 @@ def _empty_result() -> dict[str, Any]:
     return {"findings": [], "summaries": {}, "parsed": False}
 
 
+def _syntax_error_finding(source: Source, ctx: FileContext, exc: Any) -> Finding:
+    """Locate a syntax error precisely: CPython's parser names the offending token; LibCST's
+    position is often the next line. When CPython accepts the file, LibCST is the limit."""
+    import ast
+
+    try:
+        ast.parse(source.data, filename=str(ctx.path))
+    except SyntaxError as err:
+        line, col = err.lineno or 1, err.offset or 1
+        return Finding(
+            ctx.display_path, line, col, PARSE_ERROR, f"cannot parse this file: {err.msg}"
+        )
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return Finding(
+        ctx.display_path,
+        exc.editor_line,
+        exc.editor_column,
+        PARSE_ERROR,
+        "cannot parse this file: valid Python that LibCST does not support yet "
+        f"({exc.message.splitlines()[0]})",
+    )
+
+
 def parse_and_visit(
     source: Source, ctx: FileContext, rules: list[type[PythonRule]], report_parse_errors: bool
 ) -> dict[str, Any]:
@@ -115,8 +139,7 @@ def parse_and_visit(
     except cst.ParserSyntaxError as exc:
         if not report_parse_errors:
             return _empty_result() | {"parsed": True}
-        message = f"cannot parse this file: {exc.message}"
-        f = Finding(ctx.display_path, exc.raw_line, exc.raw_column + 1, PARSE_ERROR, message)
+        f = _syntax_error_finding(source, ctx, exc)
         return {"findings": [f.to_dict()], "summaries": {}, "parsed": True}
     except (RecursionError, MemoryError, ValueError, Exception) as exc:
         if not report_parse_errors:

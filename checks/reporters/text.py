@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from somatrace.checks.engine import CheckResult
+from somatrace.checks.findings import Finding
+from somatrace.checks.registry import rule_by_code
+
+
+def is_fixable(finding: Finding) -> bool:
+    """A finding is fixable when it carries edits, or its rule has a fixer that did not opt out
+    for this finding (``data["fixable"] = False`` with a reason in the message)."""
+    if finding.fix is not None:
+        return True
+    rule = rule_by_code(finding.code)
+    return bool(rule and rule.FIXABLE and finding.data.get("fixable", True))
 
 
 def _summary(result: CheckResult) -> str:
     n = len(result.findings)
     if n == 0:
         return f"All checks passed! ({_files(result.files_checked)} checked)"
-    fixable = sum(1 for f in result.findings if f.fix is not None or f.data.get("fixable"))
+    fixable = sum(1 for f in result.findings if is_fixable(f))
     files_with = _files(len({f.path for f in result.findings}))
     parts = [f"Found {n} finding{'s' if n != 1 else ''} in {files_with}"]
     parts.append(f"({_files(result.files_checked)} checked)")
