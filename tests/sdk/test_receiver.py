@@ -73,9 +73,12 @@ def test_real_otlp_exporters_for_all_three_signals_are_stored(receiver: OTLPRece
             OTLPSpanExporter(endpoint=f"{receiver.url}/v1/traces", compression=Compression.Gzip)
         )
     )
-    with tracer_provider.get_tracer("t").start_as_current_span("outer", attributes={"n": 1}):
-        with tracer_provider.get_tracer("t").start_as_current_span("inner") as inner:
-            inner.add_event("happened", {"k": "v"})
+    tracer = tracer_provider.get_tracer("t")
+    with (
+        tracer.start_as_current_span("outer", attributes={"n": 1}),
+        tracer.start_as_current_span("inner") as inner,
+    ):
+        inner.add_event("happened", {"k": "v"})
     spans = receiver.wait_for_spans(2, timeout=5)
     by_name = {span["name"]: span for span in spans}
     assert by_name["inner"]["parent_span_id"] == by_name["outer"]["span_id"]
