@@ -57,6 +57,13 @@ def _number(key: str, value: Any) -> float:
     return float(value)
 
 
+def _ratio(key: str, value: Any) -> float:
+    number = _number(key, value)
+    if not 0.0 <= number <= 1.0:
+        raise TypeError(f"`{key}` must be between 0 and 1, got {value!r}")
+    return number
+
+
 def _int(key: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise TypeError(f"`{key}` must be a non-negative integer, got {value!r}")
@@ -116,6 +123,21 @@ OPTIONS: dict[str, Option] = {
     ),
     "max-file-size": Option(
         _int, 10 * 1024 * 1024, "bytes; larger files are reported as ST900 instead of parsed"
+    ),
+    # ST202 / ST203 / ST402 (config and security rules)
+    "content-switches": Option(
+        _list_of_str,
+        [],
+        "ST202: further env var names that switch prompt/completion capture on when truthy",
+    ),
+    "pii-words": Option(
+        _list_of_str,
+        [],
+        "ST203: words or phrases that mark a span attribute key as personal/secret data "
+        "(replaces the built-in list when set)",
+    ),
+    "min-sampling-rate": Option(
+        _ratio, 1.0, "ST402: the lowest trace sampling rate policy allows (0 to 1)"
     ),
 }
 

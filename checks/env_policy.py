@@ -38,6 +38,7 @@ __all__ = [
     "CONTENT_SWITCHES",
     "DEFAULT_POLICY",
     "ENDPOINT_VARS",
+    "SAMPLING_RATE_VARS",
     "EnvPolicy",
     "EnvVar",
     "EnvViolation",

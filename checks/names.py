@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider, ScopeProvider
+
 from somatrace.checks.modules import resolve_relative
 from somatrace.checks.rule import PythonRule
 
@@ -394,3 +395,57 @@ def tag_call_proof(
 
 def _source(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
+
+
+# --- Environment variables set in code -------------------------------------------------------
+
+OS_ENVIRON = frozenset({"os.environ"})
+_ENVIRON_SETTERS = frozenset({"os.environ.setdefault", "os.putenv"})
+_ENVIRON_UPDATE = frozenset({"os.environ.update"})
+
+
+def environ_writes(
+    rule: PythonRule, node: cst.CSTNode, constants: dict[str, cst.BaseExpression]
+) -> list[tuple[str, cst.BaseExpression]]:
+    """``(variable, value expression)`` for every environment variable ``node`` sets under a
+    name known from the code: ``os.environ[K] = v``, ``os.environ |= {...}``,
+    ``os.environ.setdefault(K, v)``, ``os.environ.update(...)`` and ``os.putenv(K, v)``, with
+    ``os``/``environ`` under any alias and names through module constants. ``node`` is an
+    ``Assign``, ``AugAssign`` or ``Call``; anything else sets nothing."""
+    out: list[tuple[str, cst.BaseExpression]] = []
+    if isinstance(node, cst.Assign):
+        for target in node.targets:
+            item = target.target
+            if (
+                isinstance(item, cst.Subscript)
+                and len(item.slice) == 1
+                and isinstance(item.slice[0].slice, cst.Index)
+                and matches_name(rule, item.value, OS_ENVIRON)
+            ):
+                name = constant_string(rule, item.slice[0].slice.value, constants)
+                if name is not None:
+                    out.append((name, node.value))
+    elif isinstance(node, cst.AugAssign):
+        if isinstance(node.operator, cst.BitOrAssign) and matches_name(
+            rule, node.target, OS_ENVIRON
+        ):
+            mapping = literal_mapping(rule, node.value, constants)
+            if mapping is not None:
+                out.extend(mapping.items)
+    elif isinstance(node, cst.Call):
+        names = callee_names(rule, node)
+        if names & _ENVIRON_SETTERS:
+            positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
+            key = positional[0].value if positional else None
+            value = positional[1].value if len(positional) > 1 else None
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value == "key":
+                    key = arg.value
+                elif arg.keyword is not None and arg.keyword.value in ("default", "value"):
+                    value = arg.value
+            name = constant_string(rule, key, constants) if key is not None else None
+            if name is not None and value is not None:
+                out.append((name, value))
+        elif names & _ENVIRON_UPDATE:
+            out.extend(call_arguments_mapping(rule, node, constants).items)
+    return out

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.metadata import CodeRange, PositionProvider, ProviderT
+
 from somatrace.checks.config import Config
 from somatrace.checks.findings import Finding, Fix
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from somatrace.checks.api import CheckSettings, run_check
 
+from somatrace.checks.api import CheckSettings, run_check
 from tests.helpers import git, init_repo, run_cli, write_files, write_pyproject
 
 VIOLATING_APP = """

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from somatrace.checks.api import CheckSettings, check_paths
 from somatrace.checks.registry import all_rules
 from somatrace.checks.rule import Invalid, Valid
-
 from tests.helpers import write_files, write_pyproject
 
 CASES = [
