@@ -41,7 +41,7 @@ def test_latin1_without_and_with_coding_cookie(root: Path) -> None:
     (root / "undeclared.py").write_bytes(body.encode("latin-1"))
     (root / "declared.py").write_bytes(("# -*- coding: latin-1 -*-\n" + body).encode("latin-1"))
     found = findings_for(root)
-    code, line, col, message = found["undeclared.py"][0]
+    code, line, _col, message = found["undeclared.py"][0]
     assert (code, line) == ("ST900", 2) and "not valid utf-8" in message
     assert found["declared.py"] == [(found["declared.py"][0][0], 4, 1, found["declared.py"][0][3])]
     assert found["declared.py"][0][0] == "ST102"
