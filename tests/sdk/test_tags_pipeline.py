@@ -1,0 +1,288 @@
+"""Tags, cost and content through a real OTel pipeline to the real receiver (in-process)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+
+from somatrace import tags
+from somatrace.checks.smoke.receiver import OTLPReceiver
+from somatrace.content import ContentPolicy
+
+from .conftest import Pipeline
+
+REQUIRED = ("tenant_id", "workflow_name", "agent_id")
+
+
+def assert_tagged(span: dict, tenant: str, workflow: str, agent: str) -> None:
+    attributes = span["attributes"]
+    for key, value in (("tenant_id", tenant), ("workflow_name", workflow), ("agent_id", agent)):
+        assert attributes[f"traceloop.association.properties.{key}"] == value, span["name"]
+        assert attributes[f"langfuse.trace.metadata.{key}"] == value, span["name"]
+    assert attributes["langfuse.trace.tags"] == [
+        f"tenant_id:{tenant}",
+        f"workflow_name:{workflow}",
+        f"agent_id:{agent}",
+    ]
+    assert "somatrace.tags.missing" not in attributes
+
+
+def test_nested_workflow_across_threads_and_tasks_is_tagged_everywhere(
+    receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
+) -> None:
+    pipeline = pipeline_factory(receiver.url)
+    tracer = pipeline.tracer
+
+    def retrieve(doc: int) -> None:
+        with tracer.start_as_current_span(f"retrieve-{doc}"):
+            pass
+
+    async def agent_step(agent: str) -> None:
+        with tags.bind(agent_id=agent), tracer.start_as_current_span(f"agent-{agent}"):
+            await asyncio.sleep(0.01)
+            with tracer.start_as_current_span(f"tool-{agent}"):
+                await asyncio.sleep(0)
+
+    async def workflow() -> None:
+        with tracer.start_as_current_span("workflow"):
+            with ThreadPoolExecutor(3) as pool:
+                # Plain threads do not inherit context; init_tracing instruments threading,
+                # here the context is carried explicitly as a service without it would.
+                futures = [
+                    pool.submit(contextvars.copy_context().run, retrieve, doc) for doc in range(3)
+                ]
+                for future in futures:
+                    future.result()
+            await asyncio.gather(agent_step("planner"), agent_step("writer"))
+
+    with tags.bind(tenant_id="acme", workflow_name="report", agent_id="orchestrator"):
+        asyncio.run(workflow())
+    assert pipeline.flush()
+    spans = {span["name"]: span for span in receiver.wait_for_spans(8, timeout=10)}
+    assert len(spans) == 8
+    assert_tagged(spans["workflow"], "acme", "report", "orchestrator")
+    for doc in range(3):
+        assert_tagged(spans[f"retrieve-{doc}"], "acme", "report", "orchestrator")
+    for agent in ("planner", "writer"):
+        assert_tagged(spans[f"agent-{agent}"], "acme", "report", agent)
+        assert_tagged(spans[f"tool-{agent}"], "acme", "report", agent)
+
+
+def test_concurrent_tasks_with_different_tenants_do_not_leak(
+    receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
+) -> None:
+    pipeline = pipeline_factory(receiver.url)
+
+    async def serve(tenant: str) -> None:
+        async with tags.bind(tenant_id=tenant, workflow_name="chat", agent_id="bot"):
+            for turn in range(3):
+                with pipeline.tracer.start_as_current_span(f"{tenant}-{turn}"):
+                    await asyncio.sleep(0.001)
+
+    async def main() -> None:
+        await asyncio.gather(*(serve(f"t{n}") for n in range(5)))
+
+    asyncio.run(main())
+    pipeline.flush()
+    for span in receiver.wait_for_spans(15, timeout=10):
+        tenant = span["name"].split("-")[0]
+        assert span["attributes"]["langfuse.trace.metadata.tenant_id"] == tenant
+
+
+def test_bind_as_decorator_sync_and_async_and_span_tags() -> None:
+    @tags.bind(tenant_id="acme", workflow_name="w", agent_id="a")
+    def sync_handler() -> dict[str, str]:
+        return tags.span_tags()
+
+    @tags.bind(tenant_id="globex", workflow_name="w2", agent_id="b")
+    async def async_handler() -> dict[str, str]:
+        await asyncio.sleep(0)
+        return tags.span_tags()
+
+    assert sync_handler() == {"tenant_id": "acme", "workflow_name": "w", "agent_id": "a"}
+    assert asyncio.run(async_handler()) == {
+        "tenant_id": "globex",
+        "workflow_name": "w2",
+        "agent_id": "b",
+    }
+    assert tags.span_tags() == {}
+    with tags.bind(tenant_id="acme", workflow_name="w", agent_id="a", user_id=42) as bound:
+        assert bound["user_id"] == "42"
+        with tags.bind(agent_id="inner", user_id=None):
+            assert tags.span_tags() == {
+                "tenant_id": "acme",
+                "workflow_name": "w",
+                "agent_id": "inner",
+            }
+        assert tags.span_tags()["agent_id"] == "a"
+    assert tags.span_tags() == {}
+    with pytest.raises(ValueError, match="identifier"):
+        tags.bind(**{"not a name": "x"})
+
+
+def test_traceloop_association_properties_are_the_same_tags() -> None:
+    from traceloop.sdk import Traceloop
+
+    with tags.bind(tenant_id="acme"):
+        ctx = contextvars.copy_context()
+
+        def inside() -> dict[str, str]:
+            Traceloop.set_association_properties(
+                {"tenant_id": "acme", "workflow_name": "wf", "agent_id": "ag"}
+            )
+            return tags.span_tags()
+
+        assert ctx.run(inside) == {"tenant_id": "acme", "workflow_name": "wf", "agent_id": "ag"}
+
+
+def test_missing_required_tags_are_counted_and_marked(
+    receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
+) -> None:
+    pipeline = pipeline_factory(receiver.url)
+    tags.reset_stats()
+    with pipeline.tracer.start_as_current_span("untagged"):
+        pass
+    with tags.bind(tenant_id="acme"), pipeline.tracer.start_as_current_span("partly"):
+        pass
+    with (
+        tags.bind(tenant_id="acme", workflow_name="w", agent_id="a"),
+        pipeline.tracer.start_as_current_span("complete"),
+    ):
+        pass
+    pipeline.flush()
+    spans = {span["name"]: span for span in receiver.wait_for_spans(3)}
+    assert spans["untagged"]["attributes"]["somatrace.tags.missing"] == list(REQUIRED)
+    assert spans["partly"]["attributes"]["somatrace.tags.missing"] == ["workflow_name", "agent_id"]
+    assert "somatrace.tags.missing" not in spans["complete"]["attributes"]
+    assert tags.stats() == {
+        "spans_seen": 3,
+        "spans_missing_required_tags": 2,
+        "missing_by_tag": {"tenant_id": 1, "workflow_name": 2, "agent_id": 2},
+    }
+
+
+def llm_span(pipeline: Pipeline, name: str, model: str, attributes: dict) -> None:
+    with pipeline.tracer.start_as_current_span(
+        name,
+        attributes={"gen_ai.request.model": model, "gen_ai.operation.name": "chat", **attributes},
+    ):
+        pass
+
+
+def test_cost_is_attached_before_export_and_unpriced_is_explicit(
+    receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
+) -> None:
+    pipeline = pipeline_factory(receiver.url)
+    with tags.bind(tenant_id="acme", workflow_name="w", agent_id="a"):
+        llm_span(
+            pipeline,
+            "openai.chat",
+            "gpt-4o",
+            {
+                "gen_ai.response.model": "gpt-4o-2024-08-06",
+                "gen_ai.usage.input_tokens": 2000,
+                "gen_ai.usage.output_tokens": 100,
+                "gen_ai.usage.cache_read.input_tokens": 1500,
+            },
+        )
+        llm_span(
+            pipeline,
+            "local.chat",
+            "smollm2",
+            {"gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": 50},
+        )
+        llm_span(
+            pipeline,
+            "mystery.chat",
+            "my-finetune-7b",
+            {"gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 10},
+        )
+        with pipeline.tracer.start_as_current_span("http.get"):
+            pass
+    pipeline.flush()
+    spans = {span["name"]: span["attributes"] for span in receiver.wait_for_spans(4)}
+    openai = spans["openai.chat"]
+    assert openai["somatrace.cost.total"] == "0.004125"
+    assert openai["gen_ai.usage.cost"] == pytest.approx(0.004125)
+    assert openai["somatrace.cost.currency"] == "USD"
+    assert openai["somatrace.cost.status"] == "priced"
+    details = json.loads(openai["langfuse.observation.cost_details"], parse_float=Decimal)
+    assert details == {
+        "input": Decimal("0.00125"),
+        "input_cache_read": Decimal("0.001875"),
+        "output": Decimal("0.001"),
+        "total": Decimal("0.004125"),
+    }
+    assert spans["local.chat"]["somatrace.cost.total"] == "0.000004"
+    assert spans["mystery.chat"]["somatrace.cost.status"] == "unpriced"
+    assert "gen_ai.usage.cost" not in spans["mystery.chat"]
+    assert not any(key.startswith("somatrace.cost") for key in spans["http.get"])
+    snapshot = pipeline.stats.snapshot()
+    assert snapshot["llm_spans_priced"] == 2
+    assert snapshot["llm_spans_unpriced"] == 1
+    assert snapshot["unpriced_models"] == {"my-finetune-7b": 1}
+    assert snapshot["spans_exported"] == 4
+
+
+CONTENT = {
+    "gen_ai.input.messages": json.dumps(
+        [{"role": "user", "content": "MARKER-7731 mail me: ann@example.org"}]
+    ),
+    "gen_ai.output.messages": json.dumps([{"role": "assistant", "content": "MARKER-7731 ok"}]),
+    "gen_ai.prompt.0.content": "MARKER-7731 call +44 20 7946 0958",
+    "traceloop.entity.input": '{"args": ["MARKER-7731"]}',
+}
+
+
+def test_content_is_stripped_for_other_tenants_and_redacted_for_opted_in(
+    receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
+) -> None:
+    policy = ContentPolicy(tenants=frozenset({"acme"}))
+    pipeline = pipeline_factory(receiver.url, content=policy)
+    for tenant in ("acme", "globex"):
+        with tags.bind(tenant_id=tenant, workflow_name="w", agent_id="a"):
+            with pipeline.tracer.start_as_current_span(
+                f"{tenant}.chat", attributes=CONTENT
+            ) as span:
+                span.add_event(
+                    "gen_ai.content.prompt", {"gen_ai.prompt": "MARKER-7731 ann@example.org"}
+                )
+                span.add_event("retry", {"attempt": 1})
+    with pipeline.tracer.start_as_current_span("untagged.chat", attributes=CONTENT):
+        pass
+    pipeline.flush()
+    spans = {span["name"]: span for span in receiver.wait_for_spans(3)}
+
+    acme = spans["acme.chat"]
+    messages = json.loads(acme["attributes"]["gen_ai.input.messages"])
+    assert messages[0]["content"] == "MARKER-7731 mail me: [REDACTED:email]"
+    assert acme["attributes"]["gen_ai.prompt.0.content"] == "MARKER-7731 call [REDACTED:phone]"
+    assert [e["name"] for e in acme["events"]] == ["gen_ai.content.prompt", "retry"]
+    assert acme["events"][0]["attributes"]["gen_ai.prompt"] == "MARKER-7731 [REDACTED:email]"
+    assert "ann@example.org" not in json.dumps(acme)
+
+    for name in ("globex.chat", "untagged.chat"):
+        text = json.dumps(spans[name])
+        assert "MARKER-7731" not in text, name
+        assert not any(key in spans[name]["attributes"] for key in CONTENT)
+    assert [e["name"] for e in spans["globex.chat"]["events"]] == ["retry"]
+    snapshot = pipeline.stats.snapshot()
+    assert snapshot["spans_content_redacted"] == 1
+    assert snapshot["spans_content_stripped"] == 2
+
+
+def test_default_policy_strips_content_everywhere(
+    receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
+) -> None:
+    pipeline = pipeline_factory(receiver.url)
+    with tags.bind(tenant_id="acme", workflow_name="w", agent_id="a"):
+        with pipeline.tracer.start_as_current_span("chat", attributes=CONTENT):
+            pass
+    pipeline.flush()
+    (span,) = receiver.wait_for_spans(1)
+    assert "MARKER-7731" not in json.dumps(span)
