@@ -245,14 +245,14 @@ def test_content_is_stripped_for_other_tenants_and_redacted_for_opted_in(
     policy = ContentPolicy(tenants=frozenset({"acme"}))
     pipeline = pipeline_factory(receiver.url, content=policy)
     for tenant in ("acme", "globex"):
-        with tags.bind(tenant_id=tenant, workflow_name="w", agent_id="a"):
-            with pipeline.tracer.start_as_current_span(
-                f"{tenant}.chat", attributes=CONTENT
-            ) as span:
-                span.add_event(
-                    "gen_ai.content.prompt", {"gen_ai.prompt": "MARKER-7731 ann@example.org"}
-                )
-                span.add_event("retry", {"attempt": 1})
+        with (
+            tags.bind(tenant_id=tenant, workflow_name="w", agent_id="a"),
+            pipeline.tracer.start_as_current_span(f"{tenant}.chat", attributes=CONTENT) as span,
+        ):
+            span.add_event(
+                "gen_ai.content.prompt", {"gen_ai.prompt": "MARKER-7731 ann@example.org"}
+            )
+            span.add_event("retry", {"attempt": 1})
     with pipeline.tracer.start_as_current_span("untagged.chat", attributes=CONTENT):
         pass
     pipeline.flush()
@@ -280,9 +280,11 @@ def test_default_policy_strips_content_everywhere(
     receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
 ) -> None:
     pipeline = pipeline_factory(receiver.url)
-    with tags.bind(tenant_id="acme", workflow_name="w", agent_id="a"):
-        with pipeline.tracer.start_as_current_span("chat", attributes=CONTENT):
-            pass
+    with (
+        tags.bind(tenant_id="acme", workflow_name="w", agent_id="a"),
+        pipeline.tracer.start_as_current_span("chat", attributes=CONTENT),
+    ):
+        pass
     pipeline.flush()
     (span,) = receiver.wait_for_spans(1)
     assert "MARKER-7731" not in json.dumps(span)
