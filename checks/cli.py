@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("somatrace.checks.commands.check", "run the tracing-policy gate over files"),
     "rules": ("somatrace.checks.commands.rules", "list every rule"),
     "explain": ("somatrace.checks.commands.explain", "print a rule's documentation"),
+    "deploy": ("somatrace.checks.commands.deploy", "validate deploy/ offline"),
+    "audit-cluster": ("somatrace.checks.commands.audit_cluster", "audit live workloads' tracing env"),
 }
 
 EXIT_OK = 0

@@ -1,0 +1,174 @@
+"""``somatrace deploy validate DIR``: everything about a deployment directory that can be
+proved without a cluster, helm or a network.
+
+1. every YAML file parses; every Kubernetes object (in manifests and in Helm
+   ``extraManifests``) validates against the Kubernetes schemas (kubernetes-validate, strict)
+   or the shipped CRD schemas, plus the rules schemas cannot carry (cron syntax, time zone,
+   Job restart policy);
+2. every helmfile validates; every release's values, per environment, validate against the
+   values schema and hold no inline secret;
+3. cross-references: Secrets read are produced by ExternalSecrets key by key, namespaces are
+   declared, named ServiceAccounts/ConfigMaps/SecretStores/Roles exist;
+4. the tracing policy: container environments (env-var policy, same code as
+   ``somatrace audit-cluster``), ConfigMap data, inline ``Secret`` objects, and the rules of
+   ``somatrace check`` run over the directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from somatrace.checks.deploy import crossrefs, helm, kube
+from somatrace.checks.deploy.crossrefs import Inventory, Located
+from somatrace.checks.deploy.issues import INLINE_SECRET, DeployIssue, display_path
+from somatrace.checks.deploy.workloads import configmap_data, evaluate_workload
+from somatrace.checks.deploy.yamlsrc import YamlDoc, load_documents
+from somatrace.checks.env_policy import DEFAULT_POLICY, EnvPolicy, evaluate_var
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class ValidationReport:
+    issues: list[DeployIssue] = field(default_factory=list)
+    files: int = 0
+    objects: int = 0
+    helmfiles: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+
+def validate_directory(
+    root: Path,
+    *,
+    kubernetes_version: str = kube.DEFAULT_KUBERNETES_VERSION,
+    policy: EnvPolicy = DEFAULT_POLICY,
+    policy_rules: bool = True,
+) -> ValidationReport:
+    """Validate every file under ``root`` (a directory or a single file)."""
+    report = ValidationReport()
+    files = sorted(_yaml_files(root))
+    report.files = len(files)
+    helmfiles = [f for f in files if helm.is_helmfile(f)]
+    objects: list[Located] = []
+    plain_docs: dict[Path, list[YamlDoc]] = {}
+    for file in files:
+        if file in helmfiles:
+            continue
+        docs, errors = load_documents(file)
+        report.issues.extend(errors)
+        plain_docs[file] = docs
+    # Namespaces first: helmfile releases are checked against them.
+    inventory = Inventory()
+    for docs in plain_docs.values():
+        for doc in docs:
+            if kube.is_manifest(doc.data):
+                inventory.add(Located(doc, (), doc.data))
+    secret_refs: list[crossrefs.SecretRef] = []
+    values_files: set[Path] = set()
+    for file in helmfiles:
+        report.helmfiles += 1
+        result = helm.check_helmfile(file, policy, inventory.namespaces)
+        report.issues.extend(result.issues)
+        secret_refs.extend(result.secret_refs)
+        values_files |= result.files
+        objects.extend(_unique_embedded(result.embedded))
+    for file, docs in plain_docs.items():
+        if file.resolve() in values_files:
+            continue
+        for doc in docs:
+            if kube.is_manifest(doc.data):
+                objects.append(Located(doc, (), doc.data))
+    for obj in objects:
+        if obj.base:  # embedded objects join the inventory too
+            inventory.add(obj)
+    report.objects = len(objects)
+    configmaps = configmap_data([o.data for o in objects])
+    for obj in objects:
+        report.issues.extend(_object_issues(obj, kubernetes_version, policy, configmaps))
+        report.issues.extend(crossrefs.check_object_refs(obj, inventory))
+        secret_refs.extend(crossrefs.secret_refs_of_object(obj))
+    report.issues.extend(crossrefs.check_secret_refs(secret_refs, inventory))
+    if policy_rules:
+        report.issues.extend(_check_rules(root))
+    report.issues = sorted(set(report.issues))
+    return report
+
+
+def _object_issues(
+    obj: Located, version: str, policy: EnvPolicy, configmaps: dict[tuple[str, str], dict[str, str]]
+) -> list[DeployIssue]:
+    issues = kube.validate_object(obj.doc, obj.data, obj.base, version)
+    if obj.context:
+        issues = [_with_context(i, obj.context) for i in issues]
+    if obj.kind == "Secret" and (obj.data.get("data") or obj.data.get("stringData")):
+        issues.append(
+            obj.issue(
+                INLINE_SECRET,
+                f"Secret {obj.name} carries its values inline; "
+                "produce it with an ExternalSecret from Vault",
+                ["kind"],
+            )
+        )
+    if obj.kind == "ConfigMap":
+        for key, value in (obj.data.get("data") or {}).items():
+            for violation in evaluate_var(str(key), None if value is None else str(value), policy):
+                issues.append(
+                    obj.issue(
+                        violation.code, f"ConfigMap {obj.name}: {violation.message}", ["data", key]
+                    )
+                )
+    for finding in evaluate_workload(
+        obj.data, configmaps, policy, obj.default_namespace, configmap_values_judged_elsewhere=True
+    ):
+        issues.append(
+            obj.issue(finding.code, f"{obj.kind} {obj.name}: {finding.message}", finding.path)
+        )
+    return issues
+
+
+def _with_context(issue: DeployIssue, context: str) -> DeployIssue:
+    return DeployIssue(
+        issue.path, issue.line, issue.col, issue.code, f"{issue.message} [{context}]"
+    )
+
+
+def _unique_embedded(embedded: Iterable[Located]) -> list[Located]:
+    """One object per written place: the same extraManifests entry seen for several
+    environments is checked once, labelled with all of them."""
+    seen: dict[tuple[str, tuple], Located] = {}
+    contexts: dict[tuple[str, tuple], list[str]] = {}
+    for obj in embedded:
+        key = (str(obj.doc.path), obj.base)
+        seen.setdefault(key, obj)
+        contexts.setdefault(key, []).append(obj.context)
+    unique = []
+    for key, obj in seen.items():
+        label = ", ".join(sorted(set(contexts[key])))
+        unique.append(Located(obj.doc, obj.base, obj.data, obj.default_namespace, label))
+    return unique
+
+
+def _check_rules(root: Path) -> list[DeployIssue]:
+    """The findings ``somatrace check ROOT`` reports (its config-file rules see YAML too)."""
+    from somatrace.checks.api import check_paths  # the engine; imported only when asked for
+
+    return [DeployIssue(f.path, f.line, f.col, f.code, f.message) for f in check_paths([root])]
+
+
+def _yaml_files(root: Path) -> Iterable[Path]:
+    if root.is_file():
+        yield root
+        return
+    for path in root.rglob("*"):
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        if path.is_file() and path.suffix in YAML_SUFFIXES:
+            yield path
+
+
+__all__ = ["ValidationReport", "display_path", "validate_directory"]

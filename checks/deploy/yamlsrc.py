@@ -1,0 +1,95 @@
+"""YAML documents that remember where each value came from, for located messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from somatrace.checks.deploy.issues import YAML_ERROR, DeployIssue, display_path
+
+PathKey = str | int
+
+
+@dataclass(frozen=True)
+class YamlDoc:
+    """One document of a YAML file: its data and the node tree that located it."""
+
+    path: Path
+    index: int
+    data: Any
+    node: yaml.Node | None
+
+    @property
+    def shown(self) -> str:
+        return display_path(self.path)
+
+    def position(self, keys: Sequence[PathKey] = (), *, key_node: bool = False) -> tuple[int, int]:
+        """(line, column), 1-based, of the value at ``keys`` — or of the deepest part of it
+        that exists. With ``key_node``, of the mapping key of the last step instead."""
+        node = self.node
+        if node is None:
+            return (1, 1)
+        best = node
+        for step in keys:
+            child, key = _child(node, step)
+            if child is None:
+                break
+            best = key if key_node and key is not None and step == keys[-1] else child
+            node = child
+        return (best.start_mark.line + 1, best.start_mark.column + 1)
+
+    def issue(
+        self, code: str, message: str, keys: Sequence[PathKey] = (), *, key_node: bool = False
+    ) -> DeployIssue:
+        line, col = self.position(keys, key_node=key_node)
+        return DeployIssue(self.shown, line, col, code, message)
+
+
+def _child(node: yaml.Node, step: PathKey) -> tuple[yaml.Node | None, yaml.Node | None]:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
+                return value_node, key_node
+    elif (
+        isinstance(node, yaml.SequenceNode)
+        and isinstance(step, int)
+        and 0 <= step < len(node.value)
+    ):
+        return node.value[step], None
+    return None, None
+
+
+def load_documents(path: Path) -> tuple[list[YamlDoc], list[DeployIssue]]:
+    """Every document of ``path`` (empty ones skipped), or the parse error, located."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [DeployIssue(display_path(path), 1, 1, YAML_ERROR, f"cannot read file: {exc}")]
+    return load_text(text, path)
+
+
+def load_text(text: str, path: Path) -> tuple[list[YamlDoc], list[DeployIssue]]:
+    docs: list[YamlDoc] = []
+    loader = yaml.SafeLoader(text)
+    try:
+        index = 0
+        while loader.check_node():
+            node = loader.get_node()
+            data = loader.construct_document(node)
+            if data is not None:
+                docs.append(YamlDoc(path, index, data, node))
+            index += 1
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = getattr(exc, "problem", None) or str(exc)
+        return docs, [
+            DeployIssue(display_path(path), line, col, YAML_ERROR, f"invalid YAML: {problem}")
+        ]
+    finally:
+        loader.dispose()
+    return docs, []
