@@ -329,7 +329,7 @@ class TagProof:
     """Which tags a piece of code is proven to set, and which parts of it hide their keys."""
 
     keys: frozenset[str] = frozenset()
-    opaque: tuple[str, ...] = ()  # source text of the parts whose keys cannot be known
+    opaque: tuple[str, ...] = ()  # what hides keys, for messages: "`**extra`"
 
     def __or__(self, other: TagProof) -> TagProof:
         return TagProof(self.keys | other.keys, self.opaque + other.opaque)
@@ -394,7 +394,7 @@ def tag_call_proof(
 
 
 def _source(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)
+    return f"`{cst.Module(body=[]).code_for_node(node)}`"
 
 
 # --- Environment variables set in code -------------------------------------------------------

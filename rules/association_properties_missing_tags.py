@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.metadata import PositionProvider, ProviderT, QualifiedNameProvider
+
 from somatrace.checks.names import (
     TAGS_BIND,
     callee_names,
