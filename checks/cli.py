@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("somatrace.checks.commands.explain", "print a rule's documentation"),
     "deploy": ("somatrace.checks.commands.deploy", "validate deploy/ offline"),
     "audit-cluster": ("somatrace.checks.commands.audit_cluster", "audit live workloads' tracing env"),
+    "fix": ("somatrace.checks.commands.fix", "apply the available fixes, then re-check"),
 }
 
 EXIT_OK = 0

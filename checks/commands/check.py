@@ -83,6 +83,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="only report on files changed since this git revision",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but findings")
+    from somatrace.checks.commands.fix import add_fix_options  # fixers' options, owned there
+
+    add_fix_options(parser, for_check=True)
 
 
 def statistics(result: CheckResult) -> str:
@@ -95,6 +98,11 @@ def statistics(result: CheckResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from somatrace.checks.commands.fix import fix_before_check  # --fix / --diff
+
+    fixed_exit = fix_before_check(args)
+    if fixed_exit is not None:
+        return fixed_exit
     settings = settings_from_args(args)
     result = Engine(settings).run(list(args.paths))
     if args.statistics:

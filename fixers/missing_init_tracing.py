@@ -1,0 +1,181 @@
+"""ST101 fixer: insert ``from somatrace.tracing import init_tracing`` and
+``init_tracing("<service>")`` where the entrypoint starts.
+
+Where the call goes, by the finding's ``data["scope"]`` (the place the rule found the app or
+server start):
+
+- ``module`` (an app built at import time): right before the module-level statement that builds
+  the app or starts the server - after the import block and whatever module set-up precedes it
+  (e.g. ``load_dotenv()``, so the helper sees that environment);
+- ``func:<name>`` (an app factory, a ``main()`` that starts the server): at the top of that
+  function, after its docstring;
+- ``main`` (``if __name__ == "__main__":``): in that block, right before the statement that
+  starts the server (or builds the app);
+- a configured entrypoint with neither (``data["kind"] == "configured"``): at the top of its
+  ``__main__`` block if it has one, else after the module's import block.
+
+The service name comes from :mod:`somatrace.fixers.service_name`; the string uses the file's
+own quote character and the new lines the file's own indentation and newline. The function and
+its module follow the ``init-function`` setting (default ``somatrace.tracing.init_tracing``).
+
+No fix is offered when the name is already bound to something else in the file; and none is
+needed when the same run's (safe) ST102 fix turns a ``Traceloop.init`` call that already runs
+before this entrypoint into ``init_tracing``.
+
+Safety: **safe** - it adds only the policy's own, idempotent start-up call.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import libcst as cst
+
+from somatrace.checks.findings import Finding
+from somatrace.fixers.base import FileFacts, Fixer, ImportSpec, NoFix, Plan, statement_like
+from somatrace.fixers.imports import is_docstring, leading_block, name_conflict
+
+DEFAULT_INIT = "somatrace.tracing.init_tracing"
+
+
+def init_spec(facts: FileFacts) -> ImportSpec:
+    functions = list(facts.config.init_functions)
+    qualified = DEFAULT_INIT if DEFAULT_INIT in functions or not functions else functions[0]
+    module, _, name = qualified.rpartition(".")
+    return ImportSpec(module, name)
+
+
+def _is_main_guard(node: cst.CSTNode) -> bool:
+    if not isinstance(node, cst.If) or not isinstance(node.test, cst.Comparison):
+        return False
+    test = node.test
+    if len(test.comparisons) != 1 or not isinstance(test.comparisons[0].operator, cst.Equal):
+        return False
+    sides = (test.left, test.comparisons[0].comparator)
+    names = {s.value for s in sides if isinstance(s, cst.Name)}
+    strings = {s.evaluated_value for s in sides if isinstance(s, cst.SimpleString)}
+    return names == {"__name__"} and "__main__" in strings
+
+
+def _child_of_block(facts: FileFacts, node: cst.CSTNode, owner: cst.CSTNode) -> cst.CSTNode | None:
+    """The statement of ``owner``'s body (module, function, ``if``) that holds ``node``."""
+    body = owner if isinstance(owner, cst.Module) else getattr(owner, "body", None)
+    current: cst.CSTNode | None = node
+    while current is not None:
+        parent = facts.parents.get(current)
+        if parent is body:
+            return current
+        current = parent
+    return None
+
+
+def _first_statement(block: cst.BaseSuite) -> cst.CSTNode | None:
+    """The first statement of a function or ``if`` body, after a docstring."""
+    body = list(block.body)
+    if isinstance(block, cst.IndentedBlock) and body and is_docstring(body[0]):
+        return body[1] if len(body) > 1 else None
+    return body[0] if body else None
+
+
+def _covered_by_st102(facts: FileFacts, site: cst.CSTNode, where: cst.CSTNode) -> bool:
+    """Whether a safe ST102 rewrite in this file will run ``init_tracing`` before ``site``:
+    at module level, or earlier in the same function / main block."""
+    from somatrace.fixers.direct_traceloop_init import DirectTraceloopInitFixer
+
+    fixer = DirectTraceloopInitFixer()
+    site_line = facts.line_of(site)
+    for other in facts.findings:
+        if other.code != "ST102":
+            continue
+        plan = fixer.plan(other, facts)
+        if not isinstance(plan, Plan) or not plan.safe:
+            continue
+        call = plan.replacements[0][0]
+        owners = [
+            a for a in facts.ancestors(call) if isinstance(a, cst.FunctionDef) or _is_main_guard(a)
+        ]
+        if not owners:
+            return True  # module level: runs at import time
+        if owners[0] is where and facts.line_of(call) < site_line:
+            return True
+    return False
+
+
+class MissingInitTracingFixer(Fixer):
+    CODE = "ST101"
+    SAFETY: ClassVar[str] = "safe: adds only the policy's own idempotent start-up call"
+
+    def plan(self, finding: Finding, facts: FileFacts) -> Plan | NoFix:
+        spec = init_spec(facts)
+        conflict = name_conflict(facts.module, spec)
+        if conflict is not None:
+            return NoFix(conflict)
+        quote = facts.quote()
+        service = facts.service_name().name
+        escaped = service.replace("\\", "\\\\").replace(quote, "\\" + quote)
+        code = f"{spec.name}({quote}{escaped}{quote})"
+        scope = str(finding.data.get("scope", "module"))
+        kind = str(finding.data.get("kind", ""))
+        description = f"call `{spec.name}({quote}{service}{quote})` at start-up"
+
+        if kind == "configured":
+            return self._configured(finding, facts, code, spec, description)
+        site = facts.node_at(finding, cst.Call) or next(iter(facts.nodes_at(finding)), None)
+        if site is None:
+            return NoFix("the reported app or server start was not found in the file")
+        if scope.startswith("func:"):
+            function = next(
+                (a for a in facts.ancestors(site) if isinstance(a, cst.FunctionDef)), None
+            )
+            if function is None:
+                return NoFix("the function that builds the app was not found")
+            if _covered_by_st102(facts, site, function):
+                return NoFix("the ST102 fix in this function initialises tracing")
+            target = _first_statement(function.body)
+            assert target is not None
+        elif scope == "main":
+            guard = next((a for a in facts.ancestors(site) if _is_main_guard(a)), None)
+            if guard is None:
+                return NoFix("the `__main__` block was not found")
+            if _covered_by_st102(facts, site, guard):
+                return NoFix("the ST102 fix in the `__main__` block initialises tracing")
+            target = _child_of_block(facts, site, guard)
+        else:
+            if _covered_by_st102(facts, site, facts.module):
+                return NoFix("the ST102 fix at module level initialises tracing")
+            target = _child_of_block(facts, site, facts.module)
+        if target is None:
+            return NoFix("no statement to put the call before was found")
+        statement = statement_like(target, code, facts.module)
+        return Plan(
+            description=description,
+            insert_before=[(target, [statement])],
+            imports=[spec],
+        )
+
+    def _configured(
+        self, finding: Finding, facts: FileFacts, code: str, spec: ImportSpec, description: str
+    ) -> Plan | NoFix:
+        guard = next(
+            (
+                s
+                for s in facts.module.body
+                if _is_main_guard(s) and facts.line_of(s) == finding.line
+            ),
+            None,
+        )
+        if guard is not None:
+            assert isinstance(guard, cst.If)
+            target = _first_statement(guard.body)
+            if target is not None:
+                statement = statement_like(target, code, facts.module)
+                return Plan(description, insert_before=[(target, [statement])], imports=[spec])
+        body = list(facts.module.body)
+        _, end = leading_block(body)
+        statement = statement_like(cst.SimpleStatementLine([]), code, facts.module)
+        if end < len(body):
+            target = body[end]
+            return Plan(description, insert_before=[(target, [statement])], imports=[spec])
+        if body:
+            return Plan(description, insert_after=[(body[-1], [statement])], imports=[spec])
+        return NoFix("the file is empty")
