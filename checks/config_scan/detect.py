@@ -20,6 +20,9 @@ FILE_PATTERNS: tuple[str, ...] = (
     "Containerfile",
     "*.yaml",
     "*.yml",
+    "*.yaml.gotmpl",
+    "*.yml.gotmpl",
+    "*.tpl",
 )
 
 _COMPOSE_NAME = re.compile(r"^(?:docker-)?compose(?:[.-][\w.-]+)?\.ya?ml$", re.IGNORECASE)
@@ -49,7 +52,10 @@ def detect_format(relpath: str) -> ConfigFormat | None:
         return ConfigFormat.DOTENV
     if _DOCKERFILE_NAME.match(name):
         return ConfigFormat.DOCKERFILE
-    if not name.lower().endswith((".yaml", ".yml")):
+    lowered = name.lower()
+    if lowered.endswith((".yaml.gotmpl", ".yml.gotmpl", ".tpl")):
+        return ConfigFormat.HELM_TEMPLATE  # helmfile / Helm templates: YAML after rendering
+    if not lowered.endswith((".yaml", ".yml")):
         return None
     parts = path.parts
     if len(parts) >= 3 and parts[-3] == ".github" and parts[-2] == "workflows":
