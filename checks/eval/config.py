@@ -330,9 +330,7 @@ class _Reader:
             self.fail(key, f"{value!r} is not one of {list(choices)}")
         return str(value)
 
-    def path(
-        self, key: str, base: Path, default: Path | None, *, required: bool = False
-    ) -> Any:
+    def path(self, key: str, base: Path, default: Path | None, *, required: bool = False) -> Any:
         value = self.required(key, str) if required else self.get(key, str, None)
         if value is None:
             return default if default is None or default.is_absolute() else base / default

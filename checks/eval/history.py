@@ -135,9 +135,8 @@ class History:
     ) -> dict[str, float]:
         """Scores to compare the next run against: the previous scored run, or the mean of the
         last ``window`` scored runs, of this service on this testset. Empty: no baseline yet."""
-        runs = [
-            r for r in self.runs(service, testset_id=testset_id) if r.status != STATUS_ERROR
-        ][: 1 if mode == "previous" else window]
+        scored = [r for r in self.runs(service, testset_id=testset_id) if r.status != STATUS_ERROR]
+        runs = scored[: 1 if mode == "previous" else window]
         if not runs:
             return {}
         metrics = set().union(*(r.scores for r in runs))
@@ -151,7 +150,8 @@ class History:
         """(finished_at, value) of ``metric`` for ``service``, oldest first."""
         with self._connect() as db:
             rows = db.execute(
-                "SELECT runs.finished_at, scores.value FROM runs JOIN scores ON scores.run = runs.id"
+                "SELECT runs.finished_at, scores.value FROM runs"
+                " JOIN scores ON scores.run = runs.id"
                 " WHERE runs.service = ? AND scores.metric = ? ORDER BY runs.id",
                 (service, metric),
             ).fetchall()

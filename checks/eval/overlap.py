@@ -15,12 +15,13 @@ from collections import Counter
 
 METRIC_NAME = "answer_f1"
 
-STOP_WORDS = frozenset(
-    """a an and are as at be been but by can could did do does for from had has have how i if in
-    into is it its it's may might me my no not of on or our shall should so than that the their
-    them then there these they this those to was we were what when where which who whom why will
-    with would you your""".split()
-)
+_STOP_WORDS_TEXT = """
+a an and are as at be been but by can could did do does for from had has have how i if in
+into is it its it's may might me my no not of on or our shall should so than that the
+their them then there these they this those to was we were what when where which who whom
+why will with would you your
+"""
+STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
 
