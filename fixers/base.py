@@ -53,9 +53,14 @@ class Plan:
 
 @dataclass(frozen=True, slots=True)
 class NoFix:
-    """The finding has no automatic fix; ``reason`` says why, in words for the user."""
+    """The finding has no automatic fix; ``reason`` says why, in words for the user.
+
+    ``resolved``: no fix of its own is needed because another fix of the same run removes the
+    cause (e.g. ST101 when ST102 turns ``Traceloop.init`` into ``init_tracing``).
+    """
 
     reason: str
+    resolved: bool = False
 
 
 @dataclass

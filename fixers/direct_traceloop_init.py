@@ -5,7 +5,7 @@ helper's (``init_tracing(app_name, **options)``, see ``somatrace.settings.OPTION
 
 | ``Traceloop.init``      | ``init_tracing``                  |
 |-------------------------|-----------------------------------|
-| ``app_name``            | first positional argument         |
+| ``app_name``            | ``app_name`` (positional when it comes first) |
 | ``api_endpoint``        | ``endpoint``                      |
 | ``headers``             | ``headers``                       |
 | ``disable_batch``       | ``disable_batch``                 |
@@ -149,22 +149,28 @@ def _imports_to_drop(func: cst.BaseExpression) -> list[tuple[str, str | None, st
     return []
 
 
-def _with_commas(args: list[cst.Arg], original: Sequence[cst.Arg]) -> list[cst.Arg]:
-    """``args`` with the original call's commas slot by slot: a comma carries the whitespace
-    before the next argument (a multi-line call's newline and indent), so reordered or dropped
-    arguments keep the call's layout; the last slot keeps the original trailing comma (or none).
-    """
-    commas = [a.comma for a in original]
-    out = []
-    for i, arg in enumerate(args):
-        if i == len(args) - 1:
-            comma = commas[-1] if commas else cst.MaybeSentinel.DEFAULT
-        elif i < len(commas) - 1 and isinstance(commas[i], cst.Comma):
-            comma = commas[i]
-        else:
-            comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-        out.append(arg.with_changes(comma=comma))
+def _kept_layout(args: list[cst.Arg], original: Sequence[cst.Arg]) -> list[cst.Arg]:
+    """Arguments keep their own commas (and the comments after them); the one that ends up
+    last takes the original last argument's comma, so a trailing comma stays or stays away."""
+    if not args:
+        return args
+    out = list(args)
+    if out[-1] is not original[-1] and original:
+        out[-1] = out[-1].with_changes(comma=original[-1].comma)
+    for i, arg in enumerate(out[:-1]):
+        if not isinstance(arg.comma, cst.Comma):
+            out[i] = arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
     return out
+
+
+def _leading_arg(value: cst.BaseExpression, call: cst.Call) -> cst.Arg:
+    """A new first argument, followed by the call's own layout (one line or one per line)."""
+    whitespace = call.whitespace_before_args
+    if not call.args:
+        return cst.Arg(value=value)
+    if isinstance(whitespace, cst.ParenthesizedWhitespace):
+        return cst.Arg(value=value, comma=cst.Comma(whitespace_after=whitespace))
+    return cst.Arg(value=value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
 
 
 class DirectTraceloopInitFixer(Fixer):
@@ -187,23 +193,33 @@ class DirectTraceloopInitFixer(Fixer):
         named = _named_args(call)
         assert not isinstance(named, str)
         safe = isinstance(facts.parents.get(call), cst.Expr)
-        app_name: cst.Arg | None = None
+        has_app_name = False
         kept: list[cst.Arg] = []
-        for name, arg in named:
+        for index, (name, arg) in enumerate(named):
             if name == "app_name":
-                app_name = arg.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT)
+                has_app_name = True
+                if index == 0:  # first already: positional, as the helper's docs write it
+                    arg = arg.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT)
+                kept.append(arg)
             elif name in DROPPED_SAFE:
                 continue
             elif name in DROPPED_UNSAFE:
                 safe = False
             else:
-                kept.append(arg.with_changes(keyword=cst.Name(RENAMED[name])))
-        if app_name is None:
+                changes: dict[str, object] = {"keyword": cst.Name(RENAMED[name])}
+                if arg.keyword is None:  # a positional beyond the first becomes a keyword
+                    changes["equal"] = cst.AssignEqual(
+                        whitespace_before=cst.SimpleWhitespace(""),
+                        whitespace_after=cst.SimpleWhitespace(""),
+                    )
+                kept.append(arg.with_changes(**changes))
+        new_args = _kept_layout(kept, call.args)
+        if not has_app_name:
             quote = facts.quote()
             service = facts.service_name().name
             literal = cst.SimpleString(f"{quote}{_escape(service, quote)}{quote}")
-            app_name = cst.Arg(value=literal)
-        new_args = _with_commas([app_name, *kept], call.args)
+            first = _leading_arg(literal, call) if new_args else cst.Arg(value=literal)
+            new_args = [first, *new_args]
 
         def rewrite(node: cst.CSTNode) -> cst.CSTNode:
             assert isinstance(node, cst.Call)

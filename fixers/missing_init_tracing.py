@@ -34,6 +34,7 @@ import libcst as cst
 from somatrace.checks.findings import Finding
 from somatrace.fixers.base import FileFacts, Fixer, ImportSpec, NoFix, Plan, statement_like
 from somatrace.fixers.imports import is_docstring, leading_block, name_conflict
+from somatrace.fixers.suites import explode_suite
 
 DEFAULT_INIT = "somatrace.tracing.init_tracing"
 
@@ -130,7 +131,7 @@ class MissingInitTracingFixer(Fixer):
             if function is None:
                 return NoFix("the function that builds the app was not found")
             if _covered_by_st102(facts, site, function):
-                return NoFix("the ST102 fix in this function initialises tracing")
+                return NoFix("the ST102 fix in this function initialises tracing", resolved=True)
             target = _first_statement(function.body)
             assert target is not None
         elif scope == "main":
@@ -138,20 +139,17 @@ class MissingInitTracingFixer(Fixer):
             if guard is None:
                 return NoFix("the `__main__` block was not found")
             if _covered_by_st102(facts, site, guard):
-                return NoFix("the ST102 fix in the `__main__` block initialises tracing")
+                return NoFix(
+                    "the ST102 fix in the `__main__` block initialises tracing", resolved=True
+                )
             target = _child_of_block(facts, site, guard)
         else:
             if _covered_by_st102(facts, site, facts.module):
-                return NoFix("the ST102 fix at module level initialises tracing")
+                return NoFix("the ST102 fix at module level initialises tracing", resolved=True)
             target = _child_of_block(facts, site, facts.module)
         if target is None:
             return NoFix("no statement to put the call before was found")
-        statement = statement_like(target, code, facts.module)
-        return Plan(
-            description=description,
-            insert_before=[(target, [statement])],
-            imports=[spec],
-        )
+        return _insert_call(facts, target, code, description, spec)
 
     def _configured(
         self, finding: Finding, facts: FileFacts, code: str, spec: ImportSpec, description: str
@@ -168,8 +166,7 @@ class MissingInitTracingFixer(Fixer):
             assert isinstance(guard, cst.If)
             target = _first_statement(guard.body)
             if target is not None:
-                statement = statement_like(target, code, facts.module)
-                return Plan(description, insert_before=[(target, [statement])], imports=[spec])
+                return _insert_call(facts, target, code, description, spec)
         body = list(facts.module.body)
         _, end = leading_block(body)
         statement = statement_like(cst.SimpleStatementLine([]), code, facts.module)
@@ -179,3 +176,39 @@ class MissingInitTracingFixer(Fixer):
         if body:
             return Plan(description, insert_after=[(body[-1], [statement])], imports=[spec])
         return NoFix("the file is empty")
+
+
+def _already_called(facts: FileFacts, target: cst.CSTNode, code: str) -> bool:
+    """Whether the statement right before ``target`` already is the call (a previous run put
+    it there and the rule still reports): inserting again would never converge."""
+    parent = facts.parents.get(target)
+    siblings = list(getattr(parent, "body", ()))
+    if target not in siblings:
+        return False
+    index = siblings.index(target)
+    if index == 0:
+        return False
+    previous = siblings[index - 1]
+    rendered = facts.module.code_for_node(previous).strip()
+    return rendered == code or rendered.startswith(code + ";")
+
+
+def _insert_call(
+    facts: FileFacts, target: cst.CSTNode, code: str, description: str, spec: ImportSpec
+) -> Plan | NoFix:
+    if _already_called(facts, target, code):
+        return NoFix(f"`{code}` already runs right before the entrypoint starts")
+    parent = facts.parents.get(target)
+    if isinstance(target, cst.BaseSmallStatement) and isinstance(parent, cst.SimpleStatementSuite):
+        # `if __name__ == "__main__": serve()` - the call gets a line of its own, so it
+        # visibly runs first: the one-line suite becomes an indented block.
+        index = list(parent.body).index(target)
+        call = statement_like(target, code, facts.module)
+
+        def explode(node: cst.CSTNode) -> cst.CSTNode:
+            assert isinstance(node, cst.SimpleStatementSuite)
+            return explode_suite(node, index, call)
+
+        return Plan(description, replacements=[(parent, explode)], imports=[spec])
+    statement = statement_like(target, code, facts.module)
+    return Plan(description, insert_before=[(target, [statement])], imports=[spec])

@@ -36,6 +36,7 @@ class FileFix:
     after: str
     applied: list[tuple[Finding, str]] = field(default_factory=list)  # finding, description
     not_fixed: list[tuple[Finding, str]] = field(default_factory=list)  # finding, reason
+    resolved: list[Finding] = field(default_factory=list)  # gone through another finding's fix
     error: str | None = None
 
     @property
@@ -159,7 +160,9 @@ def fix_python_file(
         return out
     chosen: list[tuple[Finding, Plan]] = []
     for finding, plan in planned:
-        if isinstance(plan, NoFix):
+        if isinstance(plan, NoFix) and plan.resolved:
+            out.resolved.append(finding)
+        elif isinstance(plan, NoFix):
             out.not_fixed.append((finding, plan.reason))
         elif not plan.safe and not unsafe:
             out.not_fixed.append((finding, UNSAFE_HINT))

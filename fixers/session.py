@@ -44,6 +44,7 @@ class FixReport:
     passes: int = 0
     files_checked: int = 0
     dry_run: bool = False
+    resolved: list[Finding] = field(default_factory=list)  # removed by another finding's fix
 
     @property
     def fixed_count(self) -> int:
@@ -60,6 +61,7 @@ class FixReport:
         if not self.dry_run:
             return list(self.final.findings)
         fixed = {id(finding) for _, finding, _ in self.applied}
+        fixed |= {id(finding) for finding in self.resolved}
         return [f for f in self.final.findings if id(f) not in fixed]
 
     def reason_for(self, finding: Finding) -> str | None:
@@ -114,6 +116,7 @@ def _fix_one(
     report.files[path] = fixed
     for finding, description in fixed.applied:
         report.applied.append((display, finding, description))
+    report.resolved.extend(fixed.resolved)
     return fixed
 
 
@@ -144,6 +147,8 @@ def run_fixes(
             fixable = [f for f in findings if can_fix(f)]
             if fixable:
                 work.append((path, fixable))
+        if not work:
+            break
         touched: set[Path] = set()
         for done, (path, fixable) in enumerate(work, start=1):
             if _fix_one(engine, path, fixable, options, report) is not None:
