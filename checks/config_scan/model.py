@@ -7,7 +7,7 @@ which is how ``somatrace fix`` applies edits; end positions are exclusive.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -79,7 +79,6 @@ class ConfigScan:
     headers: tuple[LocatedVar, ...] = ()
     problems: tuple[ScanProblem, ...] = ()
     line_scanned: bool = False  # structure unknown (Helm template, invalid YAML): line scan
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 class TextIndex:
