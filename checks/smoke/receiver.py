@@ -548,13 +548,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(
         self, status: int, content_type: str, body: bytes, retry_after: float | None = None
     ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        if retry_after is not None:
-            self.send_header("Retry-After", f"{retry_after:g}")
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            if retry_after is not None:
+                self.send_header("Retry-After", f"{retry_after:g}")
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up waiting (a slow receiver)
 
     def _answer_plain(self, status: int, text: str) -> None:
         self._answer(status, "text/plain; charset=utf-8", text.encode("utf-8"))

@@ -110,6 +110,8 @@ class TracingSettings:
     redact_disable: tuple[str, ...] = ()
     resource_attributes: Mapping[str, Any] = field(default_factory=dict)
     enabled: bool = True
+    instruments: tuple[str, ...] | None = None  # None: every instrumentation installed
+    block_instruments: tuple[str, ...] = ()
 
     @property
     def captures_content(self) -> bool:
@@ -135,6 +137,8 @@ OPTION_NAMES = frozenset(
         "redact_disable",
         "resource_attributes",
         "enabled",
+        "instruments",
+        "block_instruments",
     }
 )
 
@@ -221,6 +225,13 @@ def load_settings(
     if redact_disable is None:
         redact_disable = _csv(env.get("SOMATRACE_REDACT_DISABLE"))
 
+    instruments = options.get("instruments")
+    if instruments is None and env.get("SOMATRACE_INSTRUMENTS"):
+        instruments = _csv(env["SOMATRACE_INSTRUMENTS"])
+    block = options.get("block_instruments")
+    if block is None:
+        block = _csv(env.get("SOMATRACE_BLOCK_INSTRUMENTS"))
+
     return TracingSettings(
         app_name=app_name.strip(),
         endpoint=endpoint,
@@ -260,4 +271,6 @@ def load_settings(
             options.get("enabled", env.get("SOMATRACE_TRACING_ENABLED")),
             True,
         ),
+        instruments=None if instruments is None else tuple(str(i).lower() for i in instruments),
+        block_instruments=tuple(str(i).lower() for i in block),
     )

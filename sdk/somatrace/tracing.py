@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from somatrace.settings import TracingSettings, load_settings
+from somatrace.settings import ConfigError, TracingSettings, load_settings
 
 logger = logging.getLogger("somatrace")
 
@@ -34,6 +34,9 @@ _TRACELOOP_ROUTING_VARIABLES = (
     "TRACELOOP_LOGGING_ENDPOINT",
     "TRACELOOP_LOGGING_HEADERS",
 )
+# Libraries that Traceloop's instrumentors import and that reach the internet on import
+# unless told not to (litellm fetches its model cost map from raw.githubusercontent.com).
+_NO_EGRESS_VARIABLES = {"LITELLM_LOCAL_MODEL_COST_MAP": "true"}
 _CONTENT_VARIABLES = (
     "TRACELOOP_TRACE_CONTENT",
     "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
@@ -153,6 +156,11 @@ def _traceloop_environment() -> Iterator[None]:
             "somatrace: ignoring %s (tracing goes only to the configured OTLP endpoint)",
             ", ".join(sorted(saved)),
         )
+    for name, value in _NO_EGRESS_VARIABLES.items():
+        if os.environ.get(name, "").strip().lower() != value:
+            if name in os.environ:
+                logger.warning("somatrace: %s overridden to %s (no egress)", name, value)
+            os.environ[name] = value  # kept: the library may read it again later
     forced = {
         "TRACELOOP_TRACING_ENABLED": "true",
         "TRACELOOP_METRICS_ENABLED": "false",
@@ -191,6 +199,8 @@ def _start(settings: TracingSettings) -> TracingHandle:
     from somatrace.redact import Redactor
     from somatrace.tags import TagSpanProcessor
 
+    instruments = _instruments(settings.instruments)  # raises ConfigError on a typo
+    blocked = _instruments(settings.block_instruments) or set()
     _set_content_environment(settings)
     prices = PriceTable.default(settings.prices_file)
     set_default_table(prices)
@@ -224,14 +234,41 @@ def _start(settings: TracingSettings) -> TracingHandle:
         redactor=redactor,
     )
     try:
-        _init_traceloop(settings, processor, ParentBased(TraceIdRatioBased(settings.sample_rate)))
+        _init_traceloop(
+            settings,
+            processor,
+            ParentBased(TraceIdRatioBased(settings.sample_rate)),
+            instruments,
+            blocked,
+        )
     except Exception:
         logger.exception("somatrace: Traceloop.init failed; LLM calls will not be traced")
         handle.enabled = False
     return handle
 
 
-def _init_traceloop(settings: TracingSettings, processor: Any, sampler: Any) -> None:
+def _instruments(names: tuple[str, ...] | None) -> set[Any] | None:
+    """Traceloop ``Instruments`` from names like ``openai``; unknown names are an error."""
+    if names is None:
+        return None
+    from traceloop.sdk.instruments import Instruments
+
+    known = {member.value: member for member in Instruments}
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"unknown instrumentation(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    return {known[name] for name in names}
+
+
+def _init_traceloop(
+    settings: TracingSettings,
+    processor: Any,
+    sampler: Any,
+    instruments: set[Any] | None,
+    blocked: set[Any],
+) -> None:
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
     from traceloop.sdk import Traceloop
@@ -270,6 +307,8 @@ def _init_traceloop(settings: TracingSettings, processor: Any, sampler: Any) -> 
             should_enrich_metrics=False,  # would make extra calls to the LLM vendor's API
             traceloop_sync_enabled=False,
             image_uploader=LocalImageUploader(),
+            instruments=instruments,
+            block_instruments=blocked,
         )
     for line in printed.getvalue().splitlines():
         text = re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
