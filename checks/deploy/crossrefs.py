@@ -155,7 +155,7 @@ def secret_refs_of_object(obj: Located) -> Iterator[SecretRef]:
                 str(ref["name"]),
                 str(ref["key"]),
                 obj.doc,
-                (*obj.base, *spec_path, *path),
+                (*obj.base, *spec_path, *path, "key"),
                 f"{obj.kind} {obj.name}",
                 obj.context,
             )
@@ -192,31 +192,43 @@ def secret_refs_of_object(obj: Located) -> Iterator[SecretRef]:
 
 
 def check_secret_refs(refs: Sequence[SecretRef], inventory: Inventory) -> list[DeployIssue]:
-    issues = []
+    """A located DV301 for every read of a Secret (key) no ExternalSecret produces. Reads of
+    one place in several environments give one issue naming them all."""
+    contexts: dict[tuple[str, str, str, str, tuple[PathKey, ...]], list[str]] = {}
+    first: dict[tuple[str, str, str, str, tuple[PathKey, ...]], SecretRef] = {}
     for ref in refs:
+        key = (ref.namespace, ref.name, ref.key, str(ref.doc.path), ref.path)
+        first.setdefault(key, ref)
+        if ref.context:
+            contexts.setdefault(key, []).append(ref.context)
+    issues = []
+    for key, ref in first.items():
         slot = (ref.namespace, ref.name)
-        suffix = f" [{ref.context}]" if ref.context else ""
+        suffix = _merged_context(contexts.get(key, []))
         keys = inventory.produced.get(slot)
         if keys is None:
-            issues.append(
-                ref.doc.issue(
-                    MISSING_SECRET,
-                    f"{ref.what} reads Secret {ref.name!r} (key {ref.key!r}) but no "
-                    f"ExternalSecret in namespace {ref.namespace!r} produces it{suffix}",
-                    ref.path,
-                )
+            message = (
+                f"{ref.what} reads Secret {ref.name!r} (key {ref.key!r}) but no "
+                f"ExternalSecret in namespace {ref.namespace!r} produces it{suffix}"
             )
         elif ref.key != ANY_KEY and ref.key not in keys and ANY_KEY not in keys:
-            issues.append(
-                ref.doc.issue(
-                    MISSING_SECRET,
-                    f"{ref.what} reads key {ref.key!r} of Secret {ref.name!r}, but "
-                    f"{inventory.producers[slot]} in namespace {ref.namespace!r} produces only "
-                    f"{', '.join(sorted(keys)) or 'no keys'}{suffix}",
-                    ref.path,
-                )
+            message = (
+                f"{ref.what} reads key {ref.key!r} of Secret {ref.name!r}, but "
+                f"{inventory.producers[slot]} in namespace {ref.namespace!r} produces only "
+                f"{', '.join(sorted(keys)) or 'no keys'}{suffix}"
             )
+        else:
+            continue
+        issues.append(ref.doc.issue(MISSING_SECRET, message, ref.path))
     return issues
+
+
+def _merged_context(contexts: Sequence[str]) -> str:
+    """``["environment: dev", "environment: prod"]`` -> ``" [environment: dev, prod]"``."""
+    if not contexts:
+        return ""
+    envs = sorted({c.removeprefix("environment: ") for c in contexts})
+    return f" [environment: {', '.join(envs)}]"
 
 
 def check_object_refs(obj: Located, inventory: Inventory) -> list[DeployIssue]:

@@ -210,7 +210,7 @@ def _check_release(
     for data, source in layers:
         merged = _merge(merged, data, source, (), provenance)
     schema = _values_schema(helmfile.parent, str(release.get("chart", "")))
-    context = f"values ({env})"
+    context = f"environment: {env}"
     if schema is not None:
         for error in jsonschema.Draft202012Validator(schema).iter_errors(merged):
             issues.append(
@@ -232,7 +232,7 @@ def _check_release(
                     str(s_ref["name"]),
                     str(s_ref["key"]),
                     src.doc,
-                    (*src.base, *s_path),
+                    (*src.base, *s_path, "key"),
                     f"release {release.get('name')!r} values",
                     context,
                 )

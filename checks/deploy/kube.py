@@ -4,12 +4,16 @@ workload rules a schema cannot express (cron syntax, time zone, Job restart poli
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Iterator, Sequence
+from functools import cache
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
+import kubernetes_validate.utils
+from referencing import Registry, Resource
 
 from somatrace.checks.deploy import cron, schemas
 from somatrace.checks.deploy.issues import (
@@ -77,20 +81,59 @@ def _kubernetes_schema(
     doc: YamlDoc, data: dict[str, Any], base: Sequence[PathKey], version: str, what: str
 ) -> list[DeployIssue]:
     try:
-        kubernetes_validate.validate(data, version, strict=True)
+        validator, used = kubernetes_validator(
+            version, api_version=str(data["apiVersion"]), kind=str(data["kind"])
+        )
     except kubernetes_validate.SchemaNotFoundError as exc:
         return [doc.issue(NO_SCHEMA, f"{what}: {exc.message}", base)]
-    except kubernetes_validate.ValidationError as exc:
-        return [
-            doc.issue(
-                K8S_SCHEMA,
-                f"{what}: {_message(exc)} (at {_dotted(exc.absolute_path)}; "
-                f"Kubernetes {exc.version} schema)",
-                [*base, *location(exc)],
-                key_node=_is_key_error(exc),
-            )
-        ]
-    return []
+    except kubernetes_validate.utils.VersionNotSupportedError as exc:
+        return [doc.issue(NO_SCHEMA, f"{what}: {exc.message}", base)]
+    return [
+        doc.issue(
+            K8S_SCHEMA,
+            f"{what}: {_message(error)} "
+            f"(at {_dotted(error.absolute_path)}; Kubernetes {used} schema)",
+            [*base, *location(error)],
+            key_node=_is_key_error(error),
+        )
+        for error in _sorted_errors(validator, data)
+    ]
+
+
+@cache
+def kubernetes_validator(
+    version: str, api_version: str, kind: str
+) -> tuple[jsonschema.Validator, str]:
+    """The strict validator kubernetes-validate would use for ``kind`` (all errors, cached:
+    its schema files are large and ``kubernetes_validate.validate`` re-reads them each call)."""
+    utils = kubernetes_validate.utils
+    wanted = version.removeprefix("v")
+    if utils.major_minor(wanted) > utils.latest_version():
+        raise utils.VersionNotSupportedError(version=utils.major_minor(wanted))
+    used = [v for v in utils.all_versions() if utils.major_minor(v) <= utils.major_minor(wanted)][
+        -1
+    ]
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    directory = f"v{used}-local-strict"
+    try:
+        schema = utils.schema_contents(
+            f"kubernetes-json-schema/{directory}/{kind.lower()}-{group_version}.json", wanted
+        )
+    except FileNotFoundError as exc:
+        raise kubernetes_validate.SchemaNotFoundError(
+            version=utils.major_minor(wanted), kind=kind, api_version=api_version
+        ) from exc
+    definitions = _definitions(directory, wanted)
+    registry = definitions @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.Draft202012Validator(schema, registry=registry), utils.major_minor(used)
+
+
+@cache
+def _definitions(directory: str, wanted: str) -> Resource:
+    contents = kubernetes_validate.utils.schema_contents(
+        f"kubernetes-json-schema/{directory}/_definitions.json", wanted
+    )
+    return Resource.from_contents(contents)
 
 
 def semantic_issues(

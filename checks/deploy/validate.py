@@ -94,7 +94,10 @@ def validate_directory(
         secret_refs.extend(crossrefs.secret_refs_of_object(obj))
     report.issues.extend(crossrefs.check_secret_refs(secret_refs, inventory))
     if policy_rules:
-        report.issues.extend(_check_rules(root))
+        # The config-file rules of `somatrace check` see the same env entries in YAML: keep
+        # one finding per place and code (ours names the object and container).
+        seen = {(i.path, i.line, i.code) for i in report.issues}
+        report.issues.extend(i for i in _check_rules(root) if (i.path, i.line, i.code) not in seen)
     report.issues = sorted(set(report.issues))
     return report
 
@@ -148,7 +151,8 @@ def _unique_embedded(embedded: Iterable[Located]) -> list[Located]:
         contexts.setdefault(key, []).append(obj.context)
     unique = []
     for key, obj in seen.items():
-        label = ", ".join(sorted(set(contexts[key])))
+        envs = sorted({c.removeprefix("environment: ") for c in contexts[key]})
+        label = f"environment: {', '.join(envs)}"
         unique.append(Located(obj.doc, obj.base, obj.data, obj.default_namespace, label))
     return unique
 

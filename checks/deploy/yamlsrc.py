@@ -12,6 +12,8 @@ import yaml
 from somatrace.checks.deploy.issues import YAML_ERROR, DeployIssue, display_path
 
 PathKey = str | int
+# libyaml's loader when PyYAML has it (the same nodes and marks, ten times faster).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def load_documents(path: Path) -> tuple[list[YamlDoc], list[DeployIssue]]:
 
 def load_text(text: str, path: Path) -> tuple[list[YamlDoc], list[DeployIssue]]:
     docs: list[YamlDoc] = []
-    loader = yaml.SafeLoader(text)
+    loader = _LOADER(text)
     try:
         index = 0
         while loader.check_node():
