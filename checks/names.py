@@ -195,18 +195,24 @@ def constant_string(
 @dataclass(frozen=True)
 class LiteralMapping:
     """What can be read from a mapping written in the code (``{...}``, ``dict(...)``, keyword
-    arguments): the keys whose names are known with their value expressions, and the parts
-    whose keys cannot be known (``**spread``, a key computed at run time)."""
+    arguments): the keys whose names are known with their value expressions, the parts that
+    may hold any number of unknown keys (``**spread``), and keys whose value cannot be read
+    here (``{SpanAttributes.LLM_SYSTEM: ...}``), each of which is still just one key."""
 
     items: tuple[tuple[str, cst.BaseExpression], ...] = ()
     opaque: tuple[cst.BaseExpression, ...] = ()
+    unknown_keys: tuple[cst.BaseExpression, ...] = ()
 
     @property
     def keys(self) -> frozenset[str]:
         return frozenset(key for key, _ in self.items)
 
     def merged(self, other: LiteralMapping) -> LiteralMapping:
-        return LiteralMapping(self.items + other.items, self.opaque + other.opaque)
+        return LiteralMapping(
+            self.items + other.items,
+            self.opaque + other.opaque,
+            self.unknown_keys + other.unknown_keys,
+        )
 
 
 def literal_mapping(
@@ -216,23 +222,18 @@ def literal_mapping(
     ``None`` when ``node`` is not a mapping written in the code."""
     node = resolve_constant(rule, node, constants)
     if isinstance(node, cst.Dict):
-        items: list[tuple[str, cst.BaseExpression]] = []
-        opaque: list[cst.BaseExpression] = []
+        result = LiteralMapping()
         for element in node.elements:
             if isinstance(element, cst.StarredDictElement):
                 inner = literal_mapping(rule, element.value, constants)
-                if inner is None:
-                    opaque.append(element.value)
-                else:
-                    items.extend(inner.items)
-                    opaque.extend(inner.opaque)
+                result = result.merged(inner or LiteralMapping(opaque=(element.value,)))
                 continue
             key = constant_string(rule, element.key, constants)
             if key is None:
-                opaque.append(element.key)
+                result = result.merged(LiteralMapping(unknown_keys=(element.key,)))
             else:
-                items.append((key, element.value))
-        return LiteralMapping(tuple(items), tuple(opaque))
+                result = result.merged(LiteralMapping(items=((key, element.value),)))
+        return result
     if isinstance(node, cst.Call) and "builtins.dict" in callee_names(rule, node):
         return call_arguments_mapping(rule, node, constants)
     return None
@@ -249,7 +250,7 @@ def call_arguments_mapping(
             result = result.merged(LiteralMapping(((arg.keyword.value, arg.value),)))
             continue
         inner = literal_mapping(rule, arg.value, constants) if arg.star in ("", "**") else None
-        result = result.merged(inner if inner is not None else LiteralMapping((), (arg.value,)))
+        result = result.merged(inner if inner is not None else LiteralMapping(opaque=(arg.value,)))
     return result
 
 
@@ -326,13 +327,34 @@ SET_ASSOCIATION_PROPERTIES = frozenset(
 
 @dataclass(frozen=True)
 class TagProof:
-    """Which tags a piece of code is proven to set, and which parts of it hide their keys."""
+    """Which tags a piece of code is proven to set, and which parts of it hide their keys:
+    ``opaque`` parts may hold any number of tags, each of ``unknown_keys`` at most one.
+    Both hold descriptions for messages, e.g. "`**extra`"."""
 
     keys: frozenset[str] = frozenset()
-    opaque: tuple[str, ...] = ()  # what hides keys, for messages: "`**extra`"
+    opaque: tuple[str, ...] = ()
+    unknown_keys: tuple[str, ...] = ()
 
     def __or__(self, other: TagProof) -> TagProof:
-        return TagProof(self.keys | other.keys, self.opaque + other.opaque)
+        return TagProof(
+            self.keys | other.keys,
+            self.opaque + other.opaque,
+            self.unknown_keys + other.unknown_keys,
+        )
+
+    def missing(self, required: list[str] | tuple[str, ...]) -> list[str]:
+        return [tag for tag in required if tag not in self.keys]
+
+    def may_supply(self, missing: list[str]) -> bool:
+        """Could the hidden parts hold every missing tag? (A key read elsewhere is one tag.)"""
+        return bool(self.opaque) or len(self.unknown_keys) >= len(missing)
+
+    def unknown_keys_note(self) -> str:
+        """For a definite finding despite keys defined elsewhere: why they cannot make up."""
+        if not self.unknown_keys:
+            return ""
+        keys = ", ".join(dict.fromkeys(self.unknown_keys))
+        return f" (keys defined elsewhere, {keys}, can supply at most {len(self.unknown_keys)})"
 
 
 def is_span_tags_call(rule: PythonRule, node: cst.BaseExpression) -> bool:
@@ -353,7 +375,8 @@ def mapping_tag_proof(
             keys |= required
         else:
             opaque.append(_source(part))
-    return TagProof(frozenset(keys), tuple(opaque))
+    unknown_keys = tuple(_source(key) for key in mapping.unknown_keys)
+    return TagProof(frozenset(keys), tuple(opaque), unknown_keys)
 
 
 def expression_tag_proof(

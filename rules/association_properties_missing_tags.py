@@ -29,8 +29,10 @@ class AssociationPropertiesMissingTags(PythonRule):
     spreads of literal dicts and module-level constants of the same file
     (`TENANT = "tenant_id"`). A `**span_tags()` spread supplies every required tag.
     When part of the mapping cannot be read — a variable passed instead of a dict, a
-    `**spread` of unknown content, a key computed at run time — the call is **not** reported:
-    the missing key may well be in there, and this rule reports only what it can prove.
+    `**spread` of unknown content — the call is **not** reported: the missing key may well
+    be in there, and this rule reports only what it can prove. Keys whose value is defined
+    elsewhere (`{Keys.TENANT: ...}`) are one key each: the call is reported only when there
+    are fewer of them than missing tags (then a tag is missing for certain).
     (ST301 still reports a span whose tags such a binding cannot prove.)
 
     ## Why is this bad?
@@ -92,10 +94,10 @@ class AssociationPropertiesMissingTags(PythonRule):
 
     def visit_Call(self, node: cst.Call) -> None:
         proof = tag_call_proof(self, node, self.constants, frozenset(self.required))
-        if proof is None or proof.opaque:
+        if proof is None:
             return
-        missing = [tag for tag in self.required if tag not in proof.keys]
-        if not missing:
+        missing = proof.missing(self.required)
+        if not missing or proof.may_supply(missing):
             return
         is_bind = bool(callee_names(self, node) & TAGS_BIND)
         what = "`bind(...)`" if is_bind else "`set_association_properties(...)`"
@@ -103,8 +105,8 @@ class AssociationPropertiesMissingTags(PythonRule):
         self.report(
             node,
             f"{what} lacks required tag{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(missing)}; spans under it cannot be filtered or costed by "
-            f"{'them' if len(missing) > 1 else 'it'} in Langfuse",
+            f"{', '.join(missing)}{proof.unknown_keys_note()}; spans under it cannot be "
+            f"filtered or costed by {'them' if len(missing) > 1 else 'it'} in Langfuse",
             data=data,
         )
 
@@ -146,6 +148,16 @@ def handle(tenant, extra, properties):
 """,
             why="spread of span_tags() proves all; unknown spreads or variables cannot prove "
             "absence, so they are not reported",
+        ),
+        Valid(
+            """
+from traceloop.sdk import Traceloop
+
+from app.keys import Keys
+
+Traceloop.set_association_properties({Keys.TENANT: 1, Keys.WORKFLOW: 2, Keys.AGENT: 3})
+""",
+            why="three keys defined elsewhere may be the three tags",
         ),
         Valid(
             """
@@ -210,6 +222,19 @@ TL.set_association_properties(PROPERTIES)
             line=6,
             message="lacks required tags workflow_name, agent_id;",
             why="the mapping and its key come through module constants",
+        ),
+        Invalid(
+            """
+from traceloop.sdk import Traceloop
+
+from app.keys import Keys
+
+Traceloop.set_association_properties({Keys.TENANT: "acme", "agent_id": "a"})
+""",
+            line=5,
+            message="lacks required tags tenant_id, workflow_name (keys defined elsewhere, "
+            "`Keys.TENANT`, can supply at most 1);",
+            why="one key defined elsewhere cannot be two missing tags",
         ),
         Invalid(
             """

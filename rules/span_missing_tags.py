@@ -152,7 +152,10 @@ class SpanMissingTags(PythonRule):
     When the missing tags might hide in a part whose keys cannot be known — attributes from
     a variable or a call, a `**spread` other than `span_tags()`, a `bind(**kwargs)`, a
     decorated function defined elsewhere — the finding says it **cannot prove** the tags;
-    `report-unprovable-tags = false` turns these findings off.
+    `report-unprovable-tags = false` turns these findings off. A dict key whose value is
+    defined elsewhere (`{SpanAttributes.LLM_SYSTEM: ...}`) is still one key: when there are
+    fewer such keys than missing tags, a tag is missing for certain and the span is reported
+    as such.
 
     ## Why is this bad?
     Langfuse segments traces, cost and evaluations by the tags (as
@@ -205,10 +208,13 @@ class SpanMissingTags(PythonRule):
 
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
-        # An OpenTelemetry tracer must be obtained or named in this file; Traceloop decorators
-        # are only importable from `traceloop.sdk.decorators`.
-        otel = b"opentelemetry" in source and (
-            b"start_span" in source or b"start_as_current_span" in source
+        # An OpenTelemetry tracer must be obtained (`get_tracer`) or named (`Tracer`,
+        # `TracerProvider`) in this file; Traceloop decorators are only importable from
+        # `traceloop.sdk.decorators`.
+        otel = (
+            b"opentelemetry" in source
+            and (b"get_tracer" in source or b"Tracer" in source)
+            and (b"start_span" in source or b"start_as_current_span" in source)
         )
         return otel or (b"traceloop" in source and b"decorators" in source)
 
@@ -449,36 +455,38 @@ class SpanMissingTags(PythonRule):
     # -- verdicts -------------------------------------------------------------------------
 
     def _settle_span(self, span: _Span) -> None:
-        missing = self._missing(span.proof)
+        missing = span.proof.missing(self.required)
         if not missing:
             return
+        unprovable = span.proof.may_supply(missing)
         data: dict[str, Any] = {
             "kind": "otel-span",
             "missing": missing,
             "attributes": span.attributes,
-            "unprovable": bool(span.proof.opaque),
+            "unprovable": unprovable,
         }
-        if span.proof.opaque:
+        if unprovable:
             self._report_unprovable(span.node, missing, span.proof, data)
             return
         self.report(
             span.node,
-            f"span started without required {_tags(missing)}: add `**span_tags()` to its "
-            "`attributes`, or start it inside `with bind(...)`",
+            f"span started without required {_tags(missing)}{span.proof.unknown_keys_note()}: "
+            "add `**span_tags()` to its `attributes`, or start it inside `with bind(...)`",
             data=data,
         )
 
     def _settle_decoration(self, decoration: _Decoration, proof: TagProof) -> None:
-        missing = self._missing(proof)
+        missing = proof.missing(self.required)
         if not missing:
             return
+        unprovable = proof.may_supply(missing)
         data: dict[str, Any] = {
             "kind": "traceloop-decorator",
             "decorator": decoration.decorator,
             "missing": missing,
-            "unprovable": bool(proof.opaque),
+            "unprovable": unprovable,
         }
-        if proof.opaque:
+        if unprovable:
             self._report_unprovable(decoration.node, missing, proof, data)
             return
         hint = (
@@ -488,7 +496,8 @@ class SpanMissingTags(PythonRule):
         )
         self.report(
             decoration.node,
-            f"Traceloop `@{decoration.decorator}` span lacks required {_tags(missing)}: put "
+            f"Traceloop `@{decoration.decorator}` span lacks required {_tags(missing)}"
+            f"{proof.unknown_keys_note()}: put "
             "`@bind(...)` above it, or call `Traceloop.set_association_properties({...})` "
             f"in its body{hint}",
             data=data,
@@ -515,16 +524,13 @@ class SpanMissingTags(PythonRule):
     ) -> None:
         if not self.report_unprovable:
             return
-        hidden = ", ".join(dict.fromkeys(proof.opaque))
+        hidden = ", ".join(dict.fromkeys(proof.opaque + proof.unknown_keys))
         self.report(
             node,
             f"cannot prove {_tags(missing)} on this span: they may come from {hidden}, which "
             "cannot be read here (bind them visibly, or set `report-unprovable-tags = false`)",
             data=data,
         )
-
-    def _missing(self, proof: TagProof) -> list[str]:
-        return [tag for tag in self.required if tag not in proof.keys]
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -760,6 +766,18 @@ tracer.start_span("a", attributes={"tenant_id": "t", **span_tags()}).end()
             config={"required-tags": ["tenant_id", "region"]},
             why="span_tags() supplies every required tag, whichever are configured",
         ),
+        Valid(
+            """
+from opentelemetry import trace
+
+from app.keys import Keys
+
+tracer = trace.get_tracer(__name__)
+tracer.start_span("a", attributes={Keys.TENANT: "t", Keys.WORKFLOW: "w", Keys.AGENT: "a"})
+""",
+            config={"report-unprovable-tags": False},
+            why="three keys defined elsewhere may be the three tags: not provably missing",
+        ),
     ]
     INVALID: ClassVar[list[Invalid]] = [
         Invalid(
@@ -857,6 +875,26 @@ def run():
             line=8,
             col=5,
             why="tracers from a provider, chained or through a variable",
+        ),
+        Invalid(
+            """
+from opentelemetry import trace
+from opentelemetry.semconv_ai import SpanAttributes
+
+tracer = trace.get_tracer(__name__)
+
+def call_llm():
+    with tracer.start_as_current_span(
+        "openai.chat", attributes={SpanAttributes.LLM_SYSTEM: "openai", "tenant_id": "t"}
+    ):
+        pass
+""",
+            config={"report-unprovable-tags": False},
+            line=7,
+            col=10,
+            message="span started without required tags workflow_name, agent_id (keys defined "
+            "elsewhere, `SpanAttributes.LLM_SYSTEM`, can supply at most 1)",
+            why="one key defined elsewhere cannot supply two missing tags: a definite finding",
         ),
         Invalid(
             """

@@ -17,7 +17,7 @@ from somatrace.checks.names import (
     module_constants,
     resolve_constant,
 )
-from somatrace.checks.rule import Invalid, PythonRule, Valid
+from somatrace.checks.rule import FileContext, Invalid, PythonRule, Valid
 
 CONTENT_SWITCHES = frozenset(
     {
@@ -104,14 +104,29 @@ class TraceContentEnabled(PythonRule):
 
     CODE = "ST201"
     NAME = "trace-content-enabled"
-    TRIGGERS = (b"TRACE_CONTENT", b"CAPTURE_MESSAGE_CONTENT", b"trace_content", b"capture_")
+    TRIGGERS = (
+        b"TRACE_CONTENT",
+        b"CAPTURE_MESSAGE_CONTENT",
+        b"trace_content",
+        b"capture_input",
+        b"capture_output",
+    )
     FIXABLE = True
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
         PositionProvider,
         QualifiedNameProvider,
     )
 
-    def __init__(self, ctx: Any) -> None:
+    @classmethod
+    def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
+        # Reading a switch (`os.getenv("TRACELOOP_TRACE_CONTENT")`) is common in
+        # instrumentation code; setting one needs `environ` or `putenv` in the same file.
+        if b"TRACE_CONTENT" in source or b"CAPTURE_MESSAGE_CONTENT" in source:
+            if b"environ" in source or b"putenv" in source:
+                return True
+        return any(trigger in source for trigger in cls.TRIGGERS[2:])
+
+    def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
         self.constants: dict[str, cst.BaseExpression] = {}
         self.init_functions = frozenset({SOMATRACE_INIT, *ctx.config.init_functions})
