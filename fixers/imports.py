@@ -138,9 +138,14 @@ def name_conflict(module: cst.Module, spec: ImportSpec) -> str | None:
     return None
 
 
-def _separator(names: Sequence[cst.ImportAlias]) -> cst.Comma:
+def _separator(node: cst.ImportFrom, names: Sequence[cst.ImportAlias]) -> cst.Comma:
+    """The comma that separates two names in this import's own layout."""
     if len(names) > 1 and isinstance(names[0].comma, cst.Comma):
         return names[0].comma
+    if node.lpar is not None and isinstance(
+        node.lpar.whitespace_after, cst.ParenthesizedWhitespace
+    ):
+        return cst.Comma(whitespace_after=node.lpar.whitespace_after)  # one name per line
     return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 
 
@@ -153,7 +158,7 @@ def merge_alias(node: cst.ImportFrom, name: str) -> cst.ImportFrom:
     index = len(names)
     if keys == sorted(keys):
         index = next((i for i, k in enumerate(keys) if k > name.lower()), len(names))
-    separator = _separator(names)
+    separator = _separator(node, names)
     new = cst.ImportAlias(name=cst.Name(name))
     if index == len(names):
         last = names[-1]
