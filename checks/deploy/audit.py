@@ -79,18 +79,11 @@ def read_cluster(
     for namespace in namespaces:
         for kind, api_version, api_name, method in WORKLOAD_READERS:
             api = getattr(client, api_name)(api_client)
-            items = getattr(api, method)(namespace).items
-            for item in items:
-                data = api_client.sanitize_for_serialization(item)
-                # list responses leave kind/apiVersion empty on items
-                data.setdefault("kind", kind)
-                data.setdefault("apiVersion", api_version)
-                workloads.append(data)
+            for item in getattr(api, method)(namespace).items:
+                workloads.append(to_manifest(api_client, item, kind, api_version))
         try:
             for item in client.CoreV1Api(api_client).list_namespaced_config_map(namespace).items:
-                data = api_client.sanitize_for_serialization(item)
-                data.setdefault("kind", "ConfigMap")
-                configmaps.append(data)
+                configmaps.append(to_manifest(api_client, item, "ConfigMap", "v1"))
         except ApiException as exc:
             if exc.status != 403:
                 raise
@@ -99,6 +92,15 @@ def read_cluster(
                 "envFrom ConfigMaps are not resolved there"
             )
     return workloads, configmaps
+
+
+def to_manifest(api_client: Any, item: Any, kind: str, api_version: str) -> dict[str, Any]:
+    """A client model object as the dict its manifest would be (camelCase keys, no nulls).
+    Items of a list response carry no ``kind``/``apiVersion``: they are filled in."""
+    data: dict[str, Any] = api_client.sanitize_for_serialization(item)
+    data.setdefault("kind", kind)
+    data.setdefault("apiVersion", api_version)
+    return data
 
 
 def api_client_from_config(kubeconfig: str | None, context: str | None, in_cluster: bool) -> Any:
