@@ -58,8 +58,16 @@ CONTENT_EVENT_PREFIXES = (
 )
 
 
+_KEY_MEMO: dict[str, bool] = {}
+
+
 def is_content_key(key: str) -> bool:
-    return key in CONTENT_KEYS or key.startswith(CONTENT_PREFIXES)
+    known = _KEY_MEMO.get(key)
+    if known is None:
+        known = key in CONTENT_KEYS or key.startswith(CONTENT_PREFIXES)
+        if len(_KEY_MEMO) < 10_000:  # attribute keys repeat; keep the memo bounded anyway
+            _KEY_MEMO[key] = known
+    return known
 
 
 def is_content_event(name: str) -> bool:
@@ -105,7 +113,7 @@ class ContentPolicy:
 
     def apply(self, attributes: Mapping[str, Any], event_names: Sequence[str]) -> ContentDecision:
         content_keys = [key for key in attributes if is_content_key(key)]
-        has_content_events = any(is_content_event(name) for name in event_names)
+        has_content_events = bool(event_names) and any(is_content_event(n) for n in event_names)
         if not content_keys and not has_content_events:
             return ContentDecision(None, False, False)
         if self.keeps_content(attributes):

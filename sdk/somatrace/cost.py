@@ -245,7 +245,7 @@ class PriceTable:
 
     def lookup(self, model_name: str, on: dt.date | None = None) -> ModelPrice | None:
         """The price that applies to ``model_name`` on date ``on`` (default: today)."""
-        day = on or dt.date.today()
+        day = on or _today()
         key = (model_name, day)
         with self._lock:
             if key in self._cache:
@@ -299,6 +299,20 @@ def compute_cost(price: ModelPrice, usage: Usage, model_name: str | None = None)
         input_cache_creation=Decimal(usage.cache_write) * cache_write_price / PER_TOKENS,
         output=Decimal(usage.output) * price.output / PER_TOKENS,
     )
+
+
+_TODAY: tuple[float, dt.date] = (0.0, dt.date.min)
+
+
+def _today() -> dt.date:
+    """Today's date, recomputed at most once a minute (lookups happen for every LLM span)."""
+    global _TODAY
+    import time
+
+    now = time.monotonic()
+    if now - _TODAY[0] > 60:
+        _TODAY = (now, dt.date.today())
+    return _TODAY[1]
 
 
 def shipped_prices_text() -> str:
