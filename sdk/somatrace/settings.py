@@ -196,12 +196,11 @@ def load_settings(
     env = os.environ if env is None else env
     endpoint, traces_endpoint = _endpoints(env, options.get("endpoint"))
 
-    headers: dict[str, str] = {}
+    # Like the OTLP exporter itself: environment headers, then the option's on top.
+    headers = parse_otlp_headers(env.get("OTEL_EXPORTER_OTLP_HEADERS", ""))
+    headers.update(parse_otlp_headers(env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "")))
     if options.get("headers") is not None:
-        headers = {str(k): str(v) for k, v in dict(options["headers"]).items()}
-    else:
-        headers.update(parse_otlp_headers(env.get("OTEL_EXPORTER_OTLP_HEADERS", "")))
-        headers.update(parse_otlp_headers(env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "")))
+        headers.update({str(k): str(v) for k, v in dict(options["headers"]).items()})
 
     tenants_option = options.get("content_tenants")
     if tenants_option is None:

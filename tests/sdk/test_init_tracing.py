@@ -213,3 +213,46 @@ def test_service_is_unaffected_when_the_endpoint_is_down_slow_or_failing() -> No
         # the slow receiver stores what it got after the client gave up; the failing one nothing
         assert failing.spans() == []
         assert failing.requests() and all(r["status"] == 500 for r in failing.requests())
+
+
+def test_importing_somatrace_stays_light_and_disabled_tracing_installs_nothing() -> None:
+    result = run_service(
+        """
+        import sys, os
+        import somatrace, somatrace.settings
+        heavy = sorted(m for m in sys.modules if m.startswith(("opentelemetry", "traceloop")))
+        print("HEAVY " + ",".join(heavy))
+        from somatrace.tracing import init_tracing
+        handle = init_tracing("off-svc")
+        print("ENABLED " + str(handle.enabled))
+        print("CONTENT_ENV " + os.environ["TRACELOOP_TRACE_CONTENT"])
+        print("TRACELOOP " + str(any(m.startswith("traceloop") for m in sys.modules)))
+        """,
+        {"SOMATRACE_TRACING_ENABLED": "false", "TRACELOOP_TRACE_CONTENT": "true"},
+    )
+    assert result.returncode == 0, result.stderr
+    heavy_line = next(line for line in result.stdout.splitlines() if line.startswith("HEAVY"))
+    assert heavy_line.strip() == "HEAVY", heavy_line
+    assert line_value(result.stdout, "ENABLED") == "False"
+    assert line_value(result.stdout, "CONTENT_ENV") == "false"
+    assert line_value(result.stdout, "TRACELOOP") == "False"
+
+
+def test_bad_settings_fail_at_start_up_with_a_clear_message() -> None:
+    result = run_service(
+        """
+        from somatrace.tracing import init_tracing
+        from somatrace.settings import ConfigError
+        for options in ({"instruments": ["opnai"]}, {"sample_rate": 2}):
+            try:
+                init_tracing("svc", **options)
+            except ConfigError as error:
+                print("ERROR " + str(error))
+        """,
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"},
+    )
+    assert result.returncode == 0, result.stderr
+    errors = [line for line in result.stdout.splitlines() if line.startswith("ERROR ")]
+    assert len(errors) == 2
+    assert "unknown instrumentation(s) opnai" in errors[0] and "openai" in errors[0]
+    assert "sample_rate=2.0 must be between 0 and 1" in errors[1]

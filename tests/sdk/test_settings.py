@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from somatrace.settings import (
     DEFAULT_ENDPOINT,
     REQUIRED_TAGS,
@@ -71,7 +72,7 @@ def test_environment_then_options_win() -> None:
     )
     assert overridden.endpoint == "https://other:4318"
     assert overridden.traces_endpoint == "https://other:4318/v1/traces"
-    assert overridden.headers == {"x": "y"}
+    assert overridden.headers == {"a": "1", "b": "2", "x": "y"}
     assert overridden.content_tenants == frozenset({"initech"})
     assert overridden.disable_batch is False and overridden.max_queue_size == 7
 
