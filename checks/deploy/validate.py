@@ -22,7 +22,7 @@ from pathlib import Path
 
 from somatrace.checks.deploy import crossrefs, helm, kube
 from somatrace.checks.deploy.crossrefs import Inventory, Located
-from somatrace.checks.deploy.issues import INLINE_SECRET, DeployIssue, display_path
+from somatrace.checks.deploy.issues import INLINE_SECRET, K8S_SCHEMA, DeployIssue, display_path
 from somatrace.checks.deploy.workloads import configmap_data, evaluate_workload
 from somatrace.checks.deploy.yamlsrc import YamlDoc, load_documents
 from somatrace.checks.env_policy import DEFAULT_POLICY, EnvPolicy, evaluate_var
@@ -77,12 +77,16 @@ def validate_directory(
         secret_refs.extend(result.secret_refs)
         values_files |= result.files
         objects.extend(_unique_embedded(result.embedded))
+    helm_dirs = {f.parent for f in helmfiles}
     for file, docs in plain_docs.items():
         if file.resolve() in values_files:
             continue
         for doc in docs:
             if kube.is_manifest(doc.data):
                 objects.append(Located(doc, (), doc.data))
+            elif file.parent not in helm_dirs or (isinstance(doc.data, dict) and "kind" in doc.data):
+                # YAML beside a helmfile that it does not use may be values kept for later
+                report.issues.append(doc.issue(K8S_SCHEMA, _not_an_object(doc.data)))
     for obj in objects:
         if obj.base:  # embedded objects join the inventory too
             inventory.add(obj)
@@ -132,6 +136,16 @@ def _object_issues(
             obj.issue(finding.code, f"{obj.kind} {obj.name}: {finding.message}", finding.path)
         )
     return issues
+
+
+def _not_an_object(data: object) -> str:
+    if isinstance(data, dict) and ("kind" in data or "apiVersion" in data):
+        missing = "apiVersion" if "kind" in data else "kind"
+        return f"not a Kubernetes object: {missing!r} is missing"
+    return (
+        "neither a Kubernetes object (apiVersion + kind) nor a values file of a helmfile in "
+        "this directory, so nothing validates it"
+    )
 
 
 def _with_context(issue: DeployIssue, context: str) -> DeployIssue:

@@ -409,6 +409,20 @@ def test_yaml_syntax_error_is_located(deploy: Path) -> None:
     assert found.startswith("deploy/k8s/broken.yaml:5:1: DV001 invalid YAML")
 
 
+def test_objects_that_validate_nothing_are_reported(deploy: Path) -> None:
+    cron = deploy / "k8s/nightly-eval-cronjob.yaml"
+    edit(cron, "apiVersion: batch/v1\nkind: CronJob", "apiversion: batch/v1\nkind: CronJob")
+    (deploy / "k8s/notes.yaml").write_text("owner: platform-team\n")
+    found = issues(deploy)
+    assert (
+        f"deploy/k8s/nightly-eval-cronjob.yaml:{line_of(cron, 'apiversion')}:1: DV101 not a Kubernetes object: "
+        "'apiVersion' is missing" in found
+    )
+    assert any(
+        f.startswith("deploy/k8s/notes.yaml:1:1: DV101 neither a Kubernetes object") for f in found
+    )
+
+
 def test_somatrace_check_rules_run_over_the_directory(deploy: Path) -> None:
     (deploy / "service.py").write_text(
         'from traceloop.sdk import Traceloop\n\nTraceloop.init(app_name="svc")\n'
