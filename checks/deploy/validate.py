@@ -84,7 +84,7 @@ def validate_directory(
         for doc in docs:
             if kube.is_manifest(doc.data):
                 objects.append(Located(doc, (), doc.data))
-            elif file.parent not in helm_dirs or (isinstance(doc.data, dict) and "kind" in doc.data):
+            elif file.parent not in helm_dirs or _looks_like_object(doc.data):
                 # YAML beside a helmfile that it does not use may be values kept for later
                 report.issues.append(doc.issue(K8S_SCHEMA, _not_an_object(doc.data)))
     for obj in objects:
@@ -138,8 +138,13 @@ def _object_issues(
     return issues
 
 
+def _looks_like_object(data: object) -> bool:
+    return isinstance(data, dict) and ("kind" in data or "apiVersion" in data)
+
+
 def _not_an_object(data: object) -> str:
-    if isinstance(data, dict) and ("kind" in data or "apiVersion" in data):
+    if _looks_like_object(data):
+        assert isinstance(data, dict)
         missing = "apiVersion" if "kind" in data else "kind"
         return f"not a Kubernetes object: {missing!r} is missing"
     return (
