@@ -145,9 +145,9 @@ def test_example_monorepo_shows_each_config_rule() -> None:
     assert out.returncode == 1
     lines = out.stdout.splitlines()
     expected = {
-        "ST202": "services/chat-api/deploy/values.yaml",
+        "ST202": "services/ingest-worker/deploy/values.yaml",
         "ST401": "services/rag-api/.env",
-        "ST402": "services/search/Dockerfile",
+        "ST402": "services/billing/Dockerfile",
     }
     for code, path in expected.items():
         assert any(path in line and f" {code} " in line for line in lines), (code, out.stdout)
