@@ -50,16 +50,12 @@ pg_inventory() {
 
 # One line per MergeTree table of CLICKHOUSE_DB: "clickhouse <table> <rows> [<checksum>]".
 ch_inventory() {
-  local table rows sum
+  local table measure
+  if [ "$DR_CHECKSUMS" = 1 ]; then measure="count(), groupBitXor(cityHash64(*))"; else measure="count()"; fi
   ch "SELECT name FROM system.tables WHERE database = '$CLICKHOUSE_DB' AND engine LIKE '%MergeTree%' ORDER BY name FORMAT TSV" |
   while read -r table; do
     [ -n "$table" ] || continue
-    rows=$(ch "SELECT count() FROM \`$CLICKHOUSE_DB\`.\`$table\` FORMAT TSV")
-    if [ "$DR_CHECKSUMS" = 1 ]; then
-      sum=$(ch "SELECT groupBitXor(cityHash64(*)) FROM \`$CLICKHOUSE_DB\`.\`$table\` FORMAT TSV")
-      printf 'clickhouse %s %s %s\n' "$table" "$rows" "$sum"
-    else
-      printf 'clickhouse %s %s\n' "$table" "$rows"
-    fi
+    printf 'clickhouse %s %s\n' "$table" \
+      "$(ch "SELECT $measure FROM \`$CLICKHOUSE_DB\`.\`$table\` FORMAT TSV" | tr '\t' ' ')"
   done
 }
