@@ -3,7 +3,8 @@ YAML parser rejects. It finds the three shapes environment variables take, line 
 
 - ``NAME: value`` (maps: Helm values, compose, workflows, ConfigMaps),
 - ``- NAME=value`` (compose lists),
-- ``- name: NAME`` followed by ``value: ...`` at the same indentation (Kubernetes env lists).
+- ``- name: NAME`` followed by ``value: ...`` at the same indentation, or
+  ``- {name: NAME, value: ...}`` (Kubernetes env lists).
 
 Values holding a template (``{{ .Values.x }}``) are references: the policy does not judge them.
 Without the structure, the whole file counts as one environment.
@@ -21,6 +22,10 @@ _KEY = re.compile(
 )
 _LIST = re.compile(
     r"^[ \t]*-[ \t]+(?P<q>[\"']?)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*?)(?P=q)[ \t]*\r?$"
+)
+_FLOW_ENTRY = re.compile(
+    r"\{[ \t]*name:[ \t]*(?P<q>[\"']?)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?P=q)[ \t]*,[ \t]*"
+    r"value:[ \t]*(?P<value>\"[^\"]*\"|'[^']*'|[^,}\s]+)[ \t]*\}"
 )
 _NOT_SCALAR = ("{", "[", "|", ">", "&", "*", "!")
 
@@ -48,6 +53,22 @@ def scan_lines(text: str, where: str = "file (line scan)") -> tuple[EnvGroup, ..
         offset = index.starts[number - 1]
         stripped = line.lstrip()
         if not stripped or stripped.startswith("#"):
+            continue
+        flow = list(_FLOW_ENTRY.finditer(line))
+        if flow:
+            for entry in flow:
+                written = entry.group("value")
+                start = offset + entry.start("value")
+                found.append(
+                    LocatedVar(
+                        entry.group("name"),
+                        _unquoted(written),
+                        index.span(offset + entry.start("name"), offset + entry.end("name")),
+                        index.span(start, start + len(written)),
+                        index.token_span(start, written),
+                        where,
+                    )
+                )
             continue
         listed = _LIST.match(line)
         if listed:

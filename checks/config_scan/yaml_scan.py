@@ -195,7 +195,13 @@ class YamlEnvScanner:
     def _k8s_entry(self, item: MappingNode, where: str) -> list[LocatedVar]:
         fields = {k.value: (k, v) for k, v in self._key_nodes(item)}
         name_pair = fields.get("name")
-        if name_pair is None or not isinstance(name_pair[1], ScalarNode):
+        if name_pair is None:
+            # `- NAME: value` items (a list of one-entry maps, as some charts write env)
+            out: list[LocatedVar] = []
+            for key, value in self._key_nodes(item):
+                out.extend(self._map_entry(key, value, where))
+            return out
+        if not isinstance(name_pair[1], ScalarNode):
             return []
         name_node = name_pair[1]
         value_pair = fields.get("value")

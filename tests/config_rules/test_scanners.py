@@ -439,3 +439,19 @@ def test_positions_count_characters_not_bytes() -> None:
     token = find(result, "TRACE_CONTENT").token_span
     assert token is not None and token.line == 2
     assert text.split("\n")[1][token.col - 1 : token.end_col - 1] == "true"
+
+
+def test_line_scan_reads_flow_entries_and_one_entry_maps_are_env() -> None:
+    template = """
+{{- if .Values.enabled }}
+env:
+  - {name: TRACE_CONTENT, value: "true"}
+  - {name: OTHER, value: x}
+{{- end }}
+"""
+    result = scan("charts/app/templates/job.yaml", template)
+    assert result.line_scanned
+    assert variables(result) == {"TRACE_CONTENT": "true", "OTHER": "x"}
+    assert at(template, find(result, "TRACE_CONTENT").token_span) == "true"
+    listed = scan("charts/app/values.yaml", "env:\n  - TRACE_CONTENT: 'yes'\n  - B: x\n")
+    assert variables(listed) == {"TRACE_CONTENT": "yes", "B": "x"}
