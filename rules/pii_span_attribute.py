@@ -17,6 +17,7 @@ from somatrace.checks.names import (
     module_constants,
     qualified_names,
     resolve_constant,
+    string_value,
 )
 from somatrace.checks.rule import FileContext, Invalid, PythonRule, Valid
 
@@ -114,6 +115,50 @@ SPAN_METHODS_WITH_ATTRIBUTES = frozenset(
     {"start_span", "start_as_current_span", "add_event", "record_exception"}
 )
 SEMCONV_PREFIXES = ("opentelemetry.semconv", "opentelemetry.semconv_ai")
+# Calls that give a span: what `with ... as x` / `x = ...` binds, or a receiver itself.
+SPAN_FACTORIES = frozenset(
+    {"start_as_current_span", "start_span", "get_current_span", "use_span", "INVALID_SPAN"}
+)
+
+
+def _last_name(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return None
+
+
+def _is_span_factory(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Call) and _last_name(node.func) in SPAN_FACTORIES
+
+
+class _SpanNames(cst.CSTVisitor):
+    """Names in a module that hold spans: bound from a span factory (``with
+    tracer.start_as_current_span(...) as s``, ``s = trace.get_current_span()``) or parameters
+    annotated as a span (``s: Span``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None and isinstance(node.asname.name, cst.Name):
+            if _is_span_factory(node.item):
+                self.names.add(node.asname.name.value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if _is_span_factory(node.value):
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    self.names.add(target.target.value)
+
+    def visit_Param(self, node: cst.Param) -> None:
+        if node.annotation is not None:
+            annotation = node.annotation.annotation
+            text = string_value(annotation) or _last_name(annotation) or ""
+            if text.rsplit(".", 1)[-1].endswith("Span"):
+                self.names.add(node.name.value)
 
 
 def words(text: str) -> list[str]:
@@ -200,13 +245,32 @@ class PiiSpanAttribute(PythonRule):
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
         self.constants: dict[str, cst.BaseExpression] = {}
+        self.span_names: set[str] = set()
         self.phrases = configured_phrases(ctx)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.constants = module_constants(self, node)
+        collector = _SpanNames()
+        node.visit(collector)
+        self.span_names = collector.names
+
+    def _is_span(self, receiver: cst.BaseExpression) -> bool:
+        """Whether ``receiver`` (of ``.set_attribute``) is a span, as far as the module shows:
+        a name bound to a span, a span factory call, or a name that says it is a span
+        (``span``, ``self.root_span``) — not ``ldap_entry`` or a DOM ``element``."""
+        if _is_span_factory(receiver):
+            return True
+        name = _last_name(receiver)
+        if name is None:
+            return False
+        return name in self.span_names or "span" in name.lower()
 
     def visit_Call(self, node: cst.Call) -> None:
         method = node.func.attr.value if isinstance(node.func, cst.Attribute) else None
+        if method in ("set_attribute", "set_attributes") and not self._is_span(
+            node.func.value  # type: ignore[union-attr]
+        ):
+            return
         if method == "set_attribute":
             arg = node.args[0] if node.args and node.args[0].keyword is None else None
             arg = arg or keyword(node, "key")
@@ -317,6 +381,14 @@ class PiiSpanAttribute(PythonRule):
         ),
         Valid(
             """
+            def sync(ldap_entry, element, password, body):
+                ldap_entry.set_attribute("userPassword", password)
+                element.set_attributes({"content": body})
+            """,
+            why="set_attribute on objects that are not spans",
+        ),
+        Valid(
+            """
             span.set_attribute("user.email", email)
             """,
             config={"pii-words": ["ssn"]},
@@ -366,6 +438,26 @@ class PiiSpanAttribute(PythonRule):
             """,
             line=3,
             col=58,
+        ),
+        Invalid(
+            """
+            from opentelemetry import trace
+            from opentelemetry.trace import Span
+
+            tracer = trace.get_tracer(__name__)
+
+            def a(user):
+                with tracer.start_as_current_span("a") as current:
+                    current.set_attribute("user.phone", user.phone)
+                trace.get_current_span().set_attribute("auth.password", user.pw)
+
+            def b(s: Span, user):
+                s.set_attributes({"customer.address": user.address})
+            """,
+            line=8,
+            col=31,
+            count=3,
+            why="spans bound by with/as, a span factory call, an annotated parameter",
         ),
         Invalid(
             """
