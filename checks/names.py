@@ -7,7 +7,7 @@ inside ``app/main.py`` resolves to ``app.tracing.init_tracing``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider, ScopeProvider
@@ -405,7 +405,11 @@ def tag_call_proof(
     ``Traceloop.set_association_properties(...)`` (its mapping); ``None`` for any other call."""
     names = callee_names(rule, call)
     if names & TAGS_BIND:
-        return mapping_tag_proof(rule, call_arguments_mapping(rule, call, constants), required)
+        mapping = call_arguments_mapping(rule, call, constants)
+        # `bind(tenant_id=None)` binds nothing: it keeps whatever the outer scope had.
+        bound = tuple((key, value) for key, value in mapping.items if not _is_none(value))
+        mapping = LiteralMapping(bound, mapping.opaque, mapping.unknown_keys)
+        return mapping_tag_proof(rule, mapping, required)
     if names & SET_ASSOCIATION_PROPERTIES:
         argument = call.args[0] if call.args and call.args[0].star == "" else None
         if argument is None:
@@ -414,6 +418,35 @@ def tag_call_proof(
             return TagProof(frozenset(), (_source(call),))
         return expression_tag_proof(rule, argument.value, constants, required)
     return None
+
+
+@dataclass
+class TagScope:
+    """The tags in context while one body (module or function) runs, statement by statement,
+    as somatrace and traceloop keep them (one context value, ``association_properties``):
+    ``bind(...)`` adds to it until its ``with`` ends; ``set_association_properties`` replaces
+    it until the enclosing ``with`` (whose exit resets the context) ends."""
+
+    context: TagProof = field(default_factory=TagProof)
+    association_all: TagProof = field(default_factory=TagProof)  # every call in the body
+    _saved: list[TagProof] = field(default_factory=list)
+
+    def enter_with(self) -> None:
+        self._saved.append(self.context)
+
+    def leave_with(self) -> None:
+        self.context = self._saved.pop()
+
+    def bind(self, proof: TagProof) -> None:
+        self.context = self.context | proof
+
+    def set_association_properties(self, proof: TagProof) -> None:
+        self.context = proof
+        self.association_all = self.association_all | proof
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
 
 
 def _source(node: cst.CSTNode) -> str:

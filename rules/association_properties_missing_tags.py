@@ -9,7 +9,10 @@ from libcst.metadata import PositionProvider, ProviderT, QualifiedNameProvider
 
 from somatrace.checks.names import (
     TAGS_BIND,
+    TagProof,
+    TagScope,
     callee_names,
+    matches_name,
     module_constants,
     tag_call_proof,
 )
@@ -27,7 +30,12 @@ class AssociationPropertiesMissingTags(PythonRule):
 
     Keys are read from a dict display or `dict(...)` call, keyword arguments, `**{...}`
     spreads of literal dicts and module-level constants of the same file
-    (`TENANT = "tenant_id"`). A `**span_tags()` spread supplies every required tag.
+    (`TENANT = "tenant_id"`). A `**span_tags()` spread supplies every required tag; a
+    keyword set to `None` (`bind(tenant_id=None)`) binds nothing. A `bind` nested in another
+    in the same function (an outer `with bind(...)`, other items of the same `with`, or
+    other `@bind(...)` decorators on the same function) adds to it, so it only has to
+    complete what the outer ones bind. `set_association_properties` replaces the bound tags
+    (traceloop and somatrace share one context value), so its mapping must hold them all.
     When part of the mapping cannot be read — a variable passed instead of a dict, a
     `**spread` of unknown content — the call is **not** reported: the missing key may well
     be in there, and this rule reports only what it can prove. Keys whose value is defined
@@ -88,18 +96,61 @@ class AssociationPropertiesMissingTags(PythonRule):
         super().__init__(ctx)
         self.required = tuple(ctx.config.required_tags)
         self.constants: dict[str, cst.BaseExpression] = {}
+        self.scopes: list[TagScope] = []
+        self.decorator_binds: dict[int, TagScope] = {}
 
     def visit_Module(self, node: cst.Module) -> None:
         self.constants = module_constants(self, node)
+        self.scopes.append(TagScope())
+
+    # A bind nested in another (lexically, in the same body) adds to it: what it must complete
+    # is the union. `set_association_properties` replaces the bound tags, so it stands alone.
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        scope = TagScope()
+        for decorator in node.decorators:
+            expression = decorator.decorator
+            if isinstance(expression, cst.Call) and matches_name(self, expression.func, TAGS_BIND):
+                proof = self._proof(expression)
+                if proof is not None:
+                    scope.bind(proof)
+                    self.decorator_binds[id(expression)] = scope
+        self.scopes.append(scope)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+
+    def visit_With(self, node: cst.With) -> None:
+        # Nothing runs between the items of one `with`: its binds count together.
+        scope = self.scopes[-1]
+        scope.enter_with()
+        for with_item in node.items:
+            item = with_item.item
+            if isinstance(item, cst.Call) and matches_name(self, item.func, TAGS_BIND):
+                proof = self._proof(item)
+                if proof is not None:
+                    scope.bind(proof)
+
+    def leave_With(self, original_node: cst.With) -> None:
+        self.scopes[-1].leave_with()
+
+    def _proof(self, call: cst.Call) -> TagProof | None:
+        return tag_call_proof(self, call, self.constants, frozenset(self.required))
 
     def visit_Call(self, node: cst.Call) -> None:
-        proof = tag_call_proof(self, node, self.constants, frozenset(self.required))
-        if proof is None:
+        own = self._proof(node)
+        if own is None:
             return
+        is_bind = bool(callee_names(self, node) & TAGS_BIND)
+        proof = own
+        if is_bind:
+            # Decorators stacked on one function all wrap its body; a with-item or plain call
+            # adds to the tags bound around it in this body.
+            scope = self.decorator_binds.get(id(node)) or self.scopes[-1]
+            proof = own | scope.context
         missing = proof.missing(self.required)
         if not missing or proof.may_supply(missing):
             return
-        is_bind = bool(callee_names(self, node) & TAGS_BIND)
         what = "`bind(...)`" if is_bind else "`set_association_properties(...)`"
         data: dict[str, Any] = {"missing": missing, "call": "bind" if is_bind else "association"}
         self.report(
@@ -197,6 +248,29 @@ with tags.bind(tenant_id="acme"):
             config={"required-tags": ["tenant_id"]},
             why="only the configured required tags are asked for",
         ),
+        Valid(
+            """
+from somatrace.tags import bind
+
+def handle(tenant):
+    with bind(tenant_id=tenant, workflow_name="rag", agent_id="a"):
+        with bind(agent_id="reranker"):
+            pass
+    with bind(tenant_id=tenant, workflow_name="rag"), bind(agent_id="answerer"):
+        pass
+
+@bind(tenant_id="acme", workflow_name="nightly", agent_id="eval")
+def nightly():
+    with bind(agent_id="judge"):
+        pass
+
+@bind(tenant_id="acme")
+@bind(workflow_name="nightly", agent_id="eval")
+def stacked():
+    return None
+""",
+            why="a bind nested in complete ones only adds; stacked @bind decorators add up",
+        ),
     ]
     INVALID: ClassVar[list[Invalid]] = [
         Invalid(
@@ -268,6 +342,24 @@ def nightly():
             line=3,
             col=2,
             message="tenant_id",
+        ),
+        Invalid(
+            """
+from somatrace.tags import bind
+
+def handle(tenant):
+    with bind(tenant_id=None, workflow_name="rag", agent_id="a"):
+        def later():
+            with bind(agent_id="b"):
+                pass
+        return later
+""",
+            count=2,
+            line=4,
+            col=10,
+            message="lacks required tag tenant_id;",
+            why="None binds nothing; a bind around a nested function's definition is no outer "
+            "bind for the binds inside it",
         ),
         Invalid(
             """

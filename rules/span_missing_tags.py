@@ -13,6 +13,7 @@ from somatrace.checks.names import (
     SET_ASSOCIATION_PROPERTIES,
     TAGS_BIND,
     TagProof,
+    TagScope,
     annotation_refers_to,
     expression_tag_proof,
     keyword,
@@ -69,17 +70,8 @@ class _Frame:
     qualname: str = ""
     self_name: str | None = None  # first parameter of a method
     class_qualname: str | None = None  # the class a method belongs to
-    decorator_binds: TagProof = field(default_factory=TagProof)
-    association: TagProof = field(default_factory=TagProof)
-    binds: list[TagProof] = field(default_factory=list)
-    with_marks: list[int] = field(default_factory=list)
+    tags: TagScope = field(default_factory=TagScope)
     decorations: list[_Decoration] = field(default_factory=list)
-
-    def proof(self) -> TagProof:
-        proof = self.decorator_binds | self.association
-        for bound in self.binds:
-            proof = proof | bound
-        return proof
 
 
 @dataclass
@@ -137,7 +129,9 @@ class SpanMissingTags(PythonRule):
     `**span_tags()` spread or `attributes=span_tags()` (which supply every tag); an enclosing
     `with somatrace.tags.bind(...)` (sync or async, including an earlier item of the same
     `with`) in the same function; a `@bind(...)` decorator on that function; and
-    `Traceloop.set_association_properties({...})` called earlier in the same function. A
+    `Traceloop.set_association_properties({...})` called earlier in the same function —
+    which *replaces* the tags bound so far (traceloop and somatrace keep them in one context
+    value) until the enclosing `with` ends. `bind(tenant_id=None)` binds nothing. A
     binding in a caller, or around the *definition* of a nested function, proves nothing.
     Used as a decorator (`@tracer.start_as_current_span("x")`), only its own attributes and
     `@bind(...)` decorators above it count.
@@ -278,7 +272,7 @@ class SpanMissingTags(PythonRule):
             expression = decorator.decorator
             bound = self._bind_proof(expression)
             if bound is not None:
-                frame.decorator_binds = frame.decorator_binds | bound
+                frame.tags.bind(bound)  # every @bind wraps the body, whatever its position
                 above = above | bound
                 continue
             name = self._traceloop_decorator(expression)
@@ -293,22 +287,22 @@ class SpanMissingTags(PythonRule):
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         frame = self.frames.pop()
-        self.function_bodies[frame.qualname] = frame.association
+        # Traceloop stamps association properties set anywhere in the body on its running span.
+        body = frame.tags.association_all
+        self.function_bodies[frame.qualname] = body
         for decoration in frame.decorations:
-            self._settle_decoration(decoration, decoration.outer_binds | frame.association)
+            self._settle_decoration(decoration, decoration.outer_binds | body)
 
     def visit_With(self, node: cst.With) -> None:
-        frame = self.frames[-1]
-        frame.with_marks.append(len(frame.binds))
+        self.frames[-1].tags.enter_with()
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         bound = self._bind_proof(node.item)
         if bound is not None:
-            self.frames[-1].binds.append(bound)
+            self.frames[-1].tags.bind(bound)
 
     def leave_With(self, original_node: cst.With) -> None:
-        frame = self.frames[-1]
-        del frame.binds[frame.with_marks.pop() :]
+        self.frames[-1].tags.leave_with()
 
     # -- bindings of tracers and providers ------------------------------------------------
 
@@ -380,14 +374,13 @@ class SpanMissingTags(PythonRule):
         if matches_name(self, func, SET_ASSOCIATION_PROPERTIES):
             proof = tag_call_proof(self, node, self.constants, self.required_set)
             if proof is not None:
-                frame = self.frames[-1]
-                frame.association = frame.association | proof
+                self.frames[-1].tags.set_association_properties(proof)
 
     def _note_span(self, node: cst.Call, receiver: cst.BaseExpression) -> None:
         own, attributes = self._own_attributes(node)
         context = self.decorator_span_proofs.get(id(node))
         if context is None:
-            context = self.frames[-1].proof()
+            context = self.frames[-1].tags.context
         self.spans.append(_Span(node, receiver, own | context, attributes))
 
     def _own_attributes(self, call: cst.Call) -> tuple[TagProof, str]:
@@ -583,6 +576,9 @@ def handle(tenant):
     with bind(tenant_id=tenant, workflow_name="rag", agent_id="retriever"):
         with tracer.start_as_current_span("retrieve"):
             pass
+    with bind(tenant_id=tenant):
+        with bind(workflow_name="rag", agent_id="retriever"):
+            tracer.start_span("nested binds add up").end()
 
 async def ahandle(tenant):
     async with bind(tenant_id=tenant, workflow_name="rag"), tracer.start_as_current_span(
@@ -959,6 +955,28 @@ def handle(tenant):
             line=7,
             col=10,
             why="a bind entered after the span started does not tag it",
+        ),
+        Invalid(
+            """
+from opentelemetry import trace
+from somatrace.tags import bind
+from traceloop.sdk import Traceloop
+
+tracer = trace.get_tracer(__name__)
+
+def handle(tenant):
+    with bind(tenant_id=tenant, workflow_name="rag", agent_id="a"):
+        Traceloop.set_association_properties({"tenant_id": tenant})
+        tracer.start_span("replaced").end()
+    with bind(tenant_id=None, workflow_name="rag", agent_id="a"):
+        with tracer.start_as_current_span("unbound"):
+            pass
+""",
+            count=2,
+            line=10,
+            col=9,
+            message="tags workflow_name, agent_id",
+            why="association properties replace the bound tags; bind(tenant_id=None) binds none",
         ),
         Invalid(
             """
