@@ -288,3 +288,46 @@ def test_default_policy_strips_content_everywhere(
     pipeline.flush()
     (span,) = receiver.wait_for_spans(1)
     assert "MARKER-7731" not in json.dumps(span)
+
+
+def test_trace_content_true_keeps_redacted_content_on_every_span(
+    receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
+) -> None:
+    pipeline = pipeline_factory(receiver.url, content=ContentPolicy(all_tenants=True))
+    with pipeline.tracer.start_as_current_span("chat", attributes=CONTENT):
+        pass
+    pipeline.flush()
+    (span,) = receiver.wait_for_spans(1)
+    assert span["attributes"]["traceloop.entity.input"] == '{"args": ["MARKER-7731"]}'
+    assert "[REDACTED:email]" in span["attributes"]["gen_ai.input.messages"]
+    assert "ann@example.org" not in json.dumps(span)
+
+
+def test_export_thread_is_restarted_in_a_forked_worker(receiver: OTLPReceiver) -> None:
+    """A pre-fork server (gunicorn --preload) builds the pipeline, then forks workers."""
+    from .conftest import run_service
+
+    result = run_service(
+        f"""
+        import os, sys
+        sys.path.insert(0, "tests/sdk")
+        from conftest import Pipeline
+        pipeline = Pipeline("{receiver.url}")
+        with pipeline.tracer.start_as_current_span("in-parent"):
+            pass
+        pid = os.fork()
+        if pid == 0:
+            with pipeline.tracer.start_as_current_span("in-child"):
+                pass
+            ok = pipeline.flush()
+            os._exit(0 if ok else 3)
+        _, status = os.waitpid(pid, 0)
+        pipeline.flush()
+        print("CHILD_EXIT", os.waitstatus_to_exitcode(status))
+        """,
+        {},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "CHILD_EXIT 0" in result.stdout
+    names = {span["name"] for span in receiver.wait_for_spans(2, timeout=10)}
+    assert names == {"in-parent", "in-child"}
