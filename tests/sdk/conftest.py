@@ -14,6 +14,7 @@ import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+
 from somatrace.checks.smoke.receiver import OTLPReceiver
 from somatrace.content import ContentPolicy
 from somatrace.cost import PriceTable

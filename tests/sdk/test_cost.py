@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from somatrace import cost
 from somatrace.cost import ModelPrice, PriceError, PriceTable, Usage, compute_cost, decimal_text
 

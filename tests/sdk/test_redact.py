@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
+
 from somatrace.redact import Redactor, iban_valid, luhn_valid
 
 CORPUS = Path(__file__).parent / "data" / "ordinary_text.txt"
