@@ -191,9 +191,16 @@ def test_changed_since_reports_only_what_changed(action: CompositeAction) -> Non
     try:
         main.write_text(original + "\n# touched by this pull request\n", "utf-8")
         result = gate(action, paths=".", **{"changed-since": "HEAD"})
-        found = {a.properties["file"] for a in annotations(result.stdout) if "file" in a.properties}
-        assert found == {"services/billing/app/main.py"}
+        found = [a.properties["file"] for a in annotations(result.stdout) if "file" in a.properties]
+        assert set(found) == {"services/billing/app/main.py"}
         assert result.returncode == 1
+        assert result.outputs["findings"] == str(len(found))
+        # The SARIF report still holds every finding, for code scanning.
+        sarif = json.loads((action.workspace / result.outputs["sarif-file"]).read_text("utf-8"))
+        assert sarif_findings(sarif) == reference_findings(action.workspace, ".")
+        assert f"{len(found)} finding(s) in what changed since `HEAD`" in (
+            action.summary_file.read_text("utf-8")
+        )
     finally:
         main.write_text(original, "utf-8")
 
