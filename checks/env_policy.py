@@ -38,6 +38,8 @@ __all__ = [
     "CONTENT_SWITCHES",
     "DEFAULT_POLICY",
     "ENDPOINT_VARS",
+    "HEADER_VARS",
+    "KEY_VARS",
     "SAMPLING_RATE_VARS",
     "EnvPolicy",
     "EnvVar",

@@ -107,6 +107,24 @@ def test_missing_external_secret(deploy: Path) -> None:
     )
 
 
+def test_existing_secret_key_checked(deploy: Path) -> None:
+    common = deploy / "helm/langfuse/values-common.yaml"
+    edit(
+        common,
+        "    existingSecretPasswordKey: password",
+        "    existingSecretPasswordKey: redis-password",
+    )
+    (found,) = issues(deploy)
+    assert found.startswith(
+        f"deploy/helm/langfuse/values-common.yaml:{line_of(common, 'existingSecret: langfuse-redis')}:"
+    )
+    assert (
+        "DV301 release 'langfuse' values reads key 'redis-password' of Secret 'langfuse-redis'"
+        in found
+    )
+    assert found.endswith("produces only password [environment: dev, prod]")
+
+
 def test_manifest_secret_ref_checked_too(deploy: Path) -> None:
     cron = deploy / "k8s/nightly-eval-cronjob.yaml"
     edit(cron, "                      key: otlp-headers", "                      key: otlp-header")
