@@ -19,6 +19,7 @@ from typing import Any
 from somatrace.redact import Redactor
 
 TENANT_ATTRIBUTE = "traceloop.association.properties.tenant_id"
+TENANT_METADATA_ATTRIBUTE = "langfuse.trace.metadata.tenant_id"
 
 CONTENT_KEYS = frozenset(
     {
@@ -99,7 +100,7 @@ class ContentPolicy:
     def keeps_content(self, attributes: Mapping[str, Any]) -> bool:
         if self.all_tenants:
             return True
-        tenant = attributes.get(TENANT_ATTRIBUTE)
+        tenant = attributes.get(TENANT_ATTRIBUTE, attributes.get(TENANT_METADATA_ATTRIBUTE))
         return tenant is not None and str(tenant) in self.tenants
 
     def redact_value(self, value: Any) -> Any:
