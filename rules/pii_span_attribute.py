@@ -80,6 +80,12 @@ _DESCRIBES_AFTER = frozenset(
         "provider", "ttl", "expiry", "expires", "valid",
     }
 )  # fmt: skip
+# Words that, after a content word (prompt, message, ...), name something about the content
+# rather than the content: `traceloop.prompt.key` (a registry key), `prompt.managed`.
+_CONTENT_WORDS = frozenset(
+    {"prompt", "prompts", "message", "messages", "content", "contents", "completion", "completions"}
+)
+_DESCRIBES_CONTENT_AFTER = frozenset({"key", "managed", "registry", "label", "labels", "source"})
 # A word before it that does the same: `num_messages`, `has_email`, `is_secret`.
 _DESCRIBES_BEFORE = frozenset({"num", "n", "count", "max", "min", "total", "has", "is", "no"})
 # Standard attributes that are not personal data: `server.address`, `exception.message`,
@@ -177,6 +183,8 @@ def personal_data_phrase(key: str, phrases: tuple[tuple[str, ...], ...]) -> str 
             before = key_words[:start]
             after = key_words[start + size :]
             if _DESCRIBES_AFTER.intersection(after):
+                continue
+            if phrase[-1] in _CONTENT_WORDS and _DESCRIBES_CONTENT_AFTER.intersection(after):
                 continue
             if before and before[-1] in _DESCRIBES_BEFORE:
                 continue
