@@ -89,8 +89,13 @@ class AssociationPropertiesMissingTags(PythonRule):
 
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
-        # `bind` is a common word (sockets, SQLAlchemy); somatrace's comes from a `tags` module.
-        return b"set_association_properties" in source or (b"bind" in source and b"tags" in source)
+        # `bind` is a common word (sockets, SQLAlchemy): somatrace's is imported by that name,
+        # or relatively from inside the somatrace package itself.
+        if b"set_association_properties" in source:
+            return True
+        if b"bind" not in source:
+            return False
+        return b"somatrace" in source or (ctx.module_name or "").startswith("somatrace.")
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)

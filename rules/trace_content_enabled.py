@@ -121,10 +121,14 @@ class TraceContentEnabled(PythonRule):
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
         # Reading a switch (`os.getenv("TRACELOOP_TRACE_CONTENT")`) is common in
         # instrumentation code; setting one needs `environ` or `putenv` in the same file.
+        # `capture_output=` is everywhere (subprocess); Langfuse's needs `observe` too.
         if b"TRACE_CONTENT" in source or b"CAPTURE_MESSAGE_CONTENT" in source:
             if b"environ" in source or b"putenv" in source:
                 return True
-        return any(trigger in source for trigger in cls.TRIGGERS[2:])
+        if b"capture_input" in source or b"capture_output" in source:
+            if b"observe" in source:
+                return True
+        return b"trace_content" in source
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)

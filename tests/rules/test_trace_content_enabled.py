@@ -83,7 +83,7 @@ def test_each_finding_spans_exactly_the_value_and_replacing_it_complies(tmp_path
     assert _check(tmp_path) == []
 
 
-def test_a_file_that_only_reads_the_switches_is_not_parsed(tmp_path: Path) -> None:
+def test_files_that_only_read_a_switch_or_capture_output_are_not_parsed(tmp_path: Path) -> None:
     write_pyproject(tmp_path, {"select": ["ST201"]})
     write_files(
         tmp_path,
@@ -94,6 +94,12 @@ def test_a_file_that_only_reads_the_switches_is_not_parsed(tmp_path: Path) -> No
                 def content_on():
                     return (os.getenv("TRACELOOP_TRACE_CONTENT") or "true").lower() == "true"
                 """,
+            "lib/shell.py": """
+                import subprocess
+
+                def run(command):
+                    return subprocess.run(command, capture_output=True, check=True)
+                """,
             SERVICE: """
                 import os
 
@@ -102,6 +108,6 @@ def test_a_file_that_only_reads_the_switches_is_not_parsed(tmp_path: Path) -> No
         },
     )
     result = run_check([tmp_path], CheckSettings(use_cache=False))
-    assert result.files_checked == 2
+    assert result.files_checked == 3
     assert result.files_parsed == 1
     assert [(Path(f.path).name, f.line) for f in result.findings] == [("main.py", 3)]
