@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from somatrace.checks.errors import ConfigError
+from somatrace.checks.globs import matches_any
 
 CODE_PREFIX = re.compile(r"^(?:ALL|ST[0-9]{0,3})$")
 
@@ -269,6 +270,31 @@ class ConfigResolver:
         start = Path(os.path.abspath(path))
         directory = start if start.is_dir() else start.parent
         return self._for_dir(directory)
+
+    def enclosing(self, config: Config) -> Config | None:
+        """The config of the project that contains ``config``'s project, if any."""
+        if self.explicit is not None or config.source is None:
+            return None
+        parent = config.root.parent
+        if parent == config.root:
+            return None
+        outer = self._for_dir(parent)
+        return None if outer is self.fallback else outer
+
+    def is_excluded(self, path: Path, config: Config, given: Path | None = None) -> bool:
+        """Excluded by its own project, or by a project that contains it and that the user
+        asked to check: checking the repository root honours its ``exclude = ["examples"]``
+        for a nested project under ``examples/``; checking ``examples/demo`` itself does not."""
+        if config.exclude and matches_any(tuple(config.exclude), config.relpath(path)):
+            return True
+        if given is None:
+            return False
+        current = self.enclosing(config)
+        while current is not None and (current.root == given or given in current.root.parents):
+            if current.exclude and matches_any(tuple(current.exclude), current.relpath(path)):
+                return True
+            current = self.enclosing(current)
+        return False
 
     def _for_dir(self, directory: Path) -> Config:
         cached = self._by_dir.get(directory)

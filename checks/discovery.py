@@ -136,7 +136,7 @@ def discover(
             relpath = config.relpath(path)
             if not is_candidate_name(relpath, text_patterns):
                 continue
-            if config.exclude and matches_any(tuple(config.exclude), relpath):
+            if resolver.is_excluded(path, config, absolute):
                 continue
             seen.add(path)
             out.append(Candidate(path=path, config=config, relpath=relpath, explicit=explicit))

@@ -246,3 +246,14 @@ def test_rules_and_explain(tmp_path: Path) -> None:
     assert out.stdout.startswith("# ST101")
     out = run_cli("explain", "ST999", cwd=tmp_path)
     assert out.returncode == 2 and "unknown rule" in out.stderr
+
+
+def test_parent_exclude_covers_a_nested_project(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, {"exclude": ["examples"]})
+    write_files(tmp_path, {"src/a.py": DIRECT_INIT, "examples/demo/b.py": DIRECT_INIT})
+    write_pyproject(tmp_path / "examples" / "demo", {}, name="demo")
+    out = run_cli("check", ".", "--output-format", "json", cwd=tmp_path)
+    assert [r["path"] for r in json.loads(out.stdout)] == ["src/a.py"]
+    # Checked on its own, the nested project is not excluded by anything.
+    out = run_cli("check", "examples/demo", "--output-format", "json", cwd=tmp_path)
+    assert [r["path"] for r in json.loads(out.stdout)] == ["examples/demo/b.py"]
