@@ -36,11 +36,12 @@ class YamlDoc:
         if node is None:
             return (1, 1)
         best = node
-        for step in keys:
+        for index, step in enumerate(keys):
             child, key = _child(node, step)
             if child is None:
                 break
-            best = key if key_node and key is not None and step == keys[-1] else child
+            last = index == len(keys) - 1
+            best = key if key_node and last and key is not None else child
             node = child
         return (best.start_mark.line + 1, best.start_mark.column + 1)
 
