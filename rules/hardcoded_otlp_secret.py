@@ -31,6 +31,7 @@ from somatrace.checks.names import (
     keyword,
     literal_mapping,
     module_constants,
+    resolve_constant,
 )
 from somatrace.checks.rule import FileContext, Invalid, PythonRule, TextRule, Valid
 
@@ -192,14 +193,32 @@ class HardcodedOtlpSecret(PythonRule, TextRule):
             return
         policy = policy_for(self.ctx.config)
         mapping = literal_mapping(self, arg.value, self.constants)
-        if mapping is None:
-            self._check_literal("OTEL_EXPORTER_OTLP_HEADERS", arg.value, "`headers=` string")
-            return
-        for header, value in mapping.items:
+        if mapping is not None:
+            items = list(mapping.items)
+        else:
+            items = self._header_pairs(arg.value)
+            if not items:
+                self._check_literal("OTEL_EXPORTER_OTLP_HEADERS", arg.value, "`headers=` string")
+                return
+        for header, value in items:
             text = constant_string(self, value, self.constants)
             if text is not None:
                 found = header_violations(header, text, policy)
                 self._report_secrets(value, found, f"header '{header}' given to the exporter")
+
+    def _header_pairs(self, node: cst.BaseExpression) -> list[tuple[str, cst.BaseExpression]]:
+        """``(("authorization", "Basic ..."),)``: gRPC exporters' metadata as pairs."""
+        node = resolve_constant(self, node, self.constants)
+        if not isinstance(node, cst.Tuple | cst.List):
+            return []
+        pairs: list[tuple[str, cst.BaseExpression]] = []
+        for element in node.elements:
+            pair = element.value
+            if isinstance(pair, cst.Tuple | cst.List) and len(pair.elements) == 2:
+                name = constant_string(self, pair.elements[0].value, self.constants)
+                if name is not None:
+                    pairs.append((name, pair.elements[1].value))
+        return pairs
 
     def _report_secrets(
         self, node: cst.BaseExpression, found: list[EnvViolation], what: str
@@ -314,6 +333,17 @@ class HardcodedOtlpSecret(PythonRule, TextRule):
             """,
             line=3,
             count=2,
+        ),
+        Invalid(
+            """
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+            METADATA = (("authorization", "Bearer sk-lf-5678"),)
+            exporter = OTLPSpanExporter(endpoint="collector:4317", headers=METADATA)
+            """,
+            line=3,
+            col=31,
+            why="gRPC metadata pairs through a module constant",
         ),
         Invalid(
             """
