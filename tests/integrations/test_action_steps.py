@@ -25,6 +25,8 @@ from tests.integrations.composite import CompositeAction, StepResult, clean_path
 from tests.integrations.conftest import SnapshotRepo
 from tests.integrations.snippets import snippet
 
+pytestmark = pytest.mark.slow  # installs somatrace into a fresh virtualenv (~30 s)
+
 MONOREPO = REPO / "examples" / "monorepo"
 SARIF_SCHEMA = REPO / "tests" / "fixtures" / "sarif" / "sarif-2.1.0-rtm.5.json"
 

@@ -121,6 +121,7 @@ def violating_project(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_try_repo_check_fails_then_fix_then_check_passes(
     violating_project: Path, somatrace_repo: SnapshotRepo, pre_commit: PreCommit
 ) -> None:
@@ -207,6 +208,7 @@ def run_hook(pre_commit: PreCommit, root: Path, hook_id: str) -> subprocess.Comp
     return pre_commit("run", hook_id, cwd=root)
 
 
+@pytest.mark.slow
 def test_staged_entrypoint_is_checked_against_its_imports(
     traced_by_import: Path, pre_commit: PreCommit
 ) -> None:
@@ -229,7 +231,16 @@ def test_staged_entrypoint_is_checked_against_its_imports(
     assert staged.returncode == 1, output(staged)
     assert "services/summarizer/app/main.py:5:7: ST101 " in output(staged)
 
+    # An imported module not added yet (untracked) stays on disk, and resolves.
+    write_files(root, {"services/summarizer/app/startup.py": TELEMETRY_WITH_INIT})
+    main.write_text(main.read_text().replace("import telemetry", "import startup"))
+    git(root, "add", str(main))
+    untracked = run_hook(pre_commit, root, "somatrace-check")
+    assert untracked.returncode == 0, output(untracked)
+    assert "startup.py" in git(root, "status", "--porcelain", "--untracked-files=all")
 
+
+@pytest.mark.slow
 def test_staged_import_alone_needs_check_changed(
     traced_by_import: Path, pre_commit: PreCommit
 ) -> None:
