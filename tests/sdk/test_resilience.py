@@ -35,7 +35,7 @@ def test_receiver_down_nothing_raises_and_failures_are_counted(
     started = time.monotonic()
     flushed = pipeline.flush()
     flush_seconds = time.monotonic() - started
-    assert flush_seconds < 2 * 1.0 + 1.0
+    assert flush_seconds < 2 * 1.0 + 3.0  # flush timeout (2 x export timeout) + scheduling slack
     snapshot = pipeline.stats.snapshot()
     assert snapshot["spans_ended"] == 200
     if flushed:
@@ -74,7 +74,7 @@ def test_slow_receiver_export_and_flush_are_bounded(pipeline_factory: type[Pipel
         elapsed = make_spans(pipeline, 100)
         started = time.monotonic()
         pipeline.flush()
-        assert time.monotonic() - started < 0.5 * 2 + 1.0
+        assert time.monotonic() - started < 0.5 * 2 + 3.0
         assert elapsed < 5.0
         deadline = time.monotonic() + 5
         while (
