@@ -264,3 +264,23 @@ def test_staged_import_alone_needs_check_changed(
     git(root, "add", "-A")
     quiet = run_hook(pre_commit, root, "somatrace-check-changed")
     assert quiet.returncode == 0, output(quiet)
+
+
+@pytest.mark.slow
+def test_check_changed_cannot_run_on_the_first_commit(
+    tmp_path: Path, somatrace_repo: SnapshotRepo, pre_commit: PreCommit
+) -> None:
+    """Documented limit: with no HEAD yet there is nothing to compare with (exit 2, loudly)."""
+    root = tmp_path / "new"
+    root.mkdir()
+    init_repo(root)
+    (root / ".pre-commit-config.yaml").write_text(
+        pre_commit_config_for("pre-commit-config-strict", somatrace_repo.path, somatrace_repo.sha)
+    )
+    write_files(root, {"app.py": "print('hello')\n"})
+    git(root, "add", "-A")
+    first = run_hook(pre_commit, root, "somatrace-check-changed")
+    assert first.returncode == 1, output(first)
+    assert "exit code: 2" in output(first)
+    assert "unknown git revision 'HEAD'" in output(first)
+    assert run_hook(pre_commit, root, "somatrace-check").returncode == 0
