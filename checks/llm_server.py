@@ -299,6 +299,11 @@ class LocalLLMServer:
         return self._process.pid if self._process is not None else None
 
     @property
+    def exit_code(self) -> int | None:
+        """The exit code once the server has exited (negative: killed by that signal)."""
+        return self._process.poll() if self._process is not None else None
+
+    @property
     def base_url(self) -> str:
         if self.port is None:
             raise LLMServerError("the local LLM server has not been started")

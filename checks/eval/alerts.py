@@ -48,7 +48,7 @@ class Regression:
     def describe(self) -> str:
         return (
             f"{self.service}: {self.metric} fell from {self.baseline:.3f} to {self.current:.3f} "
-            f"({self.relative_drop:+.1%} of baseline; threshold {self.threshold:g} {self.mode})"
+            f"({-self.relative_drop:+.1%} vs baseline; threshold {self.threshold:g} {self.mode})"
         )
 
 

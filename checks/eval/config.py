@@ -300,7 +300,7 @@ class _Reader:
     def __init__(self, table: Any, path: Path, where: str) -> None:
         if not isinstance(table, Mapping):
             raise ConfigError(f"{path}: {where} must be a table")
-        self.table = table
+        self.data = table
         self.path_ = path
         self.where = where
 
@@ -308,9 +308,9 @@ class _Reader:
         raise ConfigError(f"{self.path_}: {self.where}.{key}: {message}")
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
-        if key not in self.table:
+        if key not in self.data:
             return default
-        value = self.table[key]
+        value = self.data[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
         # TOML booleans are ints in Python: never accept one where a number is meant.
         if isinstance(value, bool) and bool not in kinds:
@@ -320,7 +320,7 @@ class _Reader:
         return value
 
     def required(self, key: str, kind: type) -> Any:
-        if key not in self.table:
+        if key not in self.data:
             self.fail(key, "is required")
         return self.get(key, kind, None)
 

@@ -21,13 +21,27 @@ CDN_SCRIPT = re.compile(
 )
 EXTERNAL_REFERENCE = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 MAIN_DIV = '<div class="main">'
+# BokehJS carries loaders for optional features (LaTeX via MathJax, Tabler icons, Google Maps)
+# that fetch from the internet when a plot uses them. Giskard's plots use none; the inlined
+# copy gets a no-op data URL instead, so no code path of the report can reach the network.
+NETWORK_LOADERS = (
+    "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-svg.js",
+    "https://cdn.jsdelivr.net/npm/@tabler/icons-webfont@latest",
+    "https://maps.googleapis.com/maps/api/js",
+)
+NO_OP_URL = "data:,"
 
 
 def inline_bokeh_js() -> str:
     from bokeh.resources import Resources
 
     resources = Resources(mode="inline", components=["bokeh", "bokeh-gl"])
-    return "\n".join(f'<script type="text/javascript">\n{js}\n</script>' for js in resources.js_raw)
+    scripts = []
+    for js in resources.js_raw:
+        for url in NETWORK_LOADERS:
+            js = js.replace(url, NO_OP_URL)
+        scripts.append(f'<script type="text/javascript">\n{js}\n</script>')
+    return "\n".join(scripts)
 
 
 def make_self_contained(report_html: str) -> str:
