@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import libcst as cst
 from libcst.metadata import PositionProvider, ProviderT, QualifiedNameProvider
+
 from somatrace.checks.names import callee_names
 from somatrace.checks.rule import Invalid, PythonRule, Valid
 

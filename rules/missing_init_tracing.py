@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.metadata import PositionProvider, ProviderT, QualifiedNameProvider
+
 from somatrace.checks.findings import Finding
 from somatrace.checks.modules import module_files, resolve_relative, search_roots
 from somatrace.checks.names import dotted, keyword, qualified_names, string_value
