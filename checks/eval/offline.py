@@ -7,6 +7,8 @@ reads these variables at import time.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 OFFLINE_ENV = {
     # Giskard sends usage analytics to Mixpanel unless told not to.
@@ -24,5 +26,13 @@ OFFLINE_ENV = {
 
 
 def enforce_offline() -> None:
-    """Set every switch above (overriding what the caller had: zero egress is policy)."""
+    """Set every switch above (overriding what the caller had: zero egress is policy), and
+    give numba (UMAP) and matplotlib writable cache folders unless the caller chose some: in a
+    container with a read-only root file system numba's JIT cache otherwise fails."""
     os.environ.update(OFFLINE_ENV)
+    scratch = Path(tempfile.gettempdir()) / "somatrace-eval-cache"
+    for variable, folder in (("NUMBA_CACHE_DIR", "numba"), ("MPLCONFIGDIR", "matplotlib")):
+        if not os.environ.get(variable):
+            path = scratch / folder
+            path.mkdir(parents=True, exist_ok=True)
+            os.environ[variable] = str(path)
