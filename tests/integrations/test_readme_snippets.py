@@ -66,3 +66,8 @@ def test_docs_tables_list_exactly_the_declared_inputs_and_outputs() -> None:
         row = re.search(rf"^\| `{name}` \| ?(`[^`]*`)? ?\|", action_section, re.M)
         assert row, name
         assert (row.group(1) or "") == (f"`{default}`" if default else ""), name
+
+
+def test_readme_contains_the_sections_verbatim() -> None:
+    sections = README_SECTIONS.read_text("utf-8").split("\n---\n", 1)[1].strip("\n")
+    assert sections in (REPO / "README.md").read_text("utf-8")
