@@ -155,6 +155,19 @@ def parse_and_visit(
             ctx.display_path, 1, 1, PARSE_ERROR, "cannot check this file: nested too deeply"
         )
         return {"findings": [f.to_dict()], "summaries": {}, "parsed": True}
+    except Exception as exc:
+        # A bug in a rule is reported on the file it met, loudly, and every other file is
+        # still checked. ST900 keeps the file out of `somatrace fix`.
+        codes = ",".join(rule.CODE for rule in rules)
+        f = Finding(
+            ctx.display_path,
+            1,
+            1,
+            PARSE_ERROR,
+            f"cannot check this file: internal error in {codes} "
+            f"({type(exc).__name__}: {exc}); please report it"[:400],
+        )
+        return {"findings": [f.to_dict()], "summaries": {}, "parsed": True}
     findings: list[Finding] = []
     summaries: dict[str, Any] = {}
     for visitor in visitors:

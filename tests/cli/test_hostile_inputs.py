@@ -163,3 +163,26 @@ def test_deeply_nested_expression(root: Path) -> None:
     )
     found = findings_for(root)
     assert found.get("deep.py", [("ok",)])[0][0] in ("ok", "ST900")
+
+
+def test_a_rule_crashing_on_one_file_is_reported_and_the_run_goes_on(root: Path) -> None:
+    """A real rule class whose visitor raises: the engine turns it into ST900 for that file."""
+    from somatrace.checks.config import Config
+    from somatrace.checks.engine import make_context, parse_and_visit
+    from somatrace.checks.rule import PythonRule
+    from somatrace.checks.source import read_source
+
+    class Exploding(PythonRule):
+        CODE = "ST999"
+        NAME = "exploding"
+
+        def visit_Call(self, node: object) -> None:
+            raise ValueError("boom")
+
+    path = root / "control.py"
+    source = read_source(path, 1 << 20)
+    ctx = make_context(path, "control.py", "control.py", Config(root=root))
+    result = parse_and_visit(source, ctx, [Exploding], report_parse_errors=True)
+    (finding,) = result["findings"]
+    assert finding["code"] == "ST900"
+    assert "internal error in ST999 (ValueError: boom)" in finding["message"]
