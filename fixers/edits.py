@@ -101,15 +101,47 @@ def edits_between(before: str, after: str) -> tuple[Edit, ...]:
     return tuple(edits)
 
 
-def unified_diff(before: str, after: str, display: str) -> str:
-    """A ``git diff``-like unified diff of one file (``a/``, ``b/`` prefixes)."""
+def _range(start: int, length: int) -> str:
+    # difflib's convention: "start,length", "start" for one line, "start-1,0" for none
+    if length == 1:
+        return f"{start + 1}"
+    if length == 0:
+        return f"{start},0"
+    return f"{start + 1},{length}"
+
+
+def unified_diff(before: str, after: str, display: str, context: int = 3) -> str:
+    """A ``git diff``-like unified diff of one file (``a/``, ``b/`` prefixes).
+
+    Unlike ``difflib.unified_diff`` the matcher runs without the "autojunk" heuristic, which
+    treats lines frequent in big files (blank lines) as junk and then shows an untouched blank
+    line as removed and added again.
+    """
     old = before.splitlines(keepends=True)
     new = after.splitlines(keepends=True)
-    out = []
-    for line in difflib.unified_diff(old, new, fromfile=f"a/{display}", tofile=f"b/{display}"):
-        if line.endswith("\r\n"):
-            line = line[:-2] + "\n"
-        if not line.endswith("\n"):
-            line += "\n\\ No newline at end of file\n"
-        out.append(line)
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    out: list[str] = []
+
+    def emit(prefix: str, line: str) -> None:
+        text = line[:-2] + "\n" if line.endswith("\r\n") else line
+        if not text.endswith("\n"):
+            text += "\n\\ No newline at end of file\n"
+        out.append(prefix + text)
+
+    for group in matcher.get_grouped_opcodes(context):
+        if not out:
+            out.append(f"--- a/{display}\n+++ b/{display}\n")
+        first, last = group[0], group[-1]
+        old_range = _range(first[1], last[2] - first[1])
+        new_range = _range(first[3], last[4] - first[3])
+        out.append(f"@@ -{old_range} +{new_range} @@\n")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                for line in old[i1:i2]:
+                    emit(" ", line)
+                continue
+            for line in old[i1:i2]:
+                emit("-", line)
+            for line in new[j1:j2]:
+                emit("+", line)
     return "".join(out)
