@@ -6,7 +6,8 @@ from pathlib import Path
 
 from somatrace.checks.smoke.analysis import Latencies, nearest_rank
 
-PERCENTILE_STYLES = {50: ("tab:green", "--"), 95: ("tab:orange", "--"), 99: ("tab:red", ":")}
+# Greys and a dark red: the workflow series take matplotlib's default colour cycle.
+PERCENTILE_STYLES = {50: ("black", "--"), 95: ("dimgray", "-."), 99: ("darkred", ":")}
 
 
 def write_histogram(latencies: Latencies, path: Path, title: str) -> bool:
