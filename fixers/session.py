@@ -130,7 +130,7 @@ def run_fixes(
 ) -> FixReport:
     """Fix ``paths``; ``progress(files_checked)`` may return a callback shown while fixing."""
     cwd = Path(os.path.abspath(cwd or Path.cwd()))
-    report = FixReport()
+    report = FixReport(dry_run=options.dry_run)
     result = Engine(settings, cwd).run(paths)
     report.files_checked = result.files_checked
     bar = progress(result.files_checked) if progress is not None else None
@@ -157,7 +157,6 @@ def run_fixes(
                 bar(done, len(work))
         report.passes += 1
         if options.dry_run:
-            report.dry_run = True
             break
         result = Engine(settings, cwd).run(paths)
         if not touched:
