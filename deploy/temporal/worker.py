@@ -119,12 +119,10 @@ async def trigger_and_wait(
         if started:
             run = started[-1]
             workflow = client.get_workflow_handle(
-                run.workflow_id, run_id=run.first_execution_run_id
+                run.workflow_id, run_id=run.first_execution_run_id, result_type=NightlyEvalResult
             )
             remaining = max(1.0, deadline - loop.time())
-            return await asyncio.wait_for(
-                workflow.result(result_type=NightlyEvalResult), timeout=remaining
-            )
+            return await asyncio.wait_for(workflow.result(), timeout=remaining)
         if loop.time() > deadline:
             raise TimeoutError(f"schedule {schedule_id} started no workflow in {timeout:.0f} s")
         await asyncio.sleep(0.2)

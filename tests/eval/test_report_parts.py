@@ -7,22 +7,24 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("giskard", reason="the eval extra (giskard[llm]) is not installed")
+from somatrace.checks.eval.offline import enforce_offline
 
-from giskard.rag import AgentAnswer
+enforce_offline()  # before Giskard is imported: no analytics, no hub, no price-map download
 
-from somatrace.checks.errors import UsageError
-from somatrace.checks.eval import langfuse_upload
-from somatrace.checks.eval.agent import adapt, load_agent, to_agent_answer
-from somatrace.checks.eval.config import LangfuseConfig
-from somatrace.checks.eval.html_report import (
+from giskard.rag import AgentAnswer  # noqa: E402
+
+from somatrace.checks.errors import UsageError  # noqa: E402
+from somatrace.checks.eval import langfuse_upload  # noqa: E402
+from somatrace.checks.eval.agent import adapt, load_agent, to_agent_answer  # noqa: E402
+from somatrace.checks.eval.config import LangfuseConfig  # noqa: E402
+from somatrace.checks.eval.html_report import (  # noqa: E402
     NETWORK_LOADERS,
     external_references,
     make_self_contained,
     write_report,
 )
 
-from .conftest import AGENTS
+from .conftest import AGENTS  # noqa: E402
 
 GISKARD_HEAD = """<!DOCTYPE html>
 <style>body{}</style>
