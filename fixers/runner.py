@@ -153,6 +153,9 @@ def fix_python_file(
     unsafe: bool,
 ) -> FileFix:
     out = FileFix(source.path, display, source.text, source.text)
+    # A Python rule may carry its own text edits instead of having a fixer.
+    with_edits = [f for f in findings if fixer_for(f.code) is None and f.fix and f.fix.edits]
+    findings = [f for f in findings if f not in with_edits]
     facts, planned, error = plan_file(source, display, findings, config, relpath)
     if facts is None:
         out.error = error
@@ -169,7 +172,11 @@ def fix_python_file(
         else:
             chosen.append((finding, plan))
     if not chosen:
+        if with_edits:
+            return _edits_in_python(source, display, with_edits, unsafe, out)
         return out
+    for finding in with_edits:
+        out.not_fixed.append((finding, "waits for this file's other fixes; run fix again"))
     text, deferred = render(facts, [plan for _, plan in chosen])
     deferred_ids = {id(p) for p in deferred}
     problem = verify(text, display) if text != source.text else None
@@ -183,6 +190,21 @@ def fix_python_file(
         else:
             out.applied.append((finding, plan.description))
     out.after = text
+    return out
+
+
+def _edits_in_python(
+    source: Source, display: str, findings: list[Finding], unsafe: bool, out: FileFix
+) -> FileFix:
+    edited = fix_text_file(source, display, findings, unsafe)
+    problem = verify(edited.after, display) if edited.after != source.text else None
+    out.not_fixed.extend(edited.not_fixed)
+    if problem is not None:
+        out.error = f"fix not applied: {problem}"
+        out.not_fixed.extend((f, out.error) for f, _ in edited.applied)
+        return out
+    out.applied.extend(edited.applied)
+    out.after = edited.after
     return out
 
 

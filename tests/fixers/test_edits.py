@@ -6,6 +6,7 @@ from pathlib import Path
 
 from somatrace.checks.api import CheckSettings, check_paths
 from somatrace.checks.findings import Edit
+from somatrace.checks.source import Unreadable
 from somatrace.fixers.edits import apply_edits, edits_between, unified_diff
 from somatrace.fixers.sarif import with_fix_edits
 from tests.fixers.support import make_project
@@ -71,3 +72,26 @@ def test_with_fix_edits_gives_each_finding_its_own_fix(tmp_path: Path) -> None:
     assert "from somatrace.tracing import init_tracing\n" in fixed
     assert 'init_tracing("chat")\napp = FastAPI()' in fixed
     assert 'TRACE_CONTENT"] = "on"' in fixed  # only its own fix
+
+
+def test_python_finding_with_its_own_edits_is_applied_and_verified(tmp_path: Path) -> None:
+    from somatrace.checks.config import Config
+    from somatrace.checks.findings import Finding, Fix
+    from somatrace.checks.source import read_source
+    from somatrace.fixers.runner import fix_source
+
+    path = tmp_path / "m.py"
+    path.write_text('span.set_attribute("user.email", email)\n', encoding="utf-8")
+    source = read_source(path, 1 << 20)
+    assert not isinstance(source, Unreadable)
+    good = Fix("rename", (Edit(1, 21, 1, 31, "user.hash"),))
+    broken = Fix("break", (Edit(1, 1, 1, 5, "(((("),))
+    config = Config(root=tmp_path)
+    found = Finding("m.py", 1, 21, "ST203", "pii", fix=good)
+    fixed = fix_source(source, "m.py", [found], config, "m.py")
+    assert fixed.after == 'span.set_attribute("user.hash", email)\n'
+    assert [f.code for f, _ in fixed.applied] == ["ST203"]
+    bad = fix_source(
+        source, "m.py", [Finding("m.py", 1, 1, "ST203", "x", fix=broken)], config, "m.py"
+    )
+    assert bad.after == source.text and bad.error and "fix not applied" in bad.error
