@@ -11,6 +11,7 @@ out), 2 on a configuration, evaluation or alerting error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -86,14 +87,21 @@ def _run(config: EvalConfig, args: argparse.Namespace) -> int:
         raise UsageError(
             f"somatrace eval needs the 'eval' extra (pip install 'somatrace[eval]'): {exc}"
         ) from exc
-    from somatrace.checks.llm_server import LLMServerError, llm_endpoint
+    from somatrace.checks.llm_server import LLMEndpoint, LLMServerError, llm_endpoint
 
     base_url = args.llm_base_url or config.llm.base_url or None
-    model = config.llm.model.removeprefix("openai/") if base_url else "smollm2"
     try:
-        with llm_endpoint(base_url, model=model, api_key=config.llm.api_key()) as endpoint:
+        if base_url or config.llm.local:
+            # An OpenAI-compatible URL (checked now), or the embedded SmolLM2 server.
+            model = config.llm.model.removeprefix("openai/")
+            endpoint = llm_endpoint(base_url, model=model, api_key=config.llm.api_key())
+        else:
+            # A hosted model reached by litellm's own routing ("anthropic/...", "openai/gpt-4o").
+            hosted = LLMEndpoint("", config.llm.model, config.llm.api_key() or "", local=False)
+            endpoint = contextlib.nullcontext(hosted)
+        with endpoint as llm:
             summary = run_all(
-                config, services, endpoint=endpoint, regenerate_testset=args.regenerate_testset
+                config, services, endpoint=llm, regenerate_testset=args.regenerate_testset
             )
     except LLMServerError as exc:
         raise UsageError(str(exc)) from exc

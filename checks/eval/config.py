@@ -46,6 +46,7 @@ DEFAULT_QUESTION_TYPES = QUESTION_TYPES[:-1]
 BASELINE_MODES = ("previous", "rolling")
 REGRESSION_MODES = ("relative", "absolute")
 WEBHOOK_FORMATS = ("webhook", "alertmanager-api")
+EMBEDDED_MODEL = "openai/smollm2"
 DEFAULT_WATCH = ("correctness", "answer_f1", "component.*")
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 AGENT_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -55,8 +56,8 @@ AGENT_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 class LLMConfig:
     """The LLM that generates questions and judges answers (litellm model names)."""
 
-    model: str = "openai/smollm2"
-    base_url: str = ""  # empty: the embedded llama.cpp server with SmolLM2
+    model: str = EMBEDDED_MODEL
+    base_url: str = ""  # empty with the default model: the embedded llama.cpp server
     api_key_env: str = ""  # name of the env var holding the key of an external endpoint
     max_tokens: int = 384  # a 135M model may otherwise ramble to the context limit
     json_mode: bool = True  # force JSON output where Giskard parses JSON
@@ -65,7 +66,9 @@ class LLMConfig:
 
     @property
     def local(self) -> bool:
-        return not self.base_url
+        """The embedded SmolLM2 server: the default model and no endpoint configured. Another
+        model without ``base_url`` goes to its provider's own endpoint (litellm routing)."""
+        return not self.base_url and self.model == EMBEDDED_MODEL
 
     def api_key(self) -> str | None:
         return os.environ.get(self.api_key_env) if self.api_key_env else None
@@ -258,7 +261,7 @@ def _parse_llm(reader: _Reader) -> LLMConfig:
         reader.fail("max_tokens", "must be >= 16")
     seed = reader.get("seed", (int, bool), 1234)
     return LLMConfig(
-        model=reader.get("model", str, "openai/smollm2"),
+        model=reader.get("model", str, EMBEDDED_MODEL),
         base_url=reader.get("base_url", str, ""),
         api_key_env=reader.get("api_key_env", str, ""),
         max_tokens=max_tokens,

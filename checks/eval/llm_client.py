@@ -115,7 +115,7 @@ def make_client(config: LLMConfig, endpoint: LLMEndpoint) -> BoundedLiteLLMClien
     model = endpoint.litellm_model if endpoint.local else config.model
     return BoundedLiteLLMClient(
         model,
-        api_base=endpoint.base_url,
+        api_base=endpoint.base_url or None,
         api_key=endpoint.api_key if endpoint.local else (config.api_key() or endpoint.api_key),
         max_tokens=config.max_tokens,
         json_mode=config.json_mode,

@@ -143,3 +143,16 @@ def test_empty_or_missing_knowledge_base(tmp_path: Path) -> None:
     (tmp_path / "empty.md").write_text("\n\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="only empty files"):
         load_chunks(tmp_path)
+
+
+def test_llm_routing_embedded_endpoint_or_provider(tmp_path: Path) -> None:
+    def llm(table: str) -> object:
+        path = write_config(tmp_path, extra="")
+        path.write_text(path.read_text("utf-8").replace("[eval.llm]\n", f"[eval.llm]\n{table}\n"))
+        return load_config(path).llm
+
+    assert llm("").local  # the default: embedded SmolLM2
+    assert not llm('base_url = "http://127.0.0.1:8080/v1"').local
+    hosted = llm('model = "openai/gpt-4o-mini"\napi_key_env = "SOMATRACE_TEST_KEY"')
+    assert not hosted.local and hosted.base_url == ""
+    assert hosted.api_key() is None
