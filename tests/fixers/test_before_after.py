@@ -305,6 +305,14 @@ CASES = [
         """,
         path="services/billing/app/run.py",
     ),
+    Case(
+        "st101-tab-indented-factory",
+        "ST101",
+        "from flask import Flask\n\n\ndef create_app():\n\tif True:\n\t\tpass\n\treturn Flask(__name__)\n",
+        "from flask import Flask\nfrom somatrace.tracing import init_tracing\n\n\n"
+        'def create_app():\n\tinit_tracing("tabs")\n\tif True:\n\t\tpass\n\treturn Flask(__name__)\n',
+        path="services/tabs/app/main.py",
+    ),
     # ------------------------------------------------------------------ ST201
     Case(
         "st201-env-and-keywords-only-the-value-changes",
