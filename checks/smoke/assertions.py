@@ -94,6 +94,7 @@ class ScriptRun:
     spans: list[SpanDict]
     stderr_tail: str = ""
     foreign_spans: int = 0  # spans in the receiver without this run's resource attribute
+    problems: list[str] = field(default_factory=list)  # e.g. an unreadable calls file
 
 
 def check_call(
@@ -296,7 +297,7 @@ def content_failures(run: ScriptRun) -> list[Failure]:
 
 def script_failures(run: ScriptRun) -> list[Failure]:
     """Problems of the script run itself: crashed, reported nothing, ran too few workflows."""
-    failures = []
+    failures = [Failure("script", f"{run.script}: {text}", run.script) for text in run.problems]
     if run.exit_code != 0:
         failures.append(
             Failure(

@@ -12,6 +12,7 @@ from somatrace.checks.smoke.spans import COST_CURRENCY, COST_STATUS, attribute, 
 from somatrace.cost import decimal_text
 
 LIST_ALL_CALLS_UP_TO = 10
+LIST_FAILURES_UP_TO = 40
 HISTOGRAM_BINS = 10
 BAR_WIDTH = 40
 
@@ -80,9 +81,14 @@ def render(result: SmokeResult) -> str:
         )
     if failures:
         lines += ["", "Failures:"]
-        for failure in failures:
+        for failure in failures[:LIST_FAILURES_UP_TO]:
             text = failure.message.replace("\n", "\n      ")
             lines.append(f"  [{failure.check}] {text}")
+        if len(failures) > LIST_FAILURES_UP_TO:
+            lines.append(
+                f"  ... and {len(failures) - LIST_FAILURES_UP_TO} more (all in report.json "
+                "and junit.xml with --report-dir)"
+            )
 
     lines += ["", f"LLM calls ({len(result.calls)}):"]
     shown = (

@@ -467,7 +467,11 @@ def run_smoke(options: SmokeOptions, log: Callable[[str], None] | None = None) -
                     extra=options.extra_env,
                 )
                 child, elapsed = _run_script(script, plan, env, options, work, registry, llm, say)
-                calls = read_calls(calls_file)
+                problems: list[str] = []
+                try:
+                    calls = read_calls(calls_file)
+                except ValueError as error:
+                    calls, problems = [], [f"its call reports cannot be read: {error}"]
                 spans, foreign = _wait_for_spans(
                     receiver.store,
                     script_run_id,
@@ -489,6 +493,7 @@ def run_smoke(options: SmokeOptions, log: Callable[[str], None] | None = None) -
                         spans=spans,
                         stderr_tail=child.stderr_tail(),
                         foreign_spans=foreign,
+                        problems=problems,
                     )
                 )
                 timings[f"script_{number}_s"] = elapsed

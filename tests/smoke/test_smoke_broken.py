@@ -131,3 +131,17 @@ def test_an_unpriced_model_passes_as_explicitly_unpriced(llm_url: str, tmp_path:
     digest = (tmp_path / "cost-digest.md").read_text()
     assert "| `house-llm` | unpriced | unpriced | | |" in digest
     assert "1 call(s) to unpriced model(s) `house-llm`: no cost recorded." in digest
+
+
+def test_a_service_that_crashes_fails_with_its_exit_code_and_stderr(llm_url: str) -> None:
+    done = run_smoke("--script", str(FIXTURES / "crashes.py"), "--llm-url", llm_url)
+    assert done.returncode == 1, done.stdout + done.stderr
+    failures = failures_of(done.stdout)
+    assert failures[0] == (
+        "[script] tests/fixtures/smoke/crashes.py exited with code 1; last lines of its stderr:"
+    )
+    assert "configuration error: BILLING_DB_URL is not set" in done.stdout
+    assert (
+        "[script] tests/fixtures/smoke/crashes.py reported no LLM calls: a smoke script must "
+        "report each call with SmokePlan.record_call (somatrace.checks.smoke.contract)"
+    ) in failures
