@@ -114,6 +114,9 @@ def summary_section(
 <section id="somatrace-summary" style="font-family:sans-serif;background:#14191b;color:#eee;
   padding:1em 1.5em;margin-bottom:1em;border:1px solid #555;border-radius:4px">
 <style>
+#somatrace-summary h2, #somatrace-summary h3 {{color:#eee;background:none;padding:0;
+  margin:0.6em 0 0.4em 0;font-weight:bold}}
+#somatrace-summary h2 {{font-size:1.3em}} #somatrace-summary h3 {{font-size:1.1em}}
 #somatrace-summary table {{border-collapse:collapse}}
 #somatrace-summary td, #somatrace-summary th {{border:1px solid #555;padding:2px 10px}}
 #somatrace-summary tr.regressed td {{color:#ff7b72;font-weight:bold}}
