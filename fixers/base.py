@@ -75,15 +75,18 @@ class FileFacts:
     parents: dict[cst.CSTNode, cst.CSTNode]
     service_name: Callable[[], ServiceName]
     findings: list[Finding] = field(default_factory=list)  # every finding being fixed here
+    _by_range: dict[tuple[int, int, int, int], list[cst.CSTNode]] | None = None
+    _quote: str | None = None
 
     def nodes_at(self, finding: Finding) -> list[cst.CSTNode]:
         """Nodes whose source range is exactly the finding's, outermost first."""
+        if self._by_range is None:
+            self._by_range = {}
+            for node, rng in self.positions.items():
+                key = (rng.start.line, rng.start.column, rng.end.line, rng.end.column)
+                self._by_range.setdefault(key, []).append(node)
         wanted = (finding.line, finding.col - 1, finding.end_line, (finding.end_col or 1) - 1)
-        found = []
-        for node, rng in self.positions.items():
-            if (rng.start.line, rng.start.column, rng.end.line, rng.end.column) == wanted:
-                found.append(node)
-        return found
+        return list(self._by_range.get(wanted, ()))
 
     def node_at(self, finding: Finding, kind: type[cst.CSTNode]) -> cst.CSTNode | None:
         for node in self.nodes_at(finding):
@@ -121,13 +124,16 @@ class FileFacts:
 
     def quote(self) -> str:
         """The file's own quote character for new single-line strings (``"`` on a tie)."""
+        if self._quote is not None:
+            return self._quote
         counts = {'"': 0, "'": 0}
         for node in self.positions:
             if isinstance(node, cst.SimpleString):
                 quote = node.quote
                 if len(quote) == 1:
                     counts[quote] += 1
-        return "'" if counts["'"] > counts['"'] else '"'
+        self._quote = "'" if counts["'"] > counts['"'] else '"'
+        return self._quote
 
 
 @dataclass(frozen=True, slots=True)
