@@ -177,7 +177,12 @@ def fix_python_file(
         return out
     for finding in with_edits:
         out.not_fixed.append((finding, "waits for this file's other fixes; run fix again"))
-    text, deferred = render(facts, [plan for _, plan in chosen])
+    try:
+        text, deferred = render(facts, [plan for _, plan in chosen])
+    except Exception as exc:  # a broken fix must not stop the run: this file stays as it is
+        out.error = f"fix not applied: {type(exc).__name__}: {exc}"[:300]
+        out.not_fixed.extend((f, out.error) for f, _ in chosen)
+        return out
     deferred_ids = {id(p) for p in deferred}
     problem = verify(text, display) if text != source.text else None
     if problem is not None:
