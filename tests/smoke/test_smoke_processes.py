@@ -66,7 +66,7 @@ def _children(
         commands = " | ".join(p.cmdline for p in found)
         if all(text in commands for text in needed):
             return found
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError(f"children never showed up: {descendants(smoke.process.pid)}")
 
 
@@ -110,4 +110,20 @@ def test_sigterm_is_handled_like_sigint(running_smoke: type[RunningSmoke], llm_u
     children = _children(smoke, needed=("trace_smoke.py",))
     smoke.process.send_signal(signal.SIGTERM)
     assert smoke.wait(timeout=60) == 130
+    assert [p for p in children if alive(p)] == []
+
+
+def test_an_llm_server_that_does_not_come_up_in_time_is_stopped(
+    running_smoke: type[RunningSmoke],
+) -> None:
+    smoke = running_smoke("--llm-startup-timeout", "0.3")
+    smoke.wait_for_line("starting the local LLM server", timeout=60)
+    children = _children(smoke, needed=("somatrace.checks.llm_server",), timeout=30)
+    code = smoke.wait(timeout=60)
+    stderr = "".join(smoke.stderr)
+    assert code == 2, stderr
+    assert (
+        "somatrace: error: smoke: the llama.cpp server did not answer http://127.0.0.1:" in stderr
+    )
+    assert "/v1/models within 0 s; last lines of its output:" in stderr
     assert [p for p in children if alive(p)] == []
