@@ -127,3 +127,42 @@ def test_parse_error_files_are_never_touched(tmp_path: Path) -> None:
     assert (tmp_path / TARGET).read_bytes() == before
     assert "ST900" in [f.code for f in report.remaining()]
     assert 'init_tracing("ok")' in (tmp_path / "services/ok/app/main.py").read_text()
+
+
+def test_crlf_bom_file_with_every_python_fixer(tmp_path: Path) -> None:
+    text = (
+        "import os\n"
+        "from opentelemetry import trace\n"
+        "from traceloop.sdk import Traceloop\n\n"
+        'os.environ["TRACE_CONTENT"] = "true"\n'
+        "Traceloop.init(\n"
+        '    app_name="billing",\n'
+        "    disable_batch=True,\n"
+        ")\n"
+        "tracer = trace.get_tracer(__name__)\n\n\n"
+        "def run():\n"
+        '    with tracer.start_as_current_span("x"):\n'
+        "        pass\n"
+    )
+    expected = (
+        "import os\n"
+        "from opentelemetry import trace\n"
+        "from somatrace.tags import span_tags\n"
+        "from somatrace.tracing import init_tracing\n\n"
+        'os.environ["TRACE_CONTENT"] = "false"\n'
+        "init_tracing(\n"
+        '    "billing",\n'
+        "    disable_batch=True,\n"
+        ")\n"
+        "tracer = trace.get_tracer(__name__)\n\n\n"
+        "def run():\n"
+        '    with tracer.start_as_current_span("x", attributes=span_tags()):\n'
+        "        pass\n"
+    )
+    make_project(tmp_path, {}, select=["ST102", "ST201", "ST301"])
+    path = tmp_path / "services/billing/app/boot.py"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(codecs.BOM_UTF8 + text.replace("\n", "\r\n").encode())
+    report = fix(tmp_path)
+    assert report.fixed_count == 3 and report.remaining() == []
+    assert path.read_bytes() == codecs.BOM_UTF8 + expected.replace("\n", "\r\n").encode()
