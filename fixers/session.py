@@ -130,6 +130,7 @@ def run_fixes(
 ) -> FixReport:
     """Fix ``paths``; ``progress(files_checked)`` may return a callback shown while fixing."""
     cwd = Path(os.path.abspath(cwd or Path.cwd()))
+    paths = [Path(p) if Path(p).is_absolute() else cwd / p for p in paths]
     report = FixReport(dry_run=options.dry_run)
     result = Engine(settings, cwd).run(paths)
     report.files_checked = result.files_checked
