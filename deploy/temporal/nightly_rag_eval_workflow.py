@@ -29,13 +29,18 @@ SCHEDULE_ID = "somatrace-nightly-rag-eval"
 CRON = "0 2 * * *"
 TIME_ZONE = "UTC"
 
-ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=30),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-    maximum_attempts=3,
-    non_retryable_error_types=["EvalConfigError"],
-)
+
+def activity_retry(initial_seconds: float = 30.0, attempts: int = 3) -> RetryPolicy:
+    """Backoff 30 s, 60 s...; a broken config is never retried."""
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=initial_seconds),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=10),
+        maximum_attempts=attempts,
+        non_retryable_error_types=["EvalConfigError"],
+    )
+
+
 LIST_TIMEOUT = timedelta(minutes=2)
 SERVICE_TIMEOUT = timedelta(hours=2)
 HEARTBEAT_TIMEOUT = timedelta(minutes=5)
@@ -48,6 +53,8 @@ class NightlyEvalInput:
     somatrace: list[str] = field(default_factory=lambda: ["somatrace"])  # command to run
     llm_base_url: str = ""  # empty: the config's endpoint or the embedded LLM
     service_timeout_seconds: int = int(SERVICE_TIMEOUT.total_seconds())
+    retry_initial_seconds: float = 30.0
+    max_attempts: int = 3
 
 
 @dataclass
@@ -82,12 +89,13 @@ class NightlyEvalResult:
 class NightlyRagEvalWorkflow:
     @workflow.run
     async def run(self, request: NightlyEvalInput) -> NightlyEvalResult:
+        retry = activity_retry(request.retry_initial_seconds, request.max_attempts)
         services = request.services or await workflow.execute_activity(
             "list_eval_services",
             request.config_path,
             result_type=list[str],
             start_to_close_timeout=LIST_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+            retry_policy=retry,
         )
         outcomes = []
         for service in services:
@@ -99,7 +107,7 @@ class NightlyRagEvalWorkflow:
                 result_type=ServiceEvalOutcome,
                 start_to_close_timeout=timedelta(seconds=request.service_timeout_seconds),
                 heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY,
+                retry_policy=retry,
             )
             workflow.logger.info("%s: %s", service, outcome.status)
             outcomes.append(outcome)

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from somatrace.checks.llm_server import free_port
 from tests.helpers import REPO
@@ -26,7 +27,7 @@ TEMPORAL_DIR = REPO / "deploy" / "temporal"
 sys.path.insert(0, str(TEMPORAL_DIR))
 
 import worker as nightly  # noqa: E402
-from nightly_rag_eval_workflow import CRON, NightlyEvalInput  # noqa: E402
+from nightly_rag_eval_workflow import CRON, NightlyEvalInput, NightlyRagEvalWorkflow  # noqa: E402
 
 
 def wait_for_port(host: str, port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -137,3 +138,49 @@ def _calendar_is_two_am(spec: object) -> bool:
     return any(
         [r.start for r in c.hour] == [2] and [r.start for r in c.minute] == [0] for c in calendars
     )
+
+
+def test_failing_evaluations_are_retried_and_broken_configs_are_not(
+    temporal_dev_server: str, tmp_path: Path
+) -> None:
+    broken = tmp_path / "eval.toml"
+    broken.write_text("[eval\n", encoding="utf-8")  # `somatrace eval run` exits 2 at once
+    evaluate = NightlyEvalInput(
+        config_path=str(broken),
+        services=[SERVICE],  # skips listing: the evaluation activity itself fails
+        somatrace=[str(SOMATRACE)],
+        retry_initial_seconds=0.2,
+        max_attempts=3,
+    )
+    listing = NightlyEvalInput(config_path=str(broken), somatrace=[str(SOMATRACE)])
+
+    async def failure_of(client: Client, queue: str, request: NightlyEvalInput) -> tuple[str, int]:
+        handle = await client.start_workflow(
+            NightlyRagEvalWorkflow.run, request, id=f"fail-{time.time_ns()}", task_queue=queue
+        )
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+        cause = failure.value.cause
+        assert isinstance(cause, ActivityError) and isinstance(cause.cause, ApplicationError)
+        attempts = [
+            event.activity_task_started_event_attributes.attempt
+            async for event in handle.fetch_history_events()
+            if event.HasField("activity_task_started_event_attributes")
+        ]
+        return f"{cause.cause.type}: {cause.cause.message}", attempts[-1]
+
+    async def scenario() -> list[tuple[str, int]]:
+        client = await connect(temporal_dev_server)
+        queue = f"eval-fail-{time.time_ns()}"
+        async with nightly.make_worker(client, queue):
+            return [
+                await failure_of(client, queue, evaluate),
+                await failure_of(client, queue, listing),
+            ]
+
+    (run_error, run_attempts), (config_error, config_attempts) = asyncio.run(scenario())
+    assert run_error.startswith(f"EvalRunError: somatrace eval for {SERVICE} exited with 2")
+    assert "not valid TOML" in run_error
+    assert run_attempts == 3  # retried with backoff, then given up
+    assert config_error.startswith("EvalConfigError:") and "not valid TOML" in config_error
+    assert config_attempts == 1  # a broken config is not retried
