@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import sys
+import traceback
 from pathlib import Path
 
 from somatrace.checks.errors import UsageError
@@ -105,6 +106,12 @@ def _run(config: EvalConfig, args: argparse.Namespace) -> int:
             )
     except LLMServerError as exc:
         raise UsageError(str(exc)) from exc
+    except UsageError:
+        raise
+    except Exception:  # exit 1 means "regression": anything unexpected must not look like one
+        traceback.print_exc()
+        print("somatrace: error: the evaluation failed unexpectedly (above)", file=sys.stderr)
+        return 2
 
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))

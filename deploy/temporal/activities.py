@@ -32,6 +32,18 @@ async def list_eval_services(config_path: str) -> list[str]:
     return [service.name for service in config.services]
 
 
+def last_json_object(output: str) -> dict[str, object]:
+    """The JSON summary ``--json`` prints last (an agent may have printed before it)."""
+    lines = output.splitlines(keepends=True)
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].rstrip() == "{":
+            try:
+                return dict(json.loads("".join(lines[index:])))
+            except json.JSONDecodeError:
+                continue
+    raise ApplicationError("somatrace eval printed no JSON summary", type="EvalRunError")
+
+
 def eval_command(request: ServiceEvalRequest) -> list[str]:
     command = [*request.somatrace, "eval", "run", "--config", request.config_path]
     command += ["--service", request.service, "--json"]
@@ -70,7 +82,7 @@ async def evaluate_rag_service(request: ServiceEvalRequest) -> ServiceEvalOutcom
             f"somatrace eval for {request.service} exited with {code}: {tail}",
             type="EvalRunError",
         )
-    summary = json.loads(stdout)
+    summary = last_json_object(stdout.decode(errors="replace"))
     service = next(s for s in summary["services"] if s["service"] == request.service)
     scores = service.get("scores") or {}
     return ServiceEvalOutcome(

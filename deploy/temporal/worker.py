@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -53,8 +52,7 @@ def make_worker(client: Client, task_queue: str = TASK_QUEUE) -> Worker:
         client,
         task_queue=task_queue,
         workflows=[NightlyRagEvalWorkflow],
-        activities=[list_eval_services, evaluate_rag_service],
-        activity_executor=ThreadPoolExecutor(max_workers=2),
+        activities=[list_eval_services, evaluate_rag_service],  # async: no executor needed
         max_concurrent_activities=1,  # evaluations share the CPU and the LLM
     )
 

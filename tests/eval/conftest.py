@@ -4,12 +4,11 @@ workspace whose baseline evaluation has run once (shared, it is the expensive pa
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -163,18 +162,8 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
         thread.join(5)
 
 
-def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LANGFUSE_")}
-    env.update(extra or {})
-    return env
-
-
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if TIMINGS:
         terminalreporter.section("somatrace eval: evaluation step timings (s)")
         for name, seconds in TIMINGS.items():
             terminalreporter.write_line(f"{seconds:8.1f}  {name}")
-
-
-def lines(path: Path) -> Sequence[str]:
-    return path.read_text(encoding="utf-8").splitlines()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -148,3 +149,22 @@ def test_unknown_service_is_a_usage_error(evaluated_workspace: Workspace) -> Non
     result, _ = run_eval(evaluated_workspace.config, "--service", "nope", timeout=120)
     assert result.returncode == 2
     assert "no service named 'nope'" in result.stderr
+
+
+def test_broken_agent_is_an_error_recorded_in_history_and_metrics(
+    evaluated_workspace: Workspace, tmp_path: Path
+) -> None:
+    # Its own night on the saved testset; the agent's module cannot be imported.
+    config = write_config(tmp_path, agent="nimbus_support_gone:answer")
+    shutil.copytree(evaluated_workspace.out / "testsets", tmp_path / "out" / "testsets")
+    result, seconds = run_eval(config, llm_base_url=evaluated_workspace.server.base_url)
+    TIMINGS["broken agent run (CLI wall time)"] = seconds
+    assert result.returncode == 2
+    service = summary_of(result)["services"][0]
+    assert service["status"] == "error"
+    assert "cannot import the agent module 'nimbus_support_gone'" in service["message"]
+    with sqlite3.connect(tmp_path / "out" / "history.sqlite") as db:
+        assert db.execute("SELECT status FROM runs").fetchall() == [("error",)]
+    samples = prometheus_samples(tmp_path / "out" / "somatrace_raget.prom")
+    assert samples[f'{STATUS_METRIC}{{service="{SERVICE}"}}'] == 0
+    assert samples[f'{LAST_SUCCESS_METRIC}{{service="{SERVICE}"}}'] == 0  # never passed here
