@@ -48,6 +48,7 @@ from somatrace.checks.smoke.contract import (
 from somatrace.checks.smoke.processes import (
     ChildProcess,
     ProcessRegistry,
+    blocked_interrupts,
     interrupts_as_keyboard_interrupt,
 )
 from somatrace.checks.smoke.spans import RESPONSE_ID, attribute, run_id_of
@@ -362,6 +363,7 @@ def _run_script(
     registry: ProcessRegistry,
     llm: _LLM,
     log: Callable[[str], None],
+    children: list[ChildProcess],
 ) -> tuple[ChildProcess, float]:
     stem = f"{script.stem}-{plan.run_id.rsplit('-', 1)[-1]}"
     child = ChildProcess(
@@ -372,6 +374,7 @@ def _run_script(
         stderr_path=work / f"{stem}.stderr.log",
     )
     registry.add(f"smoke script {script.name}", child)
+    children.append(child)
     log(
         f"running {_display(script, options.cwd)} (pid {child.pid}): "
         f"{len(plan.workflows)} workflow(s), {options.tenants} tenant(s)"
@@ -441,9 +444,12 @@ def run_smoke(options: SmokeOptions, log: Callable[[str], None] | None = None) -
     timings: dict[str, float] = {}
     clock = time.monotonic()
     registry = ProcessRegistry()
+    children: list[ChildProcess] = []
     work = Path(tempfile.mkdtemp(prefix="somatrace-smoke-"))
-    try:
-        with interrupts_as_keyboard_interrupt():
+    # The handlers stay installed through the clean-up: a signal held back during it is
+    # delivered afterwards as KeyboardInterrupt, never as SIGTERM's default (instant death).
+    with interrupts_as_keyboard_interrupt():
+        try:
             receiver = _Receiver(options, registry)
             say(f"OTLP receiver at {receiver.url}")
             llm = _LLM(options, registry, say)
@@ -466,7 +472,9 @@ def run_smoke(options: SmokeOptions, log: Callable[[str], None] | None = None) -
                     run_id=script_run_id,
                     extra=options.extra_env,
                 )
-                child, elapsed = _run_script(script, plan, env, options, work, registry, llm, say)
+                child, elapsed = _run_script(
+                    script, plan, env, options, work, registry, llm, say, children
+                )
                 problems: list[str] = []
                 try:
                     calls = read_calls(calls_file)
@@ -497,14 +505,16 @@ def run_smoke(options: SmokeOptions, log: Callable[[str], None] | None = None) -
                     )
                 )
                 timings[f"script_{number}_s"] = elapsed
-                if options.logs_dir is not None:
-                    _keep_logs(child, options.logs_dir)
             return _assemble(run_id, started_at, options, llm, receiver, runs, timings, clock)
-    finally:
-        errors = registry.stop_all()
-        shutil.rmtree(work, ignore_errors=True)
-        for error in errors:
-            say(f"warning: {error}")
+        finally:
+            with blocked_interrupts():
+                errors = registry.stop_all()
+                if options.logs_dir is not None:
+                    for child in children:
+                        _keep_logs(child, options.logs_dir)
+                shutil.rmtree(work, ignore_errors=True)
+            for error in errors:
+                say(f"warning: {error}")
 
 
 def _keep_logs(child: ChildProcess, logs_dir: Path) -> None:

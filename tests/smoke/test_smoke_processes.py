@@ -8,6 +8,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -71,9 +72,9 @@ def _children(
 
 
 def test_a_dying_llm_server_stops_the_run_with_a_clear_error(
-    running_smoke: type[RunningSmoke],
+    running_smoke: type[RunningSmoke], tmp_path: Path
 ) -> None:
-    smoke = running_smoke("--workflows", "30", "--max-tokens", "4")
+    smoke = running_smoke("--workflows", "30", "--max-tokens", "4", "--report-dir", str(tmp_path))
     smoke.wait_for_line("running scripts/observability/trace_smoke.py", timeout=180)
     children = _children(smoke)
     [server] = [p for p in children if "somatrace.checks.llm_server" in p.cmdline]
@@ -87,6 +88,11 @@ def test_a_dying_llm_server_stops_the_run_with_a_clear_error(
     ) in stderr
     assert "the smoke script was stopped" in stderr
     assert [p for p in children if alive(p)] == []
+    # The interrupted script's logs are kept for the CI artifact.
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == [
+        "trace_smoke-1.stderr.log",
+        "trace_smoke-1.stdout.log",
+    ]
 
 
 def test_sigint_stops_every_process_the_run_started(running_smoke: type[RunningSmoke]) -> None:
