@@ -169,11 +169,10 @@ def statement_like(template: cst.CSTNode, code: str, module: cst.Module) -> cst.
 
 
 def resolve_metadata(module: cst.Module) -> tuple[cst.Module, dict, dict]:
-    """Positions and parents of every node of ``module``, computed once."""
+    """Positions and parents of every node of ``module``, computed once, in one traversal."""
     wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
-    parents = wrapper.resolve(ParentNodeProvider)
-    return wrapper.module, dict(positions), dict(parents)
+    resolved = wrapper.resolve_many([PositionProvider, ParentNodeProvider])
+    return wrapper.module, dict(resolved[PositionProvider]), dict(resolved[ParentNodeProvider])
 
 
 def ranges_overlap(a: CodeRange, b: CodeRange) -> bool:
