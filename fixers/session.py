@@ -38,6 +38,7 @@ class FixReport:
     files: dict[Path, FileFix] = field(default_factory=dict)  # last state per changed file
     applied: list[tuple[str, Finding, str]] = field(default_factory=list)  # display, finding, what
     not_fixed: dict[tuple[str, int, int, str], str] = field(default_factory=dict)
+    not_fixed_by_message: dict[tuple[str, str, str], str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     originals: dict[Path, str] = field(default_factory=dict)  # text before the first pass
     final: CheckResult | None = None
@@ -65,7 +66,12 @@ class FixReport:
         return [f for f in self.final.findings if id(f) not in fixed]
 
     def reason_for(self, finding: Finding) -> str | None:
-        return self.not_fixed.get((finding.path, finding.line, finding.col, finding.code))
+        """Why ``finding`` was not fixed. A fix higher up in the file may have moved it, so
+        when its position is unknown, a finding of that file, rule and message is used."""
+        exact = self.not_fixed.get((finding.path, finding.line, finding.col, finding.code))
+        if exact is not None:
+            return exact
+        return self.not_fixed_by_message.get((finding.path, finding.code, finding.message))
 
 
 def _absolute(cwd: Path, display: str) -> Path:
@@ -95,6 +101,7 @@ def _fix_one(
     fixed = fix_source(decoded, display, findings, config, config.relpath(path), options.unsafe)
     for finding, reason in fixed.not_fixed:
         report.not_fixed[(finding.path, finding.line, finding.col, finding.code)] = reason
+        report.not_fixed_by_message[(finding.path, finding.code, finding.message)] = reason
     if fixed.error:
         report.errors.append(f"{display}: {fixed.error}")
     if not fixed.changed:

@@ -144,3 +144,23 @@ def test_progress_bar_on_a_terminal_for_big_trees(tmp_path: Path) -> None:
     assert b"Fixed 4 findings in 4 files (0 remaining)" in proc.stdout
     piped = run_cli("fix", "--no-cache", ".", cwd=tmp_path)
     assert "fixing [" not in piped.stderr  # not a terminal: no bar
+
+
+def test_reason_survives_lines_moved_by_other_fixes(tmp_path: Path) -> None:
+    code = """
+        from fastapi import FastAPI
+        from traceloop.sdk import Traceloop
+
+        app = FastAPI()
+
+
+        def later():
+            client = Traceloop.init(app_name="chat")
+            return client
+        """
+    make_project(tmp_path, {"services/chat/app/main.py": code}, select=["ST101", "ST102"])
+    proc = run_cli("fix", "--no-cache", ".", cwd=tmp_path)
+    assert "Fixed 1 finding in 1 file (1 remaining)" in proc.stdout, proc.stdout
+    [line] = [ln for ln in proc.stdout.splitlines() if "ST102" in ln]
+    assert line.startswith("services/chat/app/main.py:10:")  # moved down by the ST101 fix
+    assert "[not fixed: unsafe fix" in line
