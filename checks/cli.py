@@ -28,7 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rules": ("somatrace.checks.commands.rules", "list every rule"),
     "explain": ("somatrace.checks.commands.explain", "print a rule's documentation"),
     "deploy": ("somatrace.checks.commands.deploy", "validate deploy/ offline"),
-    "audit-cluster": ("somatrace.checks.commands.audit_cluster", "audit live workloads' tracing env"),
+    "audit-cluster": (
+        "somatrace.checks.commands.audit_cluster",
+        "audit live workloads' tracing env",
+    ),
     "fix": ("somatrace.checks.commands.fix", "apply the available fixes, then re-check"),
     "smoke": ("somatrace.checks.commands.smoke", "end-to-end smoke trace with a real LLM"),
     "eval": ("somatrace.checks.commands.eval", "nightly RAG-quality evaluation (Giskard RAGET)"),
