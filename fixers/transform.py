@@ -66,22 +66,32 @@ class _Apply(cst.CSTTransformer):
         before = self.merged.before.get(original_node, [])
         after = self.merged.after.get(original_node, [])
         if before and hasattr(node, "leading_lines") and hasattr(before[0], "leading_lines"):
-            # New statements go after the blank lines that precede the statement, before its
-            # comments: the diff adds lines and moves none.
-            lines = list(node.leading_lines)
-            blanks = 0
-            while blanks < len(lines) and lines[blanks].comment is None:
-                blanks += 1
-            if blanks:
-                first = before[0]
-                before = [
-                    first.with_changes(leading_lines=[*lines[:blanks], *first.leading_lines]),
-                    *before[1:],
-                ]
-                node = node.with_changes(leading_lines=lines[blanks:])
+            before, node = _share_blank_lines(before, node)
         if before or after:
             return cst.FlattenSentinel([*before, node, *after])
         return node
+
+
+def _share_blank_lines(
+    before: list[cst.CSTNode], node: cst.CSTNode
+) -> tuple[list[cst.CSTNode], cst.CSTNode]:
+    """New statements go after the blank lines that precede the statement and before its
+    comments, so the diff adds lines and moves none. A function or class keeps its blank lines
+    (PEP 8's two before a definition); the new statement then gets one of its own."""
+    lines = list(getattr(node, "leading_lines", ()))
+    blanks = 0
+    while blanks < len(lines) and lines[blanks].comment is None:
+        blanks += 1
+    if not blanks:
+        return before, node
+    first = before[0]
+    if isinstance(node, cst.FunctionDef | cst.ClassDef):
+        moved = [cst.EmptyLine()]
+    else:
+        moved = lines[:blanks]
+        node = node.with_changes(leading_lines=lines[blanks:])
+    first = first.with_changes(leading_lines=[*moved, *first.leading_lines])
+    return [first, *before[1:]], node
 
 
 def apply_merged(module: cst.Module, merged: Merged) -> cst.Module:

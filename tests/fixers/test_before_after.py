@@ -313,6 +313,32 @@ CASES = [
         'def create_app():\n\tinit_tracing("tabs")\n\tif True:\n\t\tpass\n\treturn Flask(__name__)\n',
         path="services/tabs/app/main.py",
     ),
+    Case(
+        "st101-configured-entrypoint-worker-keeps-pep8-blank-lines",
+        "ST101",
+        '''
+        """Worker."""
+        import time
+
+
+        def loop():
+            while True:
+                time.sleep(1)
+        ''',
+        '''
+        """Worker."""
+        import time
+        from somatrace.tracing import init_tracing
+
+        init_tracing("worker")
+
+
+        def loop():
+            while True:
+                time.sleep(1)
+        ''',
+        path="services/worker/app/main.py",
+    ),
     # ------------------------------------------------------------------ ST201
     Case(
         "st201-env-and-keywords-only-the-value-changes",
