@@ -65,11 +65,34 @@ question_types = ["simple", "complex"]
     return path
 
 
+# Runs the somatrace CLI with an audit hook that logs every network destination the process
+# resolves or connects to (sys.addaudithook sees socket.getaddrinfo and socket.connect).
+EGRESS_AUDIT = """
+import json, sys
+log = open(sys.argv.pop(1), "w")
+def audit(event, args):
+    if event == "socket.getaddrinfo":
+        log.write(json.dumps(["resolve", str(args[0])]) + "\\n"); log.flush()
+    elif event == "socket.connect" and isinstance(args[1], tuple):
+        log.write(json.dumps(["connect", str(args[1][0])]) + "\\n"); log.flush()
+sys.addaudithook(audit)
+from somatrace.checks.cli import entry
+sys.argv[0] = "somatrace"
+entry()
+"""
+
+
 def run_eval(
-    config: Path, *args: str, llm_base_url: str | None = None, timeout: float = 1500
+    config: Path,
+    *args: str,
+    llm_base_url: str | None = None,
+    timeout: float = 1500,
+    egress_log: Path | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], float]:
-    """``somatrace eval run --json`` as users run it; returns the process and its wall time."""
-    command = [str(SOMATRACE), "eval", "run", "--config", str(config), "--json", *args]
+    """``somatrace eval run --json`` as users run it; returns the process and its wall time.
+    With ``egress_log``, every host the CLI process resolves or connects to is logged there."""
+    cli = [sys.executable, "-c", EGRESS_AUDIT, str(egress_log)] if egress_log else [str(SOMATRACE)]
+    command = [*cli, "eval", "run", "--config", str(config), "--json", *args]
     if llm_base_url:
         command += ["--llm-base-url", llm_base_url]
     started = time.perf_counter()
@@ -100,6 +123,7 @@ class Workspace:
     baseline: dict[str, Any]
     baseline_exit_code: int
     server: LocalLLMServer
+    egress_log: Path
 
     @property
     def out(self) -> Path:
@@ -113,12 +137,13 @@ def evaluated_workspace(
     """A workspace after its first nightly run with the healthy agent (testset generated)."""
     root = tmp_path_factory.mktemp("eval-workspace")
     config = write_config(root)
-    result, seconds = run_eval(config, llm_base_url=llm_server.base_url)
+    egress_log = root / "egress.jsonl"
+    result, seconds = run_eval(config, llm_base_url=llm_server.base_url, egress_log=egress_log)
     TIMINGS["run 1: generate testset + evaluate (CLI wall time)"] = seconds
     summary = summary_of(result)
     for name, value in summary["services"][0]["timings_seconds"].items():
         TIMINGS[f"run 1: {name}"] = value
-    return Workspace(root, config, summary, result.returncode, llm_server)
+    return Workspace(root, config, summary, result.returncode, llm_server, egress_log)
 
 
 @dataclass

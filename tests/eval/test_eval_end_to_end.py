@@ -30,6 +30,10 @@ pytestmark = pytest.mark.slow
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+def lines_of(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def prometheus_samples(path: Path) -> dict[str, float]:
     samples = {}
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -86,6 +90,15 @@ def test_first_night_generates_a_testset_and_writes_every_artifact(
     samples = prometheus_samples(ws.out / "somatrace_raget.prom")
     assert samples[f'{STATUS_METRIC}{{service="{SERVICE}"}}'] == 1
     assert samples[f'{LAST_SUCCESS_METRIC}{{service="{SERVICE}"}}'] > 1.7e9
+
+
+def test_the_evaluation_talks_to_loopback_only(evaluated_workspace: Workspace) -> None:
+    # Zero egress: everything the CLI process resolved or connected to during the whole first
+    # night (Giskard, litellm, sentence-transformers, the LLM server) was on this machine.
+    events = [json.loads(line) for line in lines_of(evaluated_workspace.egress_log)]
+    assert ["connect", "127.0.0.1"] in events  # the audit saw the LLM calls
+    hosts = {host for _, host in events}
+    assert hosts <= {"127.0.0.1", "localhost", "::1"}, hosts
 
 
 def test_degraded_agent_triggers_the_regression_alert(
