@@ -67,7 +67,15 @@ class DirectTraceloopInit(PythonRule):
 
     def visit_Call(self, node: cst.Call) -> None:
         if callee_names(self, node) & TRACELOOP_INIT:
-            self.report(node, self.MESSAGE)
+            # The fixer knows which arguments map onto init_tracing; say why when none can.
+            from somatrace.fixers.direct_traceloop_init import unfixable_reason
+
+            reason = unfixable_reason(node)
+            if reason is None:
+                self.report(node, self.MESSAGE)
+            else:
+                message = f"{self.MESSAGE}; no automatic fix: {reason}"
+                self.report(node, message, data={"fixable": False})
 
     VALID: ClassVar[list[Valid]] = [
         Valid(
@@ -99,6 +107,17 @@ Traceloop.init(app_name="x")
         ),
     ]
     INVALID: ClassVar[list[Invalid]] = [
+        Invalid(
+            """
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+from traceloop.sdk import Traceloop
+
+Traceloop.init(app_name="billing", exporter=ConsoleSpanExporter())
+""",
+            line=4,
+            message="no automatic fix:",
+            why="a custom exporter does not map onto init_tracing, and the finding says so",
+        ),
         Invalid(
             """
 from traceloop.sdk import Traceloop

@@ -185,9 +185,11 @@ class SpanMissingTags(PythonRule):
     ## Fix safety
     For OpenTelemetry spans `somatrace fix` adds `**span_tags()` to the span's `attributes`
     (creating the keyword if absent) and imports `span_tags` from `somatrace.tags`; the fix
-    is safe, as `span_tags()` only adds the tags bound at run time. Traceloop decorators and
-    spans whose attributes cannot be read get no fix: where to bind the tags is the
-    author's choice.
+    is safe when `attributes` is absent, `None`, a dict literal or a `dict(...)` call, as
+    `span_tags()` only adds the tags bound at run time. When `attributes` is another
+    expression (a variable, a call) the fix wraps it, `{**attrs, **span_tags()}`, which is
+    offered as unsafe (`--unsafe-fixes`): it evaluates the expression as a mapping. Traceloop
+    decorators get no fix: where to bind the tags is the author's choice.
     """
 
     CODE = "ST301"

@@ -105,6 +105,11 @@ def run(args: argparse.Namespace) -> int:
         return fixed_exit
     settings = settings_from_args(args)
     result = Engine(settings).run(list(args.paths))
+    if args.output_format in ("sarif", "json") and not args.statistics:
+        # Machine-readable formats carry every available fix as exact edits.
+        from somatrace.fixers.sarif import with_fix_edits
+
+        result.findings = with_fix_edits(result.findings, config_file=args.config)
     if args.statistics:
         output = statistics(result)
     else:

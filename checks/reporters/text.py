@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from somatrace.checks.engine import CheckResult
 from somatrace.checks.findings import Finding
-from somatrace.checks.registry import rule_by_code
 
 
 def is_fixable(finding: Finding) -> bool:
@@ -12,8 +11,9 @@ def is_fixable(finding: Finding) -> bool:
     for this finding (``data["fixable"] = False`` with a reason in the message)."""
     if finding.fix is not None:
         return True
-    rule = rule_by_code(finding.code)
-    return bool(rule and rule.FIXABLE and finding.data.get("fixable", True))
+    from somatrace.fixers import fixer_for
+
+    return fixer_for(finding.code) is not None and finding.data.get("fixable", True) is not False
 
 
 def _summary(result: CheckResult) -> str:

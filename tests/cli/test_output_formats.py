@@ -106,3 +106,38 @@ def test_junit_clean_run_has_a_passing_case(tmp_path: Path) -> None:
     assert out.returncode == 0
     root = ET.fromstring(out.stdout)
     assert root.get("failures") == "0" and len(root.findall(".//testcase")) == 1
+
+
+def test_sarif_and_json_carry_available_fixes(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, {})
+    write_files(
+        tmp_path,
+        {
+            "services/bad/app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+            "lib/custom.py": (
+                "from opentelemetry.sdk.trace.export import ConsoleSpanExporter\n"
+                "from traceloop.sdk import Traceloop\n"
+                "Traceloop.init(app_name='x', exporter=ConsoleSpanExporter())\n"
+            ),
+        },
+    )
+    sarif = json.loads(run_cli("check", ".", "--output-format", "sarif", cwd=tmp_path).stdout)
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator(schema).validate(sarif)
+    results = {r["ruleId"]: r for r in sarif["runs"][0]["results"]}
+    (fix,) = results["ST101"]["fixes"]
+    inserted = "".join(
+        rep["insertedContent"]["text"]
+        for change in fix["artifactChanges"]
+        for rep in change["replacements"]
+    )
+    assert "from somatrace.tracing import init_tracing" in inserted
+    assert 'init_tracing("bad")' in inserted
+    # No fix for a custom exporter, and the message says why.
+    assert "fixes" not in results["ST102"]
+    assert "no automatic fix" in results["ST102"]["message"]["text"]
+    records = json.loads(run_cli("check", ".", "--output-format", "json", cwd=tmp_path).stdout)
+    by_code = {r["code"]: r for r in records}
+    assert by_code["ST101"]["fix"]["edits"] and by_code["ST102"]["fix"] is None
+    text = run_cli("check", ".", cwd=tmp_path).stdout
+    assert "[*] 1 fixable with `somatrace fix`." in text
