@@ -334,8 +334,10 @@ class Engine:
         summary = None
         if not isinstance(decoded, Unreadable):
             ctx = make_context(path, config.relpath(path), display_path(path, self.cwd), config)
-            result = parse_and_visit(decoded, ctx, [rule], report_parse_errors=False)
-            summary = result["summaries"].get(rule.CODE)
+            summary = rule.quick_summary(data, ctx)
+            if summary is None:
+                result = parse_and_visit(decoded, ctx, [rule], report_parse_errors=False)
+                summary = result["summaries"].get(rule.CODE)
         cache.store(name, st, digest, {"summary": summary})
         return summary
 
@@ -432,17 +434,9 @@ class Engine:
     def _may_apply(
         self, rules: list[type[Rule]], data: bytes, cand: Candidate, config: Config, display: str
     ) -> bool:
-        ctx = None
-        for rule in rules:
-            if not issubclass(rule, PythonRule):
-                continue
-            if any(trigger in data for trigger in rule.TRIGGERS):
-                return True
-            if getattr(rule, "NEEDS_CONTEXT_FILTER", False):
-                ctx = ctx or make_context(cand.path, cand.relpath, display, config)
-                if rule.applies_to(data, ctx):
-                    return True
-        return False
+        """The pre-filter: does any selected Python rule's ``applies_to`` accept this file?"""
+        ctx = make_context(cand.path, cand.relpath, display, config)
+        return any(issubclass(r, PythonRule) and r.applies_to(data, ctx) for r in rules)
 
     def _project_pass(
         self,

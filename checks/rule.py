@@ -146,6 +146,12 @@ class ProjectRule(PythonRule):
     """
 
     @classmethod
+    def quick_summary(cls, source: bytes, ctx: FileContext) -> Any | None:
+        """A summary computed without a LibCST visit, when the text proves that one would add
+        nothing (used for files the project pass follows on demand); ``None`` to visit."""
+        return None
+
+    @classmethod
     def check_project(cls, index: Any) -> Iterable[Finding]:
         raise NotImplementedError
 

@@ -46,6 +46,17 @@ _PYTHON_TRIGGER = re.compile(
     rb"sk-lf-|pk-lf-|x-langfuse-secret|[\"'=](?:basic|bearer)(?: |%20)", re.IGNORECASE
 )
 
+_CREDENTIAL_CONTEXT = (
+    b"otlp",
+    b"OTLP",
+    b"Otlp",
+    b"langfuse",
+    b"Langfuse",
+    b"LANGFUSE",
+    b"init_tracing",
+    b"OTEL_",
+)
+
 
 def _is_otlp_exporter(name: str) -> bool:
     return name.startswith("opentelemetry.exporter.otlp.") and name.endswith("Exporter")
@@ -142,6 +153,12 @@ class HardcodedOtlpSecret(PythonRule, TextRule):
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
         if ctx.relpath.endswith(".py"):
+            if b"sk-lf-" in source or b"pk-lf-" in source:
+                return True
+            # "Basic"/"Bearer" headers matter only where OTLP or Langfuse credentials go:
+            # urllib, email and HTTP clients are full of them.
+            if not any(marker in source for marker in _CREDENTIAL_CONTEXT):
+                return False
             return _PYTHON_TRIGGER.search(source) is not None
         return any(trigger in source for trigger in cls.TEXT_TRIGGERS)
 

@@ -245,6 +245,21 @@ class PiiSpanAttribute(PythonRule):
     CODE = "ST203"
     NAME = "pii-span-attribute"
     TRIGGERS = (b"set_attribute", b"attributes", b"association_properties", b"bind")
+
+    @classmethod
+    def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
+        # "attributes" and "bind" are everyday words (socket.bind, XML attributes): they only
+        # matter next to a span API or somatrace's tag binding.
+        if b"association_properties" in source:
+            return True
+        if b"set_attribute" in source and (b"span" in source or b"Span" in source):
+            return True  # a receiver named like a span, a span factory or a `Span` annotation
+        if b"bind" in source and b"somatrace" in source:
+            return True
+        return b"attributes" in source and (
+            b"start_span" in source or b"start_as_current_span" in source
+        )
+
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
         PositionProvider,
         QualifiedNameProvider,
