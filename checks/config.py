@@ -199,10 +199,17 @@ class Config:
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def relpath(self, path: Path) -> str:
-        try:
-            return Path(os.path.abspath(path)).relative_to(self.root).as_posix()
-        except ValueError:
-            return path.as_posix()
+        text = os.path.abspath(path)
+        root = self._root_text
+        if text.startswith(root) and len(text) > len(root) and text[len(root)] == os.sep:
+            return text[len(root) + 1 :].replace(os.sep, "/")
+        if text == root:
+            return "."
+        return Path(text).as_posix()
+
+    @property
+    def _root_text(self) -> str:
+        return str(self.root)
 
 
 def parse_table(table: Mapping[str, Any], source: Path) -> dict[str, Any]:
@@ -268,7 +275,9 @@ class ConfigResolver:
         if self.explicit is not None:
             return self.explicit
         start = Path(os.path.abspath(path))
-        directory = start if start.is_dir() else start.parent
+        directory = start.parent if start.parent in self._by_dir else None
+        if directory is None:
+            directory = start if start.is_dir() else start.parent
         return self._for_dir(directory)
 
     def enclosing(self, config: Config) -> Config | None:

@@ -8,9 +8,10 @@ virtualenv, cache and build folders.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,12 +93,14 @@ def _git_files(directory: Path) -> list[Path] | None:
     return [top / n for n in names]
 
 
-def _walk(directory: Path) -> Iterable[Path]:
+def _walk(directory: Path, wanted: Callable[[str], bool]) -> Iterable[Path]:
+    """Files under ``directory`` whose name ``wanted`` accepts; directory symlinks are not
+    followed (no loops), tool and environment folders are pruned."""
     for root, dirs, files in os.walk(directory, followlinks=False):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
-        base = Path(root)
         for name in sorted(files):
-            yield base / name
+            if wanted(name):
+                yield Path(root, name)
 
 
 def is_candidate_name(relpath: str, text_patterns: tuple[str, ...]) -> bool:
@@ -114,14 +117,23 @@ def discover(
     """All files under ``paths`` that some rule may check, each with the config that governs it."""
     seen: set[Path] = set()
     out: list[Candidate] = []
+    name_patterns = tuple({p.rsplit("/", 1)[-1] for p in text_patterns})
+
+    def wanted(name: str) -> bool:
+        # Cheap first: most files in a tree are neither Python nor a config format.
+        return name.endswith(".py") or any(fnmatch.fnmatchcase(name, p) for p in name_patterns)
+
     for given in paths:
         if not given.exists() and not given.is_symlink():
             raise UsageError(f"{given}: no such file or directory")
         absolute = Path(os.path.abspath(given))
+        resolver.for_path(absolute)  # a broken config is an error even where no file is checked
+        from_git = False
         if given.is_dir():
             files = _git_files(absolute) if _git_toplevel(absolute) else None
+            from_git = files is not None
             if files is None:
-                files = list(_walk(absolute))
+                files = list(_walk(absolute, wanted))
             explicit = False
         else:
             files = [absolute]
@@ -129,9 +141,11 @@ def discover(
         for path in files:
             if path in seen:
                 continue
-            parts = path.parts
-            if not explicit and any(p in SKIP_DIRS for p in parts[len(absolute.parts) :]):
-                continue
+            if from_git:
+                if not wanted(path.name):
+                    continue
+                if any(p in SKIP_DIRS for p in path.parts[len(absolute.parts) :]):
+                    continue
             config = resolver.for_path(path)
             relpath = config.relpath(path)
             if not is_candidate_name(relpath, text_patterns):

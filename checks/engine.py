@@ -30,7 +30,9 @@ from somatrace.checks.source import Source, Unreadable, decode, read_bytes
 from somatrace.checks.suppression import apply_noqa
 
 PARSE_ERROR = "ST900"
-PARALLEL_THRESHOLD = 6  # below this many files to parse, a pool costs more than it saves
+# Below this many files (and bytes) to read, a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 48
+PARALLEL_BYTES = 96 * 1024  # LibCST's metadata costs ~25 ms per KB parsed
 
 
 @dataclass
@@ -73,7 +75,15 @@ def effective_config(config: Config, settings: CheckSettings) -> Config:
 
 
 def active_rules(config: Config) -> list[type[Rule]]:
-    return [r for r in all_rules() if is_selected(r.CODE, config.select, config.ignore)]
+    key = (tuple(config.select), tuple(config.ignore))
+    rules = _ACTIVE.get(key)
+    if rules is None:
+        rules = [r for r in all_rules() if is_selected(r.CODE, config.select, config.ignore)]
+        _ACTIVE[key] = rules
+    return rules
+
+
+_ACTIVE: dict[tuple[tuple[str, ...], tuple[str, ...]], list[type[Rule]]] = {}
 
 
 def make_context(path: Path, relpath: str, display: str, config: Config) -> FileContext:
@@ -203,44 +213,66 @@ def analyze_source(
 
 
 @dataclass
-class _Job:
+class _Task:
+    """One file whose cached result could not be used: read, pre-filter, parse if needed."""
+
     path: Path
     relpath: str
     display: str
     config: Config
     codes: tuple[str, ...]
-    data: bytes
+    max_size: int
+    known_digest: str | None  # the cached entry's content hash, if any
 
 
-def _run_job(job: _Job) -> dict[str, Any]:
-    rules = [r for r in all_rules() if r.CODE in job.codes]
-    ctx = make_context(job.path, job.relpath, job.display, job.config)
-    decoded = decode(job.path, job.data, python=job.relpath.endswith(".py"))
+def _analyze_bytes(task: _Task, data: bytes) -> dict[str, Any]:
+    rules = [r for r in all_rules() if r.CODE in task.codes]
+    python = task.relpath.endswith(".py")
+    ctx = make_context(task.path, task.relpath, task.display, task.config)
+    if python and not any(issubclass(r, PythonRule) and r.applies_to(data, ctx) for r in rules):
+        # Nothing can report here; still refuse binary or undecodable files loudly.
+        if b"\0" not in data and _decodes(data, task.path):
+            return _empty_result()
+    decoded = decode(task.path, data, python=python)
     if isinstance(decoded, Unreadable):
-        return {"findings": [_unreadable_finding(decoded, job.display).to_dict()], "summaries": {}}
-    return analyze_source(decoded, ctx, rules, PARSE_ERROR in job.codes)
+        if PARSE_ERROR not in task.codes:
+            return _empty_result()
+        return {"findings": [_unreadable_finding(decoded, task.display).to_dict()], "summaries": {}}
+    return analyze_source(decoded, ctx, rules, PARSE_ERROR in task.codes)
 
 
-def _run_batch(jobs: list[_Job]) -> list[dict[str, Any]]:
-    return [_run_job(job) for job in jobs]
+def _run_task(task: _Task) -> dict[str, Any]:
+    """Runs in a worker process (or inline): everything one file costs, off the main process."""
+    data = read_bytes(task.path, task.max_size)
+    if isinstance(data, Unreadable):
+        finding = _unreadable_finding(data, task.display) if PARSE_ERROR in task.codes else None
+        return {"kind": "unreadable", "finding": finding.to_dict() if finding else None}
+    try:
+        st = os.stat(task.path)
+        size, mtime_ns = st.st_size, st.st_mtime_ns
+    except OSError:
+        size, mtime_ns = len(data), 0
+    digest = content_hash(data)
+    meta = {"digest": digest, "size": size, "mtime_ns": mtime_ns}
+    if digest == task.known_digest:
+        return {"kind": "unchanged", **meta}
+    return {"kind": "result", "result": _analyze_bytes(task, data), **meta}
 
 
-def _pool_map(jobs: list[_Job], workers: int) -> list[dict[str, Any]]:
-    # Balance by size: big files first, dealt round-robin into small batches.
-    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i].data))
-    batch_count = max(workers * 4, 1)
-    batches: list[list[int]] = [[] for _ in range(min(batch_count, len(jobs)))]
-    for n, i in enumerate(order):
-        batches[n % len(batches)].append(i)
-    results: list[dict[str, Any]] = [{} for _ in jobs]
+def _run_tasks(tasks: list[_Task], workers: int) -> list[dict[str, Any]]:
+    """Both cores: tasks go biggest first, in chunks, to a forked pool; results keep order."""
+    if workers <= 1 or len(tasks) < 2:
+        return [_run_task(task) for task in tasks]
     context = multiprocessing.get_context("fork")
+    chunk = max(1, min(32, len(tasks) // (workers * 8)))
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for batch, out in zip(
-            batches, pool.map(_run_batch, [[jobs[i] for i in b] for b in batches]), strict=True
-        ):
-            for i, result in zip(batch, out, strict=True):
-                results[i] = result
-    return results
+        return list(pool.map(_run_task, tasks, chunksize=chunk))
+
+
+@dataclass(frozen=True, slots=True)
+class _Stat:
+    st_size: int
+    st_mtime_ns: int
 
 
 class ProjectIndex:
@@ -347,72 +379,77 @@ class Engine:
         started = time.perf_counter()
         candidates = discover(paths, self.resolver, self.text_patterns())
         findings: list[Finding] = []
-        jobs: list[_Job] = []
-        job_keys: list[tuple[Candidate, Config, os.stat_result, str]] = []
         results: dict[Path, dict[str, Any]] = {}
         contexts: dict[Path, FileContext] = {}
         cached = 0
+        tasks: list[_Task] = []
+        task_info: list[tuple[Candidate, Config, int]] = []
         for cand in candidates:
             config = self.config_for(cand.config)
             rules = active_rules(config)
             if not rules:
                 continue
-            display = display_path(cand.path, self.cwd)
             cache = self.cache_for(config)
+            size = 0
             try:
                 st = os.stat(cand.path)
-            except OSError:
-                st = None
-            if st is not None:
+                size = st.st_size
                 hit = cache.lookup_stat(cand.relpath, st)
-                if hit is not None:
-                    results[cand.path] = hit
-                    cached += 1
-                    continue
-            data = read_bytes(cand.path, int(config.get("max-file-size")))
-            if isinstance(data, Unreadable):
-                if PARSE_ERROR in {r.CODE for r in rules}:
-                    findings.append(_unreadable_finding(data, display))
-                continue
-            assert st is not None
-            digest = content_hash(data)
-            hit = cache.lookup_digest(cand.relpath, st, digest)
+            except OSError:
+                hit = None
             if hit is not None:
                 results[cand.path] = hit
                 cached += 1
                 continue
-            codes = tuple(r.CODE for r in rules)
-            ctx_needed = cand.relpath.endswith(".py")
-            if ctx_needed and not self._may_apply(rules, data, cand, config, display):
-                # Nothing can report here; still refuse binary or undecodable files loudly.
-                quick = _empty_result()
-                if b"\0" in data or not _decodes(data, cand.path):
-                    quick = _run_job(_Job(cand.path, cand.relpath, display, config, codes, data))
-                results[cand.path] = quick
-                cache.store(cand.relpath, st, digest, quick)
-                continue
-            jobs.append(_Job(cand.path, cand.relpath, display, config, codes, data))
-            job_keys.append((cand, config, st, digest))
+            entry = cache.entries.get(cand.relpath)
+            tasks.append(
+                _Task(
+                    path=cand.path,
+                    relpath=cand.relpath,
+                    display=display_path(cand.path, self.cwd),
+                    config=config,
+                    codes=tuple(r.CODE for r in rules),
+                    max_size=int(config.get("max-file-size")),
+                    known_digest=entry.digest if entry is not None else None,
+                )
+            )
+            task_info.append((cand, config, size))
 
+        # Biggest first, so that no worker is left with one large file at the end.
+        order = sorted(range(len(tasks)), key=lambda i: -task_info[i][2])
+        total = sum(info[2] for info in task_info)
         workers = self.settings.jobs or os.cpu_count() or 1
-        if len(jobs) >= PARALLEL_THRESHOLD and workers > 1:
-            outputs = _pool_map(jobs, min(workers, len(jobs)))
-        else:
-            outputs = [_run_job(job) for job in jobs]
+        parallel = len(tasks) >= PARALLEL_THRESHOLD or total > PARALLEL_BYTES
+        outputs = _run_tasks([tasks[i] for i in order], workers if parallel else 1)
         parsed = 0
-        for (cand, config, st, digest), output in zip(job_keys, outputs, strict=True):
-            results[cand.path] = output
-            parsed += bool(output.get("parsed"))
-            self.cache_for(config).store(cand.relpath, st, digest, output)
+        for i, output in zip(order, outputs, strict=True):
+            cand, config, _ = task_info[i]
+            cache = self.cache_for(config)
+            if output["kind"] == "unreadable":
+                if output["finding"] is not None:
+                    findings.append(Finding.from_dict(output["finding"]))
+                continue
+            st_like = _Stat(output["size"], output["mtime_ns"])
+            if output["kind"] == "unchanged":
+                hit = cache.lookup_digest(cand.relpath, st_like, output["digest"])  # type: ignore[arg-type]
+                if hit is not None:
+                    results[cand.path] = hit
+                    cached += 1
+                    continue
+            result = output["result"]
+            results[cand.path] = result
+            parsed += bool(result.get("parsed"))
+            cache.store(cand.relpath, st_like, output["digest"], result)  # type: ignore[arg-type]
 
         for cand in candidates:
-            config = self.config_for(cand.config)
             result = results.get(cand.path)
             if result is None:
                 continue
-            contexts[cand.path] = make_context(
-                cand.path, cand.relpath, display_path(cand.path, self.cwd), config
-            )
+            if result.get("summaries"):  # only the project pass needs a file's context
+                config = self.config_for(cand.config)
+                contexts[cand.path] = make_context(
+                    cand.path, cand.relpath, display_path(cand.path, self.cwd), config
+                )
             findings.extend(Finding.from_dict(f) for f in result.get("findings", []))
 
         findings.extend(self._project_pass(candidates, results, contexts))
@@ -430,13 +467,6 @@ class Engine:
             elapsed=time.perf_counter() - started,
             roots=sorted({c.root for c in self._effective.values()}),
         )
-
-    def _may_apply(
-        self, rules: list[type[Rule]], data: bytes, cand: Candidate, config: Config, display: str
-    ) -> bool:
-        """The pre-filter: does any selected Python rule's ``applies_to`` accept this file?"""
-        ctx = make_context(cand.path, cand.relpath, display, config)
-        return any(issubclass(r, PythonRule) and r.applies_to(data, ctx) for r in rules)
 
     def _project_pass(
         self,

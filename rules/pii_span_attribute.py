@@ -139,6 +139,12 @@ def _is_span_factory(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.Call) and _last_name(node.func) in SPAN_FACTORIES
 
 
+# Pre-filter: `span.set_attribute(`, `current_span.set_attributes(`, `get_current_span().set_…`
+_SPAN_RECEIVER = re.compile(rb"span\w*(?:\(\))?\s*\.set_attributes?\(", re.IGNORECASE)
+_SPAN_SOURCES = (b"start_span", b"start_as_current_span", b"get_current_span")
+_SPAN_ANNOTATION = re.compile(rb"[:\[,(|]\s*(?:[\w.]+\.)?Span\b")
+
+
 class _SpanNames(cst.CSTVisitor):
     """Names in a module that hold spans: bound from a span factory (``with
     tracer.start_as_current_span(...) as s``, ``s = trace.get_current_span()``) or parameters
@@ -252,7 +258,11 @@ class PiiSpanAttribute(PythonRule):
         # matter next to a span API or somatrace's tag binding.
         if b"association_properties" in source:
             return True
-        if b"set_attribute" in source and (b"span" in source or b"Span" in source):
+        if b"set_attribute" in source and (
+            _SPAN_RECEIVER.search(source)
+            or any(m in source for m in _SPAN_SOURCES)
+            or _SPAN_ANNOTATION.search(source)
+        ):
             return True  # a receiver named like a span, a span factory or a `Span` annotation
         if b"bind" in source and b"somatrace" in source:
             return True
