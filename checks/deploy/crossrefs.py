@@ -19,7 +19,7 @@ from somatrace.checks.deploy.issues import (
     UNKNOWN_NAMESPACE,
     DeployIssue,
 )
-from somatrace.checks.deploy.workloads import pod_spec_path
+from somatrace.checks.deploy.workloads import pod_spec_path, value_at
 from somatrace.checks.deploy.yamlsrc import PathKey, YamlDoc
 
 BUILTIN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
@@ -145,7 +145,7 @@ def secret_refs_of_object(obj: Located) -> Iterator[SecretRef]:
     namespace = obj.namespace
     if spec_path is None or namespace is None:
         return
-    pod = _get(obj.data, spec_path)
+    pod = value_at(obj.data, spec_path)
     if not isinstance(pod, dict):
         return
     for path, ref in walk_key(pod, "secretKeyRef"):
@@ -317,7 +317,7 @@ def _binding_refs(obj: Located, inventory: Inventory) -> list[DeployIssue]:
 def _pod_refs(obj: Located, inventory: Inventory) -> list[DeployIssue]:
     spec_path = pod_spec_path(obj.data)
     namespace = obj.namespace
-    pod = _get(obj.data, spec_path) if spec_path else None
+    pod = value_at(obj.data, spec_path) if spec_path else None
     if not isinstance(pod, dict) or spec_path is None:
         return []
     issues = []
@@ -383,14 +383,3 @@ def walk_key(
     elif isinstance(data, list):
         for index, item in enumerate(data):
             yield from walk_key(item, key, (*path, index))
-
-
-def _get(data: Any, path: Sequence[PathKey]) -> Any:
-    for step in path:
-        if isinstance(data, dict):
-            data = data.get(step)
-        elif isinstance(data, list) and isinstance(step, int) and step < len(data):
-            data = data[step]
-        else:
-            return None
-    return data

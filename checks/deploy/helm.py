@@ -37,6 +37,7 @@ from somatrace.checks.deploy.issues import (
     DeployIssue,
 )
 from somatrace.checks.deploy.kube import location, unexpected_keys
+from somatrace.checks.deploy.workloads import value_at
 from somatrace.checks.deploy.yamlsrc import PathKey, YamlDoc, load_documents, load_text
 from somatrace.checks.env_policy import DEFAULT_POLICY, EnvPolicy, evaluate_var
 
@@ -238,11 +239,11 @@ def _check_release(
                 )
             )
     for name_path, key_paths in EXISTING_SECRETS:
-        secret = _get(merged, name_path)
+        secret = value_at(merged, name_path)
         if not secret:
             continue
         src = _source_of(provenance, name_path)
-        keys = [str(_get(merged, k)) for k in key_paths if _get(merged, k)] or [ANY_KEY]
+        keys = [str(value_at(merged, k)) for k in key_paths if value_at(merged, k)] or [ANY_KEY]
         for key in keys:
             result.secret_refs.append(
                 SecretRef(
@@ -255,7 +256,7 @@ def _check_release(
                     context,
                 )
             )
-    for m_index, manifest in enumerate(_get(merged, ("extraManifests",)) or []):
+    for m_index, manifest in enumerate(value_at(merged, ("extraManifests",)) or []):
         if isinstance(manifest, dict):
             src = _source_of(provenance, ("extraManifests", m_index))
             result.embedded.append(
@@ -396,7 +397,7 @@ def _inline_secrets(
 ) -> list[DeployIssue]:
     issues = []
     for obj_path in _expand(values, SECRET_VALUE_OBJECTS):
-        if _get(values, (*obj_path, "value")):
+        if value_at(values, (*obj_path, "value")):
             issues.append(
                 _locate(
                     provenance,
@@ -407,7 +408,7 @@ def _inline_secrets(
                 )
             )
     for obj_path in _expand(values, (("langfuse", "auth", "providers", "*", "clientSecret"),)):
-        if isinstance(_get(values, obj_path), str) or _get(values, (*obj_path, "value")):
+        if isinstance(value_at(values, obj_path), str) or value_at(values, (*obj_path, "value")):
             issues.append(
                 _locate(
                     provenance,
@@ -417,7 +418,7 @@ def _inline_secrets(
                 )
             )
     for s_path in SECRET_STRINGS:
-        if _get(values, s_path):
+        if value_at(values, s_path):
             issues.append(
                 _locate(
                     provenance,
@@ -427,7 +428,7 @@ def _inline_secrets(
                 )
             )
     for u_path in URL_STRINGS:
-        value = _get(values, u_path)
+        value = value_at(values, u_path)
         if isinstance(value, str) and _URL_CREDENTIALS.search(value):
             issues.append(
                 _locate(
@@ -438,7 +439,7 @@ def _inline_secrets(
                 )
             )
     for list_path in ENV_LISTS:
-        for index, entry in enumerate(_get(values, list_path) or []):
+        for index, entry in enumerate(value_at(values, list_path) or []):
             if not isinstance(entry, dict) or "value" not in entry:
                 continue
             name, value = str(entry.get("name")), str(entry.get("value"))
@@ -465,7 +466,7 @@ def _expand(values: Any, patterns: Sequence[tuple[str, ...]]) -> list[tuple[Path
         for step in pattern:
             nxt = []
             for prefix in frontier:
-                node = _get(values, prefix)
+                node = value_at(values, prefix)
                 if not isinstance(node, dict):
                     continue
                 keys = list(node) if step == "*" else ([step] if step in node else [])
@@ -494,17 +495,6 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
     if extra:
         return f"unknown key(s) {', '.join(repr(k) for k in extra)} in {where}"
     return f"{where}: {error.message}"
-
-
-def _get(data: Any, path: Sequence[PathKey]) -> Any:
-    for step in path:
-        if isinstance(data, dict):
-            data = data.get(step)
-        elif isinstance(data, list) and isinstance(step, int) and step < len(data):
-            data = data[step]
-        else:
-            return None
-    return data
 
 
 def _dotted(path: Any) -> str:

@@ -23,6 +23,7 @@ from somatrace.checks.deploy.issues import (
     WORKLOAD_SEMANTICS,
     DeployIssue,
 )
+from somatrace.checks.deploy.workloads import value_at
 from somatrace.checks.deploy.yamlsrc import PathKey, YamlDoc
 
 DEFAULT_KUBERNETES_VERSION = "1.31"
@@ -165,7 +166,7 @@ def semantic_issues(
                 )
             )
     for pod_path in _job_pod_spec_paths(data):
-        pod = _get(data, pod_path)
+        pod = value_at(data, pod_path)
         policy = pod.get("restartPolicy", "Always") if isinstance(pod, dict) else None
         if policy not in ("OnFailure", "Never"):
             found.append(
@@ -191,17 +192,6 @@ def _known_zone(zone: str) -> bool:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return False
     return True
-
-
-def _get(data: Any, path: Sequence[PathKey]) -> Any:
-    for step in path:
-        if isinstance(data, dict):
-            data = data.get(step)
-        elif isinstance(data, list) and isinstance(step, int) and step < len(data):
-            data = data[step]
-        else:
-            return None
-    return data
 
 
 def _sorted_errors(validator: jsonschema.Validator, data: Any) -> list[jsonschema.ValidationError]:

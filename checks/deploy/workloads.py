@@ -8,7 +8,7 @@ report the same findings for the same workload.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +79,7 @@ def evaluate_workload(
     spec_path = pod_spec_path(obj)
     if spec_path is None:
         return []
-    pod = _get(obj, spec_path)
+    pod = value_at(obj, spec_path)
     if not isinstance(pod, Mapping):
         return []
     namespace = str((obj.get("metadata") or {}).get("namespace") or default_namespace)
@@ -171,7 +171,7 @@ def _single_var(violation: EnvViolation) -> bool:
 
 def _exempt(obj: Mapping[str, Any], spec_path: tuple[PathKey, ...]) -> bool:
     annotations = dict((obj.get("metadata") or {}).get("annotations") or {})
-    template = _get(obj, spec_path[:-1])
+    template = value_at(obj, spec_path[:-1])
     if isinstance(template, Mapping):
         annotations.update((template.get("metadata") or {}).get("annotations") or {})
     return bool(str(annotations.get(EXEMPT_ANNOTATION, "")).strip())
@@ -194,7 +194,8 @@ def configmap_data(
     return table
 
 
-def _get(data: Any, path: tuple[PathKey, ...]) -> Any:
+def value_at(data: Any, path: Sequence[PathKey]) -> Any:
+    """The value at ``path`` (mapping keys and list indexes) in parsed YAML, or ``None``."""
     for step in path:
         if isinstance(data, Mapping):
             data = data.get(step)
