@@ -29,6 +29,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -71,6 +72,17 @@ class LLMEndpoint:
     def litellm_model(self) -> str:
         """The model name for litellm's OpenAI-compatible provider (``openai/<model>``)."""
         return self.model if self.model.startswith("openai/") else f"openai/{self.model}"
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM the server when the process that
+    started it dies, however it dies (SIGKILL included), so no llama.cpp server is orphaned."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def find_smollm2_gguf() -> Path:
@@ -208,7 +220,11 @@ class LocalLLMServer:
         ]  # fmt: skip
         with os.fdopen(handle, "wb") as log:
             self._process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
             )
         try:
             self._wait_until_ready()

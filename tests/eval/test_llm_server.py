@@ -130,3 +130,43 @@ def test_stop_ends_the_process_and_frees_the_port() -> None:
         os.kill(pid, 0)  # the process is gone (reaped)
     assert port_is_free("127.0.0.1", port)  # nobody listens there any more
     server.stop()  # idempotent
+
+
+def test_server_does_not_outlive_a_killed_owner(tmp_path: Path) -> None:
+    """SIGKILL the process that started the server: no cleanup code runs, yet Linux's
+    parent-death signal still stops the llama.cpp server."""
+    import signal
+    import time
+
+    owner = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import sys, time\n"
+            "from somatrace.checks.llm_server import LocalLLMServer\n"
+            "server = LocalLLMServer().start()\n"
+            "print(server.pid, flush=True)\n"
+            "time.sleep(600)\n"
+        )],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )  # fmt: skip
+    try:
+        assert owner.stdout is not None
+        server_pid = int(owner.stdout.readline())
+        os.kill(server_pid, 0)  # running
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{server_pid}/stat") as fh:
+                state = fh.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            break  # gone (reaped by init)
+        if state == "Z":
+            break  # exited, waiting to be reaped
+        time.sleep(0.2)
+    else:
+        os.kill(server_pid, signal.SIGKILL)
+        raise AssertionError("the llama.cpp server outlived its killed owner")
