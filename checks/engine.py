@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -373,9 +373,7 @@ class Engine:
         cache.store(name, st, digest, {"summary": summary})
         return summary
 
-    def run(
-        self, paths: list[Path], progress: Callable[[int, int], None] | None = None
-    ) -> CheckResult:
+    def run(self, paths: list[Path]) -> CheckResult:
         started = time.perf_counter()
         candidates = discover(paths, self.resolver, self.text_patterns())
         findings: list[Finding] = []
