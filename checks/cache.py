@@ -38,6 +38,17 @@ def implementation_fingerprint() -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
+MAX_CACHE_FILES = 8  # one per (version, settings) in use; older ones are dropped
+
+
+def _prune(directory: Path, keep: Path) -> None:
+    """Keep the cache folder small: the newest few result files, always the one just written."""
+    files = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in [p for p in files if p != keep][MAX_CACHE_FILES - 1 :]:
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
 def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
@@ -121,6 +132,7 @@ class Cache:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(payload, fh, separators=(",", ":"))
             os.replace(tmp, self.path)
+            _prune(directory, keep=self.path)
         except OSError:
             # A read-only checkout must still be checkable; the cache is an optimisation.
             with contextlib.suppress(OSError, UnboundLocalError):

@@ -257,3 +257,17 @@ def test_parent_exclude_covers_a_nested_project(tmp_path: Path) -> None:
     # Checked on its own, the nested project is not excluded by anything.
     out = run_cli("check", "examples/demo", "--output-format", "json", cwd=tmp_path)
     assert [r["path"] for r in json.loads(out.stdout)] == ["examples/demo/b.py"]
+
+
+def test_cache_folder_keeps_only_the_newest_result_files(project: Path) -> None:
+    from somatrace.checks.cache import MAX_CACHE_FILES
+
+    # Each distinct selection is a distinct settings key, hence its own result file.
+    selections = ["ST101", "ST102", "ST1", "ST9", "ST2", "ST3", "ST4", "ST10", "ST90", "ST20"]
+    for code in selections:
+        run_check([project], CheckSettings(select=[code]))
+    files = list((project / ".somatrace_cache").glob("*.json"))
+    assert len(files) == MAX_CACHE_FILES
+    # The newest one is the last selection's, and it is still a hit.
+    again = run_check([project], CheckSettings(select=["ST20"]))
+    assert again.files_cached == again.files_checked
