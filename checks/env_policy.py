@@ -11,8 +11,9 @@ Two entry points:
   content capture switched on (ST202), a literal credential (ST401), a sampling rate below
   policy (ST402, for ``LANGFUSE_SAMPLING_RATE`` / ``LANGFUSE_SAMPLE_RATE``).
 - :func:`evaluate_env` judges the complete environment of one process (a container): every
-  per-variable finding, plus what needs the whole set — ``OTEL_TRACES_SAMPLER_ARG`` counts only
-  with a ratio sampler, an ``always_off`` sampler drops everything, and a missing
+  per-variable finding, plus what needs the whole set — ``OTEL_TRACES_SAMPLER_ARG`` counts with
+  a ratio sampler or with none (the spine's default sampler is ``parentbased_traceidratio``),
+  an ``always_off`` sampler drops everything, and a missing
   ``OTEL_EXPORTER_OTLP_ENDPOINT`` means nothing is exported (ST403).
 
 A value that is a reference (``${VAR}``, ``$(VAR)``, a template, a ``valueFrom``) is never a
@@ -321,7 +322,12 @@ def _ratio_below_policy(var: EnvVar, policy: EnvPolicy) -> list[EnvViolation]:
 
 def _sampler(env: Mapping[str, EnvVar], policy: EnvPolicy) -> list[EnvViolation]:
     sampler_var = env.get(SAMPLER_VAR)
-    if sampler_var is None or is_reference(sampler_var.value):
+    if sampler_var is None:
+        # The spine's default sampler is parentbased_traceidratio, so a lone
+        # OTEL_TRACES_SAMPLER_ARG does lower sampling in a service that calls init_tracing.
+        arg = env.get(SAMPLER_ARG_VAR)
+        return _ratio_below_policy(arg, policy) if arg is not None else []
+    if is_reference(sampler_var.value):
         return []
     assert sampler_var.value is not None
     sampler = sampler_var.value.strip().strip("'\"").lower()

@@ -285,6 +285,16 @@ class SamplingBelowPolicy(PythonRule, TextRule):
     INVALID: ClassVar[list[Invalid]] = [
         Invalid(
             """
+            OTEL_EXPORTER_OTLP_ENDPOINT=http://langfuse-ingester.observability:4318
+            OTEL_TRACES_SAMPLER_ARG=0.2
+            """,
+            path=".env",
+            line=2,
+            message="below policy",
+            why="no sampler set: the spine's default ratio sampler honours the argument",
+        ),
+        Invalid(
+            """
             from somatrace.tracing import init_tracing
 
             init_tracing("billing", sample_rate=0.1)

@@ -121,7 +121,7 @@ def test_minimum_sampling_rate_is_configurable() -> None:
     )
 
 
-def test_sampler_arg_counts_only_with_ratio_sampler() -> None:
+def test_sampler_arg_counts_with_a_ratio_sampler_or_none() -> None:
     ratio = {
         **ENDPOINT,
         "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
@@ -130,8 +130,10 @@ def test_sampler_arg_counts_only_with_ratio_sampler() -> None:
     assert codes(evaluate_env(ratio)) == ["ST402"]
     always_on = {**ENDPOINT, "OTEL_TRACES_SAMPLER": "always_on", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
     assert evaluate_env(always_on) == []
+    # No sampler: the spine defaults to parentbased_traceidratio and honours the argument.
     no_sampler = {**ENDPOINT, "OTEL_TRACES_SAMPLER_ARG": "0.1"}
-    assert evaluate_env(no_sampler) == []
+    assert codes(evaluate_env(no_sampler)) == ["ST402"]
+    assert evaluate_env({**ENDPOINT, "OTEL_TRACES_SAMPLER_ARG": "1.0"}) == []
     full = {**ENDPOINT, "OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "1.0"}
     assert evaluate_env(full) == []
 
