@@ -89,9 +89,35 @@ def _remaining_line(report: FixReport, finding: Finding) -> str:
 
 
 def write_diff(report: FixReport, out: TextIO) -> None:
+    secrets = _secret_values(report)
     for path in report.changed_files:
         fixed = report.files[path]
-        out.write(unified_diff(report.originals[path], fixed.after, fixed.display))
+        before, after = report.originals[path], fixed.after
+        for value in secrets.get(fixed.display, ()):
+            # A diff's context lines may show a hard-coded secret near a fixed line: mask it,
+            # as every finding does (ST401 never prints a secret).
+            before = before.replace(value, MASK)
+            after = after.replace(value, MASK)
+        out.write(unified_diff(before, after, fixed.display))
+
+
+MASK = "****(masked)"
+
+
+def _secret_values(report: FixReport) -> dict[str, set[str]]:
+    """The literal secrets ST401 found, per file, read from the original text."""
+    values: dict[str, set[str]] = {}
+    texts = {report.files[p].display: report.originals[p] for p in report.changed_files}
+    for finding in report.remaining():
+        text = texts.get(finding.path)
+        if finding.code != "ST401" or text is None or finding.end_line != finding.line:
+            continue
+        lines = text.splitlines()
+        if 0 < finding.line <= len(lines) and finding.end_col:
+            value = lines[finding.line - 1][finding.col - 1 : finding.end_col - 1].strip("'\"")
+            if len(value) >= 4:
+                values.setdefault(finding.path, set()).add(value)
+    return values
 
 
 def execute(args: argparse.Namespace) -> FixReport:

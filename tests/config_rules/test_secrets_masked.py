@@ -132,3 +132,21 @@ def test_statistics_and_fix_print_no_secret(project: Path) -> None:
     assert f"{EXPECTED_FINDINGS} remaining" in fixing.stdout + fixing.stderr  # nothing to fix
     for out in (stats, fixing):
         assert_no_secret(out.stdout + out.stderr)
+
+
+def test_fix_diff_context_masks_a_secret_next_to_a_fixed_line(tmp_path: Path) -> None:
+    """A diff shows three lines of context: a secret beside a fixed ST202 value is masked."""
+    write_pyproject(tmp_path, {})
+    write_files(
+        tmp_path,
+        {
+            "services/api/.env": (
+                f"TRACELOOP_TRACE_CONTENT=true\nLANGFUSE_SECRET_KEY={SECRET}\nAPP=api\n"
+            )
+        },
+    )
+    out = run_cli("fix", ".", "--no-cache", "--diff", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert "+TRACELOOP_TRACE_CONTENT=false" in out.stdout
+    assert " LANGFUSE_SECRET_KEY=****(masked)" in out.stdout
+    assert_no_secret(out.stdout + out.stderr)
