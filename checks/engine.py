@@ -142,7 +142,7 @@ def parse_and_visit(
 ) -> dict[str, Any]:
     """Parse ``source`` once and run ``rules`` over it in a single batched traversal."""
     import libcst as cst
-    from libcst.metadata import MetadataWrapper
+    from libcst.metadata import MetadataWrapper, PositionProvider
 
     try:
         module = cst.parse_module(source.data)
@@ -159,7 +159,12 @@ def parse_and_visit(
         return {"findings": [f.to_dict()], "summaries": {}, "parsed": True}
     visitors = [rule(ctx) for rule in rules]
     try:
-        MetadataWrapper(module, unsafe_skip_copy=True).visit_batched(visitors)
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        wrapper.visit_batched(visitors)
+        if any(visitor.pending for visitor in visitors):
+            positions = wrapper.resolve(PositionProvider)
+            for visitor in visitors:
+                visitor.resolve_pending(positions)
     except RecursionError:
         f = Finding(
             ctx.display_path, 1, 1, PARSE_ERROR, "cannot check this file: nested too deeply"

@@ -1,6 +1,7 @@
 """Name resolution shared by rules: what does this expression refer to?
 
-Wraps LibCST's ``QualifiedNameProvider`` and finishes its job: relative imports are made
+Asks LibCST's scope analysis (``ScopeProvider``) for qualified names, only for the nodes a rule
+asks about, and finishes the job of LibCST's ``QualifiedNameProvider``: relative imports are made
 absolute from the file's module name (LibCST #460), so ``from .tracing import init_tracing``
 inside ``app/main.py`` resolves to ``app.tracing.init_tracing``.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider, ScopeProvider
+from libcst.metadata import ScopeProvider
 
 from somatrace.checks.modules import resolve_relative
 from somatrace.checks.rule import PythonRule
@@ -18,10 +19,15 @@ from somatrace.checks.rule import PythonRule
 
 def qualified_names(rule: PythonRule, node: cst.CSTNode) -> set[str]:
     """Every absolute dotted name ``node`` may refer to (empty when unknown)."""
+    # Ask the node's scope lazily instead of running QualifiedNameProvider, which visits every
+    # node of the module to attach names that rules never ask for (~40% of the metadata cost).
     try:
-        names = rule.get_metadata(QualifiedNameProvider, node, set())
+        scope = rule.get_metadata(ScopeProvider, node, None)
     except KeyError:
         return set()
+    if scope is None:
+        return set()
+    names = scope.get_qualified_names_for(node)
     out: set[str] = set()
     is_package = rule.ctx.path.name == "__init__.py"
     for qn in names:

@@ -102,12 +102,14 @@ class Rule:
 class PythonRule(Rule, cst.BatchableCSTVisitor):
     """A rule over a Python module's concrete syntax tree."""
 
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (PositionProvider,)
+    # Only what the rule reads while visiting; positions of reported nodes come for free.
+    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = ()
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__()
         self.ctx = ctx
         self.findings: list[Finding] = []
+        self.pending: list[tuple[cst.CSTNode, str, Fix | None, dict[str, Any] | None]] = []
 
     def report(
         self,
@@ -117,7 +119,23 @@ class PythonRule(Rule, cst.BatchableCSTVisitor):
         fix: Fix | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        pos: CodeRange = self.get_metadata(PositionProvider, node)
+        """Report ``node``. Positions are computed once per file, after the visit, and only
+        when something was reported — unless the rule asked for ``PositionProvider`` itself
+        (because it compares lines while visiting), in which case they are already there."""
+        if PositionProvider in self.METADATA_DEPENDENCIES:
+            self._add(self.get_metadata(PositionProvider, node), message, fix, data)
+        else:
+            self.pending.append((node, message, fix, data))
+
+    def resolve_pending(self, positions: Mapping[cst.CSTNode, CodeRange]) -> None:
+        """Turn the reports made during the visit into located findings."""
+        for node, message, fix, data in self.pending:
+            self._add(positions[node], message, fix, data)
+        self.pending.clear()
+
+    def _add(
+        self, pos: CodeRange, message: str, fix: Fix | None, data: dict[str, Any] | None
+    ) -> None:
         self.findings.append(
             Finding(
                 path=self.ctx.display_path,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import libcst as cst
-from libcst.metadata import PositionProvider, ProviderT, QualifiedNameProvider
+from libcst.metadata import ProviderT, ScopeProvider
 
 from somatrace.checks.names import (
     TAGS_BIND,
@@ -82,10 +82,7 @@ class AssociationPropertiesMissingTags(PythonRule):
     NAME = "association-properties-missing-tags"
     TRIGGERS = (b"set_association_properties", b"bind")
     FIXABLE = False
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
-        PositionProvider,
-        QualifiedNameProvider,
-    )
+    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (ScopeProvider,)
 
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:

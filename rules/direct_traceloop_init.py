@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import libcst as cst
-from libcst.metadata import PositionProvider, ProviderT, QualifiedNameProvider
+from libcst.metadata import ProviderT, ScopeProvider
 
 from somatrace.checks.names import callee_names
 from somatrace.checks.rule import Invalid, PythonRule, Valid
@@ -54,10 +54,7 @@ class DirectTraceloopInit(PythonRule):
     NAME = "direct-traceloop-init"
     TRIGGERS = (b"Traceloop", b"traceloop")
     FIXABLE = True
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
-        PositionProvider,
-        QualifiedNameProvider,
-    )
+    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (ScopeProvider,)
 
     MESSAGE = (
         "`Traceloop.init` called directly; call `init_tracing` instead "

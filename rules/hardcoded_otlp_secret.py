@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import libcst as cst
-from libcst.metadata import PositionProvider, ProviderT, QualifiedNameProvider
+from libcst.metadata import PositionProvider, ProviderT, ScopeProvider
 
 from somatrace.checks.config_scan import FILE_PATTERNS
 from somatrace.checks.config_scan.evaluate import (
@@ -141,7 +141,7 @@ class HardcodedOtlpSecret(PythonRule, TextRule):
     )
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
         PositionProvider,
-        QualifiedNameProvider,
+        ScopeProvider,
     )
 
     def __init__(self, ctx: FileContext | None = None) -> None:

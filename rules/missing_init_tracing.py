@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import libcst as cst
-from libcst.metadata import PositionProvider, ProviderT, QualifiedNameProvider
+from libcst.metadata import PositionProvider, ProviderT, ScopeProvider
 
 from somatrace.checks.findings import Finding
 from somatrace.checks.modules import module_files, resolve_relative, search_roots
@@ -187,7 +187,7 @@ class MissingInitTracing(ProjectRule):
     TRIGGERS = _FRAMEWORK_MODULES  # refined by applies_to: the framework must be imported
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
         PositionProvider,
-        QualifiedNameProvider,
+        ScopeProvider,
     )
 
     @classmethod

@@ -6,7 +6,7 @@ import re
 from typing import Any, ClassVar
 
 import libcst as cst
-from libcst.metadata import PositionProvider, ProviderT, QualifiedNameProvider
+from libcst.metadata import ProviderT, ScopeProvider
 
 from somatrace.checks.names import (
     SET_ASSOCIATION_PROPERTIES,
@@ -270,10 +270,7 @@ class PiiSpanAttribute(PythonRule):
             b"start_span" in source or b"start_as_current_span" in source
         )
 
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
-        PositionProvider,
-        QualifiedNameProvider,
-    )
+    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (ScopeProvider,)
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)

@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
 import libcst as cst
-from libcst.metadata import PositionProvider, ProviderT, QualifiedNameProvider
+from libcst.metadata import PositionProvider, ProviderT, ScopeProvider
 
 from somatrace.checks.config_scan import FILE_PATTERNS
 from somatrace.checks.config_scan.evaluate import config_findings, policy_for
@@ -127,7 +127,7 @@ class SamplingBelowPolicy(PythonRule, TextRule):
     )
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
         PositionProvider,
-        QualifiedNameProvider,
+        ScopeProvider,
     )
 
     def __init__(self, ctx: FileContext | None = None) -> None:

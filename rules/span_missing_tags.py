@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import libcst as cst
-from libcst.metadata import PositionProvider, ProviderT, QualifiedNameProvider, ScopeProvider
+from libcst.metadata import ProviderT, ScopeProvider
 
 from somatrace.checks.names import (
     SET_ASSOCIATION_PROPERTIES,
@@ -196,11 +196,7 @@ class SpanMissingTags(PythonRule):
     NAME = "span-missing-tags"
     TRIGGERS = (b"start_span", b"start_as_current_span", b"decorators")
     FIXABLE = True
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
-        PositionProvider,
-        QualifiedNameProvider,
-        ScopeProvider,
-    )
+    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (ScopeProvider,)
 
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:

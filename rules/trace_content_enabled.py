@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import libcst as cst
-from libcst.metadata import PositionProvider, ProviderT, QualifiedNameProvider
+from libcst.metadata import ProviderT, ScopeProvider
 
 from somatrace.checks.names import (
     call_arguments_mapping,
@@ -112,10 +112,7 @@ class TraceContentEnabled(PythonRule):
         b"capture_output",
     )
     FIXABLE = True
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
-        PositionProvider,
-        QualifiedNameProvider,
-    )
+    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (ScopeProvider,)
 
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
