@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
 
 from somatrace.checks.errors import UsageError
@@ -81,6 +82,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("somatrace: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        return EXIT_ERROR
+    except OSError as exc:  # e.g. an output file that cannot be written
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"somatrace: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception:  # exit 1 means "findings": a crash must never look like it
+        print("somatrace: internal error (please report it):", file=sys.stderr)
+        traceback.print_exc()
         return EXIT_ERROR
 
 

@@ -271,3 +271,12 @@ def test_cache_folder_keeps_only_the_newest_result_files(project: Path) -> None:
     # The newest one is the last selection's, and it is still a hit.
     again = run_check([project], CheckSettings(select=["ST20"]))
     assert again.files_cached == again.files_checked
+
+
+def test_unwritable_output_file_is_exit_2_not_a_traceback(project: Path) -> None:
+    target = project / "reports"
+    target.mkdir()
+    out = run_cli("check", ".", "-o", str(target), cwd=project)
+    assert out.returncode == 2
+    assert out.stderr.startswith("somatrace: error: Is a directory")
+    assert "Traceback" not in out.stderr
