@@ -244,6 +244,9 @@ def test_rules_and_explain(tmp_path: Path) -> None:
     assert "## Why is this bad?" in out.stdout and "init_tracing(" in out.stdout
     out = run_cli("explain", "missing-init-tracing", cwd=tmp_path)
     assert out.stdout.startswith("# ST101")
+    # Codes reported by `deploy validate` are explained like every other.
+    out = run_cli("explain", "ST403", cwd=tmp_path)
+    assert out.returncode == 0 and "OTEL_EXPORTER_OTLP_ENDPOINT" in out.stdout
     out = run_cli("explain", "ST999", cwd=tmp_path)
     assert out.returncode == 2 and "unknown rule" in out.stderr
 

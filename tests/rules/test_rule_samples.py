@@ -13,7 +13,7 @@ import pytest
 
 from somatrace.checks.api import CheckSettings, check_paths
 from somatrace.checks.registry import all_rules
-from somatrace.checks.rule import Invalid, Valid
+from somatrace.checks.rule import Invalid, PythonRule, TextRule, Valid
 from tests.helpers import write_files, write_pyproject
 
 CASES = [
@@ -61,9 +61,12 @@ def test_rule_documents_itself(rule: type) -> None:
     assert module == rule.NAME.replace("-", "_"), "a rule lives in the module named after it"
 
 
-@pytest.mark.parametrize(
-    "rule", [r for r in all_rules() if r.CODE != "ST900"], ids=lambda r: r.CODE
-)
+# ST900 (engine) and ST403 (deploy validate / audit-cluster) are reported outside the visitors:
+# they document themselves here and are tested where they are reported.
+CHECKED_FILE_BY_FILE = [r for r in all_rules() if issubclass(r, PythonRule | TextRule)]
+
+
+@pytest.mark.parametrize("rule", CHECKED_FILE_BY_FILE, ids=lambda r: r.CODE)
 def test_rule_has_samples(rule: type) -> None:
     assert rule.VALID, f"{rule.CODE} has no VALID samples"
     assert rule.INVALID, f"{rule.CODE} has no INVALID samples"
