@@ -212,7 +212,7 @@ def analyze_source(
             and matches_any(rule.FILE_PATTERNS, ctx.relpath)
             and rule.applies_to(source.data, ctx)
         ):
-            findings.extend(rule().check_text(source.text, ctx))
+            findings.extend(rule(ctx).check_text(source.text, ctx))
     findings = apply_noqa(findings, source.text)
     return {"findings": [f.to_dict() for f in findings], "summaries": {}, "parsed": bool(findings)}
 

@@ -85,6 +85,12 @@ class Rule:
     VALID: ClassVar[list[Valid]] = []
     INVALID: ClassVar[list[Invalid]] = []
 
+    def __init__(self, ctx: FileContext) -> None:
+        # Every rule is built for one file; cooperative, so a rule that is both a Python and
+        # a text rule (ST401, ST402) gets the same context through either base.
+        super().__init__()
+        self.ctx = ctx
+
     @classmethod
     def docs(cls) -> str:
         return inspect.cleandoc(cls.__doc__ or "")
@@ -106,8 +112,7 @@ class PythonRule(Rule, cst.BatchableCSTVisitor):
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = ()
 
     def __init__(self, ctx: FileContext) -> None:
-        super().__init__()
-        self.ctx = ctx
+        super().__init__(ctx)
         self.findings: list[Finding] = []
         self.pending: list[tuple[cst.CSTNode, str, Fix | None, dict[str, Any] | None]] = []
 

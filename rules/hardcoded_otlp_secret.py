@@ -144,9 +144,8 @@ class HardcodedOtlpSecret(PythonRule, TextRule):
         ScopeProvider,
     )
 
-    def __init__(self, ctx: FileContext | None = None) -> None:
-        # A TextRule is built without a file; a Python visitor with one.
-        super().__init__(ctx)  # type: ignore[arg-type]
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
         self.constants: dict[str, cst.BaseExpression] = {}
         self._reported: set[tuple[int, int]] = set()
 

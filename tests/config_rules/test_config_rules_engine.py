@@ -38,7 +38,7 @@ def test_one_scan_per_file_shared_by_the_three_rules(tmp_path: Path) -> None:
     scans = []
     for rule in (TraceContentEnabledConfig, HardcodedOtlpSecret, SamplingBelowPolicy):
         assert rule.applies_to(text.encode(), ctx)
-        found[rule.CODE] = [(f.line, f.col) for f in rule().check_text(text, ctx)]
+        found[rule.CODE] = [(f.line, f.col) for f in rule(ctx).check_text(text, ctx)]
         scans.append(ctx.memo[MEMO_KEY])
     assert scans[0] is scans[1] is scans[2]
     assert found == {"ST202": [(3, 12)], "ST401": [(5, 12)], "ST402": [(7, 12)]}
