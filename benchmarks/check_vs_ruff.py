@@ -67,7 +67,7 @@ def main() -> int:
     args = parser.parse_args()
     build_corpus(args.corpus)
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
-    soma = [sys.executable, "-m", "somatrace.checks.cli", "check", "--exit-zero", "."]
+    soma = [sys.executable, "-m", "somatrace.checks.cli.main", "check", "--exit-zero", "."]
     ruff_cmd = [ruff, "check", "--isolated", "--select", "E,F", "--no-cache", "--exit-zero", "."]
 
     files = sum(1 for _ in args.corpus.rglob("*.py"))

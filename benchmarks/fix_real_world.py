@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from somatrace.checks.engine import CheckSettings
-from somatrace.fixers.session import FixOptions, run_fixes
+from somatrace.checks.lint.engine import CheckSettings
+from somatrace.fixers.support.session import FixOptions, run_fixes
 from tests.fixers.real_world import PACKAGES, unpack, write_config
 
 

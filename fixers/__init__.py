@@ -1,10 +1,9 @@
 """One codemod per fixable rule, named like the rule it fixes (``fixers/<rule module>.py``).
 
-Each fixer module defines one :class:`somatrace.fixers.base.Fixer` subclass whose ``CODE`` is
-the rule's code; :func:`fixer_for` finds it. Shared machinery: :mod:`.base` (plans),
-:mod:`.transform` (all plans of a file in one transform), :mod:`.imports` (imports added once),
-:mod:`.write` (atomic, byte-faithful writes), :mod:`.edits` (text edits and diffs),
-:mod:`.runner` (one file), :mod:`.session` (check -> fix -> write -> re-check).
+Each fixer module defines one :class:`somatrace.fixers.support.base.Fixer` subclass whose
+``RULE`` is the rule class it fixes; :func:`fixer_for` finds it by the rule's code. The
+machinery every fixer shares lives in :mod:`somatrace.fixers.support`, so that every module
+directly in this package is a rule's fixer.
 """
 
 from __future__ import annotations
@@ -15,31 +14,16 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from somatrace.fixers.base import Fixer
-
-_SHARED = frozenset(
-    {
-        "base",
-        "transform",
-        "imports",
-        "write",
-        "edits",
-        "runner",
-        "session",
-        "service_name",
-        "progress",
-        "sarif",
-    }
-)
+    from somatrace.fixers.support.base import Fixer
 
 
 @lru_cache(maxsize=1)
 def all_fixers() -> dict[str, Fixer]:
-    from somatrace.fixers.base import Fixer
+    from somatrace.fixers.support.base import Fixer
 
     found: dict[str, Fixer] = {}
     for info in pkgutil.iter_modules(__path__):
-        if info.name in _SHARED or info.name.startswith("_"):
+        if info.ispkg or info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         for value in vars(module).values():

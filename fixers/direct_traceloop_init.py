@@ -33,9 +33,9 @@ from typing import ClassVar
 
 import libcst as cst
 
-from somatrace.checks.findings import Finding
-from somatrace.fixers.base import FileFacts, Fixer, ImportSpec, NoFix, Plan
-from somatrace.fixers.imports import name_conflict
+from somatrace.checks.lint.findings import Finding
+from somatrace.fixers.support.base import FileFacts, Fixer, ImportSpec, NoFix, Plan
+from somatrace.fixers.support.imports import name_conflict
 
 INIT_TRACING = ImportSpec("somatrace.tracing", "init_tracing")
 

@@ -14,7 +14,7 @@ server start):
 - a configured entrypoint with neither (``data["kind"] == "configured"``): at the top of its
   ``__main__`` block if it has one, else after the module's import block.
 
-The service name comes from :mod:`somatrace.fixers.service_name`; the string uses the file's
+The service name comes from :mod:`somatrace.fixers.support.service_name`; the string uses the file's
 own quote character and the new lines the file's own indentation and newline. The function and
 its module follow the ``init-function`` setting (default ``somatrace.tracing.init_tracing``).
 
@@ -31,10 +31,10 @@ from typing import ClassVar
 
 import libcst as cst
 
-from somatrace.checks.findings import Finding
-from somatrace.fixers.base import FileFacts, Fixer, ImportSpec, NoFix, Plan, statement_like
-from somatrace.fixers.imports import is_docstring, leading_block, name_conflict
-from somatrace.fixers.suites import explode_suite
+from somatrace.checks.lint.findings import Finding
+from somatrace.fixers.support.base import FileFacts, Fixer, ImportSpec, NoFix, Plan, statement_like
+from somatrace.fixers.support.imports import is_docstring, leading_block, name_conflict
+from somatrace.fixers.support.suites import explode_suite
 
 DEFAULT_INIT = "somatrace.tracing.init_tracing"
 

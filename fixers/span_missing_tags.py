@@ -27,9 +27,9 @@ from typing import ClassVar
 
 import libcst as cst
 
-from somatrace.checks.findings import Finding
-from somatrace.fixers.base import FileFacts, Fixer, ImportSpec, NoFix, Plan
-from somatrace.fixers.imports import name_conflict
+from somatrace.checks.lint.findings import Finding
+from somatrace.fixers.support.base import FileFacts, Fixer, ImportSpec, NoFix, Plan
+from somatrace.fixers.support.imports import name_conflict
 
 SPAN_TAGS = ImportSpec("somatrace.tags", "span_tags")
 ATTRIBUTES_POSITION = 3  # start_span(name, context, kind, attributes, ...)

@@ -21,8 +21,8 @@ from typing import ClassVar
 
 import libcst as cst
 
-from somatrace.checks.findings import Finding
-from somatrace.fixers.base import FileFacts, Fixer, NoFix, Plan
+from somatrace.checks.lint.findings import Finding
+from somatrace.fixers.support.base import FileFacts, Fixer, NoFix, Plan
 
 
 def _false_string(value: cst.BaseExpression, facts: FileFacts) -> cst.SimpleString:

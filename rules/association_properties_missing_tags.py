@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import libcst as cst
 from libcst.metadata import ProviderT, ScopeProvider
 
-from somatrace.checks.names import (
+from somatrace.checks.analysis.names import (
     TAGS_BIND,
     TagProof,
     TagScope,
@@ -16,7 +16,7 @@ from somatrace.checks.names import (
     module_constants,
     tag_call_proof,
 )
-from somatrace.checks.rule import FileContext, Invalid, PythonRule, Valid
+from somatrace.checks.lint.rule import FileContext, Invalid, PythonRule, Valid
 
 
 class AssociationPropertiesMissingTags(PythonRule):

@@ -7,8 +7,8 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import ProviderT, ScopeProvider
 
-from somatrace.checks.names import callee_names
-from somatrace.checks.rule import Invalid, PythonRule, Valid
+from somatrace.checks.analysis.names import callee_names
+from somatrace.checks.lint.rule import Invalid, PythonRule, Valid
 
 TRACELOOP_INIT = frozenset(
     {"traceloop.sdk.Traceloop.init", "traceloop.sdk.tracing.tracing.Traceloop.init"}

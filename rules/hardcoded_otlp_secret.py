@@ -9,22 +9,7 @@ from typing import Any, ClassVar
 import libcst as cst
 from libcst.metadata import PositionProvider, ProviderT, ScopeProvider
 
-from somatrace.checks.config_scan import FILE_PATTERNS
-from somatrace.checks.config_scan.evaluate import (
-    LocatedViolation,
-    config_findings,
-    header_violations,
-    policy_for,
-)
-from somatrace.checks.env_policy import (
-    CODE_HARDCODED_SECRET,
-    HEADER_VARS,
-    KEY_VARS,
-    EnvViolation,
-    evaluate_var,
-)
-from somatrace.checks.findings import Finding
-from somatrace.checks.names import (
+from somatrace.checks.analysis.names import (
     callee_names,
     constant_string,
     environ_writes,
@@ -33,7 +18,22 @@ from somatrace.checks.names import (
     module_constants,
     resolve_constant,
 )
-from somatrace.checks.rule import FileContext, Invalid, PythonRule, TextRule, Valid
+from somatrace.checks.config_files import FILE_PATTERNS
+from somatrace.checks.config_files.evaluate import (
+    LocatedViolation,
+    config_findings,
+    header_violations,
+    policy_for,
+)
+from somatrace.checks.lint.findings import Finding
+from somatrace.checks.lint.rule import FileContext, Invalid, PythonRule, TextRule, Valid
+from somatrace.checks.policy.environ import (
+    CODE_HARDCODED_SECRET,
+    HEADER_VARS,
+    KEY_VARS,
+    EnvViolation,
+    evaluate_var,
+)
 
 SOMATRACE_INIT = "somatrace.tracing.init_tracing"
 TRACELOOP_INIT = frozenset(

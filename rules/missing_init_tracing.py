@@ -11,10 +11,10 @@ from typing import Any, ClassVar
 import libcst as cst
 from libcst.metadata import PositionProvider, ProviderT, ScopeProvider
 
-from somatrace.checks.findings import Finding
-from somatrace.checks.modules import module_files, resolve_relative, search_roots
-from somatrace.checks.names import dotted, keyword, qualified_names, string_value
-from somatrace.checks.rule import FileContext, Invalid, ProjectRule, Valid
+from somatrace.checks.analysis.names import dotted, keyword, qualified_names, string_value
+from somatrace.checks.lint.findings import Finding
+from somatrace.checks.lint.modules import module_files, resolve_relative, search_roots
+from somatrace.checks.lint.rule import FileContext, Invalid, ProjectRule, Valid
 
 APP_CLASSES = frozenset(
     {

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from somatrace.checks.rule import Rule
+from somatrace.checks.lint.rule import Rule
 
 
 class MissingOtlpEndpoint(Rule):

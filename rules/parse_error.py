@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from somatrace.checks.rule import Rule
+from somatrace.checks.lint.rule import Rule
 
 
 class ParseError(Rule):

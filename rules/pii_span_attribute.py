@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import libcst as cst
 from libcst.metadata import ProviderT, ScopeProvider
 
-from somatrace.checks.names import (
+from somatrace.checks.analysis.names import (
     SET_ASSOCIATION_PROPERTIES,
     TAGS_BIND,
     callee_names,
@@ -19,7 +19,7 @@ from somatrace.checks.names import (
     resolve_constant,
     string_value,
 )
-from somatrace.checks.rule import FileContext, Invalid, PythonRule, Valid
+from somatrace.checks.lint.rule import FileContext, Invalid, PythonRule, Valid
 
 # Words and phrases that mark a key as personal or secret data (the `pii-words` option replaces
 # them). Matched on whole words of the key: `gen_ai.usage.input_tokens` has the word "tokens",

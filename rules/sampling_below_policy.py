@@ -9,11 +9,7 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import PositionProvider, ProviderT, ScopeProvider
 
-from somatrace.checks.config_scan import FILE_PATTERNS
-from somatrace.checks.config_scan.evaluate import config_findings, policy_for
-from somatrace.checks.env_policy import CODE_SAMPLING_BELOW_POLICY, EnvVar, evaluate_env
-from somatrace.checks.findings import Finding
-from somatrace.checks.names import (
+from somatrace.checks.analysis.names import (
     callee_names,
     constant_string,
     environ_writes,
@@ -22,7 +18,11 @@ from somatrace.checks.names import (
     qualified_names,
     resolve_constant,
 )
-from somatrace.checks.rule import FileContext, Invalid, PythonRule, TextRule, Valid
+from somatrace.checks.config_files import FILE_PATTERNS
+from somatrace.checks.config_files.evaluate import config_findings, policy_for
+from somatrace.checks.lint.findings import Finding
+from somatrace.checks.lint.rule import FileContext, Invalid, PythonRule, TextRule, Valid
+from somatrace.checks.policy.environ import CODE_SAMPLING_BELOW_POLICY, EnvVar, evaluate_env
 
 SOMATRACE_INIT = "somatrace.tracing.init_tracing"
 _SAMPLING = "opentelemetry.sdk.trace.sampling."

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import libcst as cst
 from libcst.metadata import ProviderT, ScopeProvider
 
-from somatrace.checks.names import (
+from somatrace.checks.analysis.names import (
     SET_ASSOCIATION_PROPERTIES,
     TAGS_BIND,
     TagProof,
@@ -23,7 +23,7 @@ from somatrace.checks.names import (
     string_value,
     tag_call_proof,
 )
-from somatrace.checks.rule import FileContext, Invalid, PythonRule, Valid
+from somatrace.checks.lint.rule import FileContext, Invalid, PythonRule, Valid
 
 SPAN_METHODS = frozenset({"start_as_current_span", "start_span"})
 ATTRIBUTES_POSITION = 3  # start_span(name, context, kind, attributes, ...) in opentelemetry-api

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import libcst as cst
 from libcst.metadata import ProviderT, ScopeProvider
 
-from somatrace.checks.names import (
+from somatrace.checks.analysis.names import (
     call_arguments_mapping,
     callee_names,
     constant_string,
@@ -17,7 +17,7 @@ from somatrace.checks.names import (
     module_constants,
     resolve_constant,
 )
-from somatrace.checks.rule import FileContext, Invalid, PythonRule, Valid
+from somatrace.checks.lint.rule import FileContext, Invalid, PythonRule, Valid
 
 CONTENT_SWITCHES = frozenset(
     {

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import ClassVar
 
-from somatrace.checks.config_scan import FILE_PATTERNS
-from somatrace.checks.config_scan.evaluate import (
+from somatrace.checks.config_files import FILE_PATTERNS
+from somatrace.checks.config_files.evaluate import (
     LocatedViolation,
     config_findings,
     content_switch_names,
 )
-from somatrace.checks.findings import Edit, Finding, Fix
-from somatrace.checks.rule import FileContext, Invalid, TextRule, Valid
+from somatrace.checks.lint.findings import Edit, Finding, Fix
+from somatrace.checks.lint.rule import FileContext, Invalid, TextRule, Valid
 
 
 def set_false(located: LocatedViolation) -> Fix | None:

@@ -12,6 +12,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+# A portable llama.cpp build: pip caches the wheel it compiles, and a wheel built for this CPU's
+# features (AVX-512, AMX) must not meet another CPU later (SIGILL).
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
 .venv/bin/python -m pip install -q --upgrade pip setuptools wheel
 # The CPU build of torch first (the eval extra needs it; a plain resolve would pull a CUDA build).
 .venv/bin/pip install -q -r scripts/requirements-first.txt

@@ -55,7 +55,7 @@ def run_cli(
     if env:
         full_env.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "somatrace.checks.cli", *args],
+        [sys.executable, "-m", "somatrace.checks.cli.main", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

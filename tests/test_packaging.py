@@ -61,7 +61,7 @@ def test_wheel_contains_every_package_and_data(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for package in packages:
         assert f"{package.replace('.', '/')}/__init__.py" in names, package
-    assert "somatrace/checks/cli.py" in names
+    assert "somatrace/checks/cli/main.py" in names
     assert "somatrace/rules/missing_init_tracing.py" in names
     assert not any(n.startswith(("tests/", "examples/", "rules/", "checks/")) for n in names)
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from somatrace.checks.deploy.workloads import configmap_data, evaluate_workload
-from somatrace.checks.env_policy import DEFAULT_POLICY, EnvPolicy
+from somatrace.checks.policy.environ import DEFAULT_POLICY, EnvPolicy
 
 
 @dataclass(frozen=True, slots=True, order=True)

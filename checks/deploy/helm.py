@@ -39,7 +39,7 @@ from somatrace.checks.deploy.issues import (
 from somatrace.checks.deploy.kube import location, unexpected_keys
 from somatrace.checks.deploy.workloads import value_at
 from somatrace.checks.deploy.yamlsrc import PathKey, YamlDoc, load_documents, load_text
-from somatrace.checks.env_policy import DEFAULT_POLICY, EnvPolicy, evaluate_var
+from somatrace.checks.policy.environ import DEFAULT_POLICY, EnvPolicy, evaluate_var
 
 HELMFILE_NAMES = ("helmfile.yaml", "helmfile.yml")
 VALUES_SCHEMA_NAME = "values.schema.json"

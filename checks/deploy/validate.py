@@ -25,7 +25,7 @@ from somatrace.checks.deploy.crossrefs import Inventory, Located
 from somatrace.checks.deploy.issues import INLINE_SECRET, K8S_SCHEMA, DeployIssue, display_path
 from somatrace.checks.deploy.workloads import configmap_data, evaluate_workload
 from somatrace.checks.deploy.yamlsrc import YamlDoc, load_documents
-from somatrace.checks.env_policy import DEFAULT_POLICY, EnvPolicy, evaluate_var
+from somatrace.checks.policy.environ import DEFAULT_POLICY, EnvPolicy, evaluate_var
 
 YAML_SUFFIXES = (".yaml", ".yml")
 

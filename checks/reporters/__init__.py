@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from somatrace.checks.engine import CheckResult
+from somatrace.checks.lint.engine import CheckResult
 
 Reporter = Callable[[CheckResult], str]
 

@@ -6,8 +6,8 @@ property values also ``:`` and ``,``.
 
 from __future__ import annotations
 
-from somatrace.checks.engine import CheckResult
-from somatrace.checks.registry import rule_by_code
+from somatrace.checks.lint.engine import CheckResult
+from somatrace.rules import rule_by_code
 
 
 def escape_data(value: str) -> str:

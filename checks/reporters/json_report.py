@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from somatrace.checks.engine import CheckResult
-from somatrace.checks.registry import rule_by_code
+from somatrace.checks.lint.engine import CheckResult
+from somatrace.rules import rule_by_code
 
 
 def finding_record(f: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from itertools import groupby
 
-from somatrace.checks.engine import CheckResult
+from somatrace.checks.lint.engine import CheckResult
 
 
 def render(result: CheckResult) -> str:

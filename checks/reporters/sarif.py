@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from somatrace.checks.engine import CheckResult
-from somatrace.checks.findings import Finding
-from somatrace.checks.registry import all_rules
-from somatrace.checks.version import VERSION
+from somatrace.checks.lint.engine import CheckResult
+from somatrace.checks.lint.findings import Finding
+from somatrace.checks.lint.version import VERSION
+from somatrace.rules import all_rules
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFO_URI = "https://github.com/somatrace/somatrace"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from somatrace.checks.engine import CheckResult
-from somatrace.checks.findings import Finding
+from somatrace.checks.lint.engine import CheckResult
+from somatrace.checks.lint.findings import Finding
 
 
 def is_fixable(finding: Finding) -> bool:

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from somatrace.checks.runtime.receiver import SpanDict
 from somatrace.checks.smoke.contract import CallRecord
-from somatrace.checks.smoke.receiver import SpanDict
 from somatrace.checks.smoke.spans import (
     ASSOCIATION_PREFIX,
     COST_CURRENCY,

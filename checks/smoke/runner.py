@@ -155,7 +155,7 @@ def validate(options: SmokeOptions) -> list[Path]:
     if options.receiver_url and options.receiver_store is None:
         raise SmokeSetupError(
             "--receiver-url needs --receiver-store: the SQLite file that receiver writes "
-            "(python -m somatrace.checks.smoke.receiver --store FILE), so the run can read the "
+            "(python -m somatrace.checks.runtime.receiver --store FILE), so the run can read the "
             "spans it received"
         )
     if options.receiver_store is not None and not options.receiver_url:
@@ -205,7 +205,7 @@ class _Receiver:
     """The receiver the run reads spans from: in-process, or another process's SQLite store."""
 
     def __init__(self, options: SmokeOptions, registry: ProcessRegistry) -> None:
-        from somatrace.checks.smoke.receiver import OTLPReceiver, TelemetryStore
+        from somatrace.checks.runtime.receiver import OTLPReceiver, TelemetryStore
 
         self.local = options.receiver_url is None
         if options.receiver_url is None:
@@ -263,7 +263,11 @@ class _LLM:
     def __init__(
         self, options: SmokeOptions, registry: ProcessRegistry, log: Callable[[str], None]
     ) -> None:
-        from somatrace.checks.llm_server import LLMServerError, LocalLLMServer, external_endpoint
+        from somatrace.checks.runtime.llm_server import (
+            LLMServerError,
+            LocalLLMServer,
+            external_endpoint,
+        )
 
         self.server: LocalLLMServer | None = None
         started = time.monotonic()
@@ -323,7 +327,7 @@ class _LLM:
                 f"code {code}{_signal_hint(code)}; last lines of its output:\n"
                 f"{self.server.output_tail()}"
             )
-        from somatrace.checks.llm_server import list_models
+        from somatrace.checks.runtime.llm_server import list_models
 
         try:
             list_models(self.endpoint.base_url, self.endpoint.api_key, timeout=5)

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from somatrace.checks.runtime.receiver import SpanDict, iter_attribute_strings
 from somatrace.checks.smoke.contract import RUN_RESOURCE_ATTRIBUTE
-from somatrace.checks.smoke.receiver import SpanDict, iter_attribute_strings
 
 ASSOCIATION_PREFIX = "traceloop.association.properties."
 METADATA_PREFIX = "langfuse.trace.metadata."

@@ -22,8 +22,8 @@ OUTPUT_TAIL = 3000
 
 @activity.defn(name="list_eval_services")
 async def list_eval_services(config_path: str) -> list[str]:
-    from somatrace.checks.errors import UsageError
     from somatrace.checks.eval.config import load_config
+    from somatrace.checks.lint.errors import UsageError
 
     try:
         config = load_config(Path(config_path))

@@ -263,7 +263,7 @@ def test_parent_exclude_covers_a_nested_project(tmp_path: Path) -> None:
 
 
 def test_cache_folder_keeps_only_the_newest_result_files(project: Path) -> None:
-    from somatrace.checks.cache import MAX_CACHE_FILES
+    from somatrace.checks.lint.cache import MAX_CACHE_FILES
 
     # Each distinct selection is a distinct settings key, hence its own result file.
     selections = ["ST101", "ST102", "ST1", "ST9", "ST2", "ST3", "ST4", "ST10", "ST90", "ST20"]

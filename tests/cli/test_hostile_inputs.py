@@ -167,10 +167,10 @@ def test_deeply_nested_expression(root: Path) -> None:
 
 def test_a_rule_crashing_on_one_file_is_reported_and_the_run_goes_on(root: Path) -> None:
     """A real rule class whose visitor raises: the engine turns it into ST900 for that file."""
-    from somatrace.checks.config import Config
-    from somatrace.checks.engine import make_context, parse_and_visit
-    from somatrace.checks.rule import PythonRule
-    from somatrace.checks.source import read_source
+    from somatrace.checks.lint.config import Config
+    from somatrace.checks.lint.engine import make_context, parse_and_visit
+    from somatrace.checks.lint.rule import PythonRule
+    from somatrace.checks.lint.source import read_source
 
     class Exploding(PythonRule):
         CODE = "ST999"

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from somatrace.checks.api import CheckSettings, check_paths
-from somatrace.checks.config import Config
-from somatrace.checks.config_scan import MEMO_KEY, scan_text
-from somatrace.checks.config_scan.evaluate import located_violations, policy_for
-from somatrace.checks.engine import make_context
+from somatrace.checks.config_files import MEMO_KEY, scan_text
+from somatrace.checks.config_files.evaluate import located_violations, policy_for
+from somatrace.checks.lint.config import Config
+from somatrace.checks.lint.engine import make_context
 from somatrace.rules.hardcoded_otlp_secret import HardcodedOtlpSecret
 from somatrace.rules.sampling_below_policy import SamplingBelowPolicy
 from somatrace.rules.trace_content_enabled_config import TraceContentEnabledConfig

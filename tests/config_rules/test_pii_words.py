@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from somatrace.checks.config import Config
-from somatrace.checks.engine import make_context
+from somatrace.checks.lint.config import Config
+from somatrace.checks.lint.engine import make_context
 from somatrace.rules.pii_span_attribute import (
     DEFAULT_PII_WORDS,
     configured_phrases,

@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from somatrace.checks.config_scan import ConfigFormat, ConfigScan, LocatedVar, scan_text
-from somatrace.checks.config_scan.detect import detect_format
-from somatrace.checks.config_scan.model import Span, TextIndex
+from somatrace.checks.config_files import ConfigFormat, ConfigScan, LocatedVar, scan_text
+from somatrace.checks.config_files.detect import detect_format
+from somatrace.checks.config_files.model import Span, TextIndex
 
 
 def scan(relpath: str, text: str) -> ConfigScan:

@@ -1,4 +1,4 @@
-"""The env-var tracing policy (somatrace.checks.env_policy): every rule, both ways."""
+"""The env-var tracing policy (somatrace.checks.policy.environ): every rule, both ways."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from somatrace.checks.env_policy import (
+from somatrace.checks.policy.environ import (
     EnvPolicy,
     EnvVar,
     evaluate_env,

@@ -74,7 +74,7 @@ def test_deploy_validate_runs_from_the_wheel(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "somatrace.checks.cli",
+            "somatrace.checks.cli.main",
             "deploy",
             "validate",
             str(REPO / "deploy"),

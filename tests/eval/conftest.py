@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from somatrace.checks.llm_server import LocalLLMServer
+from somatrace.checks.runtime.llm_server import LocalLLMServer
 from tests.helpers import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "eval"
@@ -76,7 +76,7 @@ def audit(event, args):
     elif event == "socket.connect" and isinstance(args[1], tuple):
         log.write(json.dumps(["connect", str(args[1][0])]) + "\\n"); log.flush()
 sys.addaudithook(audit)
-from somatrace.checks.cli import entry
+from somatrace.checks.cli.main import entry
 sys.argv[0] = "somatrace"
 entry()
 """

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from somatrace.checks.errors import ConfigError
 from somatrace.checks.eval.config import DEFAULT_QUESTION_TYPES, load_config
 from somatrace.checks.eval.knowledge import fingerprint, load_chunks, split_paragraphs
+from somatrace.checks.lint.errors import ConfigError
 
 from .conftest import KB, SERVICE, write_config
 

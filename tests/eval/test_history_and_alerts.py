@@ -18,7 +18,7 @@ from somatrace.checks.eval.history import (
     RunRecord,
 )
 from somatrace.checks.eval.overlap import AnswerOverlapMetric, token_f1
-from somatrace.checks.llm_server import free_port
+from somatrace.checks.runtime.llm_server import free_port
 
 from .conftest import WebhookReceiver
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from somatrace.checks.llm_server import (
+from somatrace.checks.runtime.llm_server import (
     LLMServerError,
     LocalLLMServer,
     external_endpoint,
@@ -141,7 +141,7 @@ def test_server_does_not_outlive_a_killed_owner(tmp_path: Path) -> None:
     owner = subprocess.Popen(
         [sys.executable, "-c", (
             "import sys, time\n"
-            "from somatrace.checks.llm_server import LocalLLMServer\n"
+            "from somatrace.checks.runtime.llm_server import LocalLLMServer\n"
             "server = LocalLLMServer().start()\n"
             "print(server.pid, flush=True)\n"
             "time.sleep(600)\n"

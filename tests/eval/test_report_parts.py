@@ -13,7 +13,6 @@ enforce_offline()  # before Giskard is imported: no analytics, no hub, no price-
 
 from giskard.rag import AgentAnswer  # noqa: E402
 
-from somatrace.checks.errors import UsageError  # noqa: E402
 from somatrace.checks.eval import langfuse_upload  # noqa: E402
 from somatrace.checks.eval.agent import adapt, load_agent, to_agent_answer  # noqa: E402
 from somatrace.checks.eval.config import LangfuseConfig  # noqa: E402
@@ -23,6 +22,7 @@ from somatrace.checks.eval.html_report import (  # noqa: E402
     make_self_contained,
     write_report,
 )
+from somatrace.checks.lint.errors import UsageError  # noqa: E402
 
 from .conftest import AGENTS  # noqa: E402
 

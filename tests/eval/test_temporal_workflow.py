@@ -17,7 +17,7 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from somatrace.checks.llm_server import free_port
+from somatrace.checks.runtime.llm_server import free_port
 from tests.helpers import REPO
 
 from .conftest import BIN, SERVICE, SOMATRACE, TIMINGS, Workspace, write_config

@@ -8,8 +8,8 @@ from pathlib import Path
 import libcst as cst
 
 from somatrace.checks.api import CheckSettings, check_paths
-from somatrace.checks.engine import Engine
-from somatrace.fixers.session import FixOptions, FixReport, run_fixes
+from somatrace.checks.lint.engine import Engine
+from somatrace.fixers.support.session import FixOptions, FixReport, run_fixes
 from tests.helpers import write_pyproject
 
 

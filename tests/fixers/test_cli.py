@@ -117,7 +117,7 @@ def test_progress_bar_on_a_terminal_for_big_trees(tmp_path: Path) -> None:
     master, slave = pty.openpty()
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "somatrace.checks.cli", "fix", "--no-cache", "."],
+            [sys.executable, "-m", "somatrace.checks.cli.main", "fix", "--no-cache", "."],
             cwd=tmp_path,
             stdout=subprocess.PIPE,
             stderr=slave,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from somatrace.checks.api import CheckSettings, check_paths
-from somatrace.checks.findings import Edit
-from somatrace.checks.source import Unreadable
-from somatrace.fixers.edits import apply_edits, edits_between, unified_diff
-from somatrace.fixers.sarif import with_fix_edits
+from somatrace.checks.lint.findings import Edit
+from somatrace.checks.lint.source import Unreadable
+from somatrace.fixers.support.edits import apply_edits, edits_between, unified_diff
+from somatrace.fixers.support.sarif import with_fix_edits
 from tests.fixers.support import make_project
 
 PAIRS = [
@@ -75,10 +75,10 @@ def test_with_fix_edits_gives_each_finding_its_own_fix(tmp_path: Path) -> None:
 
 
 def test_python_finding_with_its_own_edits_is_applied_and_verified(tmp_path: Path) -> None:
-    from somatrace.checks.config import Config
-    from somatrace.checks.findings import Finding, Fix
-    from somatrace.checks.source import read_source
-    from somatrace.fixers.runner import fix_source
+    from somatrace.checks.lint.config import Config
+    from somatrace.checks.lint.findings import Finding, Fix
+    from somatrace.checks.lint.source import read_source
+    from somatrace.fixers.support.runner import fix_source
 
     path = tmp_path / "m.py"
     path.write_text('span.set_attribute("user.email", email)\n', encoding="utf-8")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from somatrace.fixers.base import ImportSpec
-from somatrace.fixers.imports import add_imports, name_conflict, remove_unused
+from somatrace.fixers.support.base import ImportSpec
+from somatrace.fixers.support.imports import add_imports, name_conflict, remove_unused
 from tests.fixers.support import dedent
 
 INIT = ImportSpec("somatrace.tracing", "init_tracing")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from somatrace.checks.registry import all_rules
-from somatrace.checks.rule import Invalid
+from somatrace.checks.lint.rule import Invalid
+from somatrace.rules import all_rules
 from tests.fixers.support import assert_valid_python, dedent, fix
 from tests.helpers import write_files, write_pyproject
 

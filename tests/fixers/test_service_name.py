@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from somatrace.checks.config import Config
-from somatrace.fixers.service_name import resolve_service_name
+from somatrace.checks.lint.config import Config
+from somatrace.fixers.support.service_name import resolve_service_name
 
 
 def touch(path: Path, text: str = "") -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from somatrace.fixers.write import ChangedOnDisk, Snapshot, encode_text, write_atomic
+from somatrace.fixers.support.write import ChangedOnDisk, Snapshot, encode_text, write_atomic
 from tests.fixers.support import codes, fix, make_project
 
 APP = "from fastapi import FastAPI\n\napp = FastAPI()\n"

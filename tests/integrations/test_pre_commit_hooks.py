@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from somatrace.checks.discovery import is_candidate_name
-from somatrace.checks.engine import CheckSettings, Engine
+from somatrace.checks.lint.discovery import is_candidate_name
+from somatrace.checks.lint.engine import CheckSettings, Engine
+from somatrace.rules import all_rules
 from tests.helpers import REPO, git, init_repo, write_files, write_pyproject
 from tests.integrations.conftest import PreCommit, SnapshotRepo, tool
 from tests.integrations.snippets import pre_commit_config_for
@@ -72,7 +73,7 @@ def sample_names(pattern: str) -> list[str]:
 @pytest.mark.parametrize("hook_id", sorted(HOOK_IDS))
 def test_hook_files_cover_every_file_the_engine_reads(hook_id: str) -> None:
     files = re.compile(hook(hook_id)["files"])
-    patterns = Engine(CheckSettings(), cwd=REPO).text_patterns()
+    patterns = Engine(CheckSettings(), all_rules(), cwd=REPO).text_patterns()
     assert patterns, "no config-file rule is registered"
     names = ["main.py", "services/billing/app/main.py"]
     names += [n for p in patterns for n in sample_names(p)]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from somatrace.checks.api import CheckSettings, check_paths
-from somatrace.checks.registry import all_rules
-from somatrace.checks.rule import Invalid, PythonRule, TextRule, Valid
+from somatrace.checks.lint.rule import Invalid, PythonRule, TextRule, Valid
+from somatrace.rules import all_rules
 from tests.helpers import write_files, write_pyproject
 
 CASES = [

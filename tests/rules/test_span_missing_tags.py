@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from somatrace.checks.api import CheckSettings, run_check
-from somatrace.checks.findings import Finding
+from somatrace.checks.lint.findings import Finding
 from tests.helpers import write_files, write_pyproject
 
 SERVICE = "services/demo/app/main.py"

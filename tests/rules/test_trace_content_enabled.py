@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 from somatrace.checks.api import CheckSettings, check_paths, run_check
-from somatrace.checks.findings import Finding
+from somatrace.checks.lint.findings import Finding
 from tests.helpers import write_files, write_pyproject
 
 SERVICE = "services/demo/app/main.py"

@@ -15,7 +15,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
-from somatrace.checks.smoke.receiver import OTLPReceiver
+from somatrace.checks.runtime.receiver import OTLPReceiver
 from somatrace.content import ContentPolicy
 from somatrace.cost import PriceTable
 from somatrace.pipeline import (

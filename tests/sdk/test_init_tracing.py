@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 
-from somatrace.checks.smoke.receiver import OTLPReceiver, iter_attribute_strings
+from somatrace.checks.runtime.receiver import OTLPReceiver, iter_attribute_strings
 
 from .conftest import free_closed_port, run_service
 

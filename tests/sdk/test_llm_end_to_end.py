@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from somatrace.checks.llm_server import LocalLLMServer
-from somatrace.checks.smoke.receiver import OTLPReceiver, iter_attribute_strings
+from somatrace.checks.runtime.llm_server import LocalLLMServer
+from somatrace.checks.runtime.receiver import OTLPReceiver, iter_attribute_strings
 
 from .conftest import run_service
 

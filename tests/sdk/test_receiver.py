@@ -24,7 +24,7 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from somatrace.checks.smoke.receiver import OTLPReceiver, TelemetryStore
+from somatrace.checks.runtime.receiver import OTLPReceiver, TelemetryStore
 
 from .conftest import REPO
 
@@ -231,7 +231,7 @@ def test_runs_as_a_process_with_a_file_store(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "somatrace.checks.smoke.receiver",
+            "somatrace.checks.runtime.receiver",
             "--port",
             "0",
             "--store",

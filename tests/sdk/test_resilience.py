@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from somatrace import tags
-from somatrace.checks.smoke.receiver import OTLPReceiver
+from somatrace.checks.runtime.receiver import OTLPReceiver
 
 from .conftest import Pipeline, free_closed_port
 

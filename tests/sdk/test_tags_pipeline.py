@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from somatrace import tags
-from somatrace.checks.smoke.receiver import OTLPReceiver
+from somatrace.checks.runtime.receiver import OTLPReceiver
 from somatrace.content import ContentPolicy
 
 from .conftest import Pipeline

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from somatrace.checks.llm_server import LocalLLMServer
+from somatrace.checks.runtime.llm_server import LocalLLMServer
 from tests.helpers import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "smoke"
-SMOKE = [sys.executable, "-m", "somatrace.checks.cli", "smoke"]
+SMOKE = [sys.executable, "-m", "somatrace.checks.cli.main", "smoke"]
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from somatrace.checks.llm_server import free_port
+from somatrace.checks.runtime.llm_server import free_port
 from tests.helpers import REPO
 from tests.smoke.conftest import FIXTURES, run_smoke
 
@@ -72,7 +72,7 @@ def test_a_service_that_never_initialises_tracing_fails_with_no_span(
         [
             sys.executable,
             "-m",
-            "somatrace.checks.smoke.receiver",
+            "somatrace.checks.runtime.receiver",
             "--port",
             str(port),
             "--store",

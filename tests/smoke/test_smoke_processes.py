@@ -57,7 +57,7 @@ def test_unreachable_llm_url_and_bad_options_are_clear_errors(taken_port: int) -
 
 def _children(
     smoke: RunningSmoke,
-    needed: tuple[str, ...] = ("somatrace.checks.llm_server", "trace_smoke.py"),
+    needed: tuple[str, ...] = ("somatrace.checks.runtime.llm_server", "trace_smoke.py"),
     timeout: float = 60,
 ) -> list[ProcessInfo]:
     """The runner's children once each of ``needed`` runs (by command line, after exec)."""
@@ -77,7 +77,7 @@ def test_a_dying_llm_server_stops_the_run_with_a_clear_error(
     smoke = running_smoke("--workflows", "30", "--max-tokens", "4", "--report-dir", str(tmp_path))
     smoke.wait_for_line("running scripts/observability/trace_smoke.py", timeout=180)
     children = _children(smoke)
-    [server] = [p for p in children if "somatrace.checks.llm_server" in p.cmdline]
+    [server] = [p for p in children if "somatrace.checks.runtime.llm_server" in p.cmdline]
     os.kill(server.pid, signal.SIGKILL)
     code = smoke.wait(timeout=60)
     stderr = "".join(smoke.stderr)
@@ -124,7 +124,7 @@ def test_an_llm_server_that_does_not_come_up_in_time_is_stopped(
 ) -> None:
     smoke = running_smoke("--llm-startup-timeout", "0.3")
     smoke.wait_for_line("starting the local LLM server", timeout=60)
-    children = _children(smoke, needed=("somatrace.checks.llm_server",), timeout=30)
+    children = _children(smoke, needed=("somatrace.checks.runtime.llm_server",), timeout=30)
     code = smoke.wait(timeout=60)
     stderr = "".join(smoke.stderr)
     assert code == 2, stderr

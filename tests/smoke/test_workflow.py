@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from somatrace.checks.cli import build_parser
+from somatrace.checks.cli.main import build_parser
 from tests.helpers import REPO
 
 WORKFLOW = REPO / ".github" / "workflows" / "observability-smoke.yml"

@@ -1,0 +1,175 @@
+"""``somatrace fix [PATHS...]``, and the ``--fix``/``--diff`` path of ``somatrace check``.
+
+Applies every available fix (safe ones; unsafe ones too with ``--unsafe-fixes``), writes each
+file atomically, re-checks and reports what is left::
+
+    Fixed 12 findings in 9 files (3 remaining)
+
+``--diff`` prints a unified diff and writes nothing; it exits 1 when anything would change, so
+CI can require a tree that needs no fixes. The work is done by
+:mod:`somatrace.fixers.support.session`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from typing import TextIO
+
+from somatrace.checks.cli.check import add_selection_options, settings_from_args
+from somatrace.checks.cli.progress import progress_for
+from somatrace.checks.lint.findings import Finding
+from somatrace.fixers.support.edits import unified_diff
+from somatrace.fixers.support.session import FixOptions, FixReport, run_fixes
+from somatrace.rules import rule_by_code
+
+
+def add_fix_options(parser: argparse.ArgumentParser, *, for_check: bool = False) -> None:
+    """The fix options; ``for_check`` adds ``--fix`` (``somatrace check --fix``)."""
+    if for_check:
+        parser.add_argument(
+            "--fix", action="store_true", help="apply the available fixes, then report the rest"
+        )
+    parser.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the fixes as a unified diff, write nothing; exit 1 if anything would change",
+    )
+    parser.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="also apply fixes that may change behaviour beyond the policy (see `explain`)",
+    )
+    parser.add_argument(
+        "--show-fixes", action="store_true", help="list every fix applied, per file and rule"
+    )
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_selection_options(parser)
+    add_fix_options(parser)
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def summary(report: FixReport) -> str:
+    files = len(report.changed_files)
+    remaining = len(report.remaining())
+    verb = "Would fix" if report.dry_run else "Fixed"
+    return (
+        f"{verb} {_plural(report.fixed_count, 'finding')} in {_plural(files, 'file')} "
+        f"({remaining} remaining)"
+    )
+
+
+def show_fixes(report: FixReport, out: TextIO) -> None:
+    by_file: dict[str, Counter[str]] = {}
+    for display, finding, _ in report.applied:
+        by_file.setdefault(display, Counter())[finding.code] += 1
+    if not by_file:
+        return
+    out.write(f"{'Would fix' if report.dry_run else 'Fixed'}:\n")
+    for display in sorted(by_file):
+        out.write(f"- {display}:\n")
+        for code, count in sorted(by_file[display].items()):
+            rule = rule_by_code(code)
+            out.write(f"    {count} x {code} ({rule.NAME if rule else code})\n")
+
+
+def _remaining_line(report: FixReport, finding: Finding) -> str:
+    line = f"{finding.path}:{finding.line}:{finding.col}: {finding.code} {finding.message}"
+    reason = report.reason_for(finding)
+    if reason:
+        line += f" [not fixed: {reason}]"
+    return line
+
+
+def write_diff(report: FixReport, out: TextIO) -> None:
+    secrets = _secret_values(report)
+    for path in report.changed_files:
+        fixed = report.files[path]
+        before, after = report.originals[path], fixed.after
+        for value in secrets.get(fixed.display, ()):
+            # A diff's context lines may show a hard-coded secret near a fixed line: mask it,
+            # as every finding does (ST401 never prints a secret).
+            before = before.replace(value, MASK)
+            after = after.replace(value, MASK)
+        out.write(unified_diff(before, after, fixed.display))
+
+
+MASK = "****(masked)"
+
+
+def _secret_values(report: FixReport) -> dict[str, set[str]]:
+    """The literal secrets ST401 found, per file, read from the original text."""
+    values: dict[str, set[str]] = {}
+    texts = {report.files[p].display: report.originals[p] for p in report.changed_files}
+    for finding in report.remaining():
+        text = texts.get(finding.path)
+        if finding.code != "ST401" or text is None or finding.end_line != finding.line:
+            continue
+        lines = text.splitlines()
+        if 0 < finding.line <= len(lines) and finding.end_col:
+            value = lines[finding.line - 1][finding.col - 1 : finding.end_col - 1].strip("'\"")
+            if len(value) >= 4:
+                values.setdefault(finding.path, set()).add(value)
+    return values
+
+
+def execute(args: argparse.Namespace) -> FixReport:
+    settings = settings_from_args(args)
+    options = FixOptions(unsafe=args.unsafe_fixes, dry_run=args.diff)
+
+    def progress(files: int):
+        return progress_for(files, "fixing")
+
+    return run_fixes(list(args.paths), settings, options, progress=progress)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = execute(args)
+    out = sys.stdout
+    if args.diff:
+        write_diff(report, out)
+        if args.show_fixes:
+            show_fixes(report, sys.stderr)
+        for error in report.errors:
+            print(f"somatrace: {error}", file=sys.stderr)
+        print(summary(report), file=sys.stderr)
+        return 1 if report.changed_files else 0
+    if args.show_fixes:
+        show_fixes(report, out)
+    if not args.quiet:
+        for finding in report.remaining():
+            out.write(_remaining_line(report, finding) + "\n")
+    for error in report.errors:
+        print(f"somatrace: {error}", file=sys.stderr)
+    out.write(summary(report) + "\n")
+    if report.remaining() and not args.exit_zero:
+        return 1
+    return 0
+
+
+def fix_before_check(args: argparse.Namespace) -> int | None:
+    """``somatrace check --fix`` / ``--diff``: fix first (summary on stderr, so machine-readable
+    reports on stdout stay clean); ``None`` means "go on and report what is left"."""
+    if not (getattr(args, "fix", False) or getattr(args, "diff", False)):
+        return None
+    report = execute(args)
+    if args.diff:
+        write_diff(report, sys.stdout)
+        if args.show_fixes:
+            show_fixes(report, sys.stderr)
+        print(summary(report), file=sys.stderr)
+        return 1 if report.changed_files else 0
+    if args.show_fixes:
+        show_fixes(report, sys.stderr)
+    for error in report.errors:
+        print(f"somatrace: {error}", file=sys.stderr)
+    print(summary(report), file=sys.stderr)
+    return None

@@ -1,0 +1,341 @@
+"""``[tool.somatrace]`` configuration: discovery (nearest ``pyproject.toml``), validation, defaults.
+
+Every option is declared once in :data:`OPTIONS` with its type and default; unknown keys and
+wrong types are errors that name the key and the file (exit code 2). Parts of the tool that need
+an option add it here, so ``somatrace check`` validates all of them in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from somatrace.checks.lint.errors import ConfigError
+from somatrace.checks.lint.globs import matches_any
+
+CODE_PREFIX = re.compile(r"^(?:ALL|ST[0-9]{0,3})$")
+
+
+def _list_of_str(key: str, value: Any) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, list):
+        raise TypeError(f"`{key}` must be a list of strings, got {type(value).__name__}")
+    for item in value:
+        if not isinstance(item, str):
+            raise TypeError(f"`{key}` must be a list of strings, found {item!r}")
+    return list(value)
+
+
+def _str_or_list(key: str, value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return _list_of_str(key, value)
+
+
+def _codes(key: str, value: Any) -> list[str]:
+    codes = _list_of_str(key, value)
+    for code in codes:
+        if not CODE_PREFIX.match(code):
+            raise TypeError(f"`{key}` holds {code!r}, which is not a rule code or prefix like ST1")
+    return codes
+
+
+def _bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"`{key}` must be true or false, got {value!r}")
+    return value
+
+
+def _number(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"`{key}` must be a number, got {value!r}")
+    return float(value)
+
+
+def _ratio(key: str, value: Any) -> float:
+    number = _number(key, value)
+    if not 0.0 <= number <= 1.0:
+        raise TypeError(f"`{key}` must be between 0 and 1, got {value!r}")
+    return number
+
+
+def _int(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TypeError(f"`{key}` must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _glob_to_codes(key: str, value: Any) -> dict[str, list[str]]:
+    if not isinstance(value, dict):
+        raise TypeError(f"`{key}` must be a table of glob = [codes], got {type(value).__name__}")
+    return {str(glob): _codes(f"{key}.{glob}", codes) for glob, codes in value.items()}
+
+
+def _glob_to_str(key: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise TypeError(f'`{key}` must be a table of glob = "name", got {type(value).__name__}')
+    out: dict[str, str] = {}
+    for glob, name in value.items():
+        if not isinstance(name, str):
+            raise TypeError(f"`{key}.{glob}` must be a string, got {name!r}")
+        out[str(glob)] = name
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    parse: Callable[[str, Any], Any]
+    default: Any
+    help: str
+
+
+OPTIONS: dict[str, Option] = {
+    "entrypoints": Option(
+        _list_of_str, ["services/*/app/main.py"], "globs of files that are service entrypoints"
+    ),
+    "auto-detect-entrypoints": Option(
+        _bool,
+        True,
+        "also treat detected ASGI/WSGI apps, server starts and Celery apps as entrypoints",
+    ),
+    "init-function": Option(
+        _str_or_list,
+        ["somatrace.tracing.init_tracing"],
+        "qualified name(s) of the tracing initialiser every entrypoint must call",
+    ),
+    "required-tags": Option(
+        _list_of_str, ["tenant_id", "workflow_name", "agent_id"], "tags every span must carry"
+    ),
+    "select": Option(_codes, ["ST"], "rule codes or prefixes to enable"),
+    "ignore": Option(_codes, [], "rule codes or prefixes to disable"),
+    "exclude": Option(_list_of_str, [], "globs of paths never checked"),
+    "per-file-ignores": Option(_glob_to_codes, {}, "glob = [codes] ignored in matching files"),
+    "report-unprovable-tags": Option(
+        _bool, True, "ST301: also report spans whose attributes cannot be proven to carry the tags"
+    ),
+    "service-name": Option(
+        _glob_to_str, {}, 'glob = "name": the service name the ST101 fix writes for entrypoints'
+    ),
+    "max-file-size": Option(
+        _int, 10 * 1024 * 1024, "bytes; larger files are reported as ST900 instead of parsed"
+    ),
+    # ST202 / ST203 / ST402 (config and security rules)
+    "content-switches": Option(
+        _list_of_str,
+        [],
+        "ST202: further env var names that switch prompt/completion capture on when truthy",
+    ),
+    "pii-words": Option(
+        _list_of_str,
+        [],
+        "ST203: words or phrases that mark a span attribute key as personal/secret data "
+        "(replaces the built-in list when set)",
+    ),
+    "min-sampling-rate": Option(
+        _ratio, 1.0, "ST402: the lowest trace sampling rate policy allows (0 to 1)"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The resolved settings that apply to the files under ``root``."""
+
+    root: Path
+    source: Path | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str) -> Any:
+        if key in self.values:
+            return self.values[key]
+        return OPTIONS[key].default
+
+    @property
+    def entrypoints(self) -> list[str]:
+        return self.get("entrypoints")
+
+    @property
+    def auto_detect_entrypoints(self) -> bool:
+        return self.get("auto-detect-entrypoints")
+
+    @property
+    def init_functions(self) -> list[str]:
+        return self.get("init-function")
+
+    @property
+    def required_tags(self) -> list[str]:
+        return self.get("required-tags")
+
+    @property
+    def select(self) -> list[str]:
+        return self.get("select")
+
+    @property
+    def ignore(self) -> list[str]:
+        return self.get("ignore")
+
+    @property
+    def exclude(self) -> list[str]:
+        return self.get("exclude")
+
+    @property
+    def per_file_ignores(self) -> dict[str, list[str]]:
+        return self.get("per-file-ignores")
+
+    def with_overrides(self, **values: Any) -> Config:
+        merged = dict(self.values)
+        merged.update(values)
+        return Config(root=self.root, source=self.source, values=merged)
+
+    def fingerprint(self) -> str:
+        """A stable hash of everything that can change what rules report."""
+        payload = {k: self.get(k) for k in sorted(OPTIONS)}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+    def relpath(self, path: Path) -> str:
+        text = os.path.abspath(path)
+        root = self._root_text
+        if text.startswith(root) and len(text) > len(root) and text[len(root)] == os.sep:
+            return text[len(root) + 1 :].replace(os.sep, "/")
+        if text == root:
+            return "."
+        return Path(text).as_posix()
+
+    @property
+    def _root_text(self) -> str:
+        return str(self.root)
+
+
+def parse_table(table: Mapping[str, Any], source: Path) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        option = OPTIONS.get(key)
+        if option is None:
+            known = ", ".join(sorted(OPTIONS))
+            raise ConfigError(f"{source}: unknown key `{key}` in [tool.somatrace] (known: {known})")
+        try:
+            values[key] = option.parse(key, raw)
+        except TypeError as exc:
+            raise ConfigError(f"{source}: [tool.somatrace] {exc}") from None
+    return values
+
+
+def _read_table(pyproject: Path) -> dict[str, Any] | None:
+    try:
+        with pyproject.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{pyproject}: cannot read: {exc.strerror}") from None
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict) or "somatrace" not in tool:
+        return None
+    table = tool["somatrace"]
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.somatrace] must be a table")
+    return table
+
+
+def load_config_file(path: Path) -> Config:
+    """Load an explicit ``--config`` file: a pyproject.toml or a somatrace.toml (top-level keys)."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    if path.name == "pyproject.toml":
+        table = _read_table(path) or {}
+    else:
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        table = data.get("tool", {}).get("somatrace", data) if "tool" in data else data
+    absolute = Path(os.path.abspath(path))
+    return Config(root=absolute.parent, source=absolute, values=parse_table(table, path))
+
+
+class ConfigResolver:
+    """The config for a path: the nearest ancestor ``pyproject.toml`` with ``[tool.somatrace]``.
+
+    Nested projects in a monorepo each get their own settings; results are memoised per folder.
+    """
+
+    def __init__(self, explicit: Config | None = None, fallback_root: Path | None = None) -> None:
+        self.explicit = explicit
+        self.fallback = Config(root=Path(os.path.abspath(fallback_root or Path.cwd())))
+        self._by_dir: dict[Path, Config] = {}
+
+    def for_path(self, path: Path) -> Config:
+        if self.explicit is not None:
+            return self.explicit
+        start = Path(os.path.abspath(path))
+        directory = start.parent if start.parent in self._by_dir else None
+        if directory is None:
+            directory = start if start.is_dir() else start.parent
+        return self._for_dir(directory)
+
+    def enclosing(self, config: Config) -> Config | None:
+        """The config of the project that contains ``config``'s project, if any."""
+        if self.explicit is not None or config.source is None:
+            return None
+        parent = config.root.parent
+        if parent == config.root:
+            return None
+        outer = self._for_dir(parent)
+        return None if outer is self.fallback else outer
+
+    def is_excluded(self, path: Path, config: Config, given: Path | None = None) -> bool:
+        """Excluded by its own project, or by a project that contains it and that the user
+        asked to check: checking the repository root honours its ``exclude = ["examples"]``
+        for a nested project under ``examples/``; checking ``examples/demo`` itself does not."""
+        if config.exclude and matches_any(tuple(config.exclude), config.relpath(path)):
+            return True
+        if given is None:
+            return False
+        current = self.enclosing(config)
+        while current is not None and (current.root == given or given in current.root.parents):
+            if current.exclude and matches_any(tuple(current.exclude), current.relpath(path)):
+                return True
+            current = self.enclosing(current)
+        return False
+
+    def _for_dir(self, directory: Path) -> Config:
+        cached = self._by_dir.get(directory)
+        if cached is not None:
+            return cached
+        pyproject = directory / "pyproject.toml"
+        config: Config | None = None
+        if pyproject.is_file():
+            table = _read_table(pyproject)
+            if table is not None:
+                config = Config(
+                    root=directory, source=pyproject, values=parse_table(table, pyproject)
+                )
+        if config is None:
+            parent = directory.parent
+            config = self.fallback if parent == directory else self._for_dir(parent)
+        self._by_dir[directory] = config
+        return config
+
+
+def is_selected(code: str, select: list[str], ignore: list[str]) -> bool:
+    """Ruff-like resolution: the most specific matching prefix wins; on a tie, ignore wins."""
+    best_select = max((_specificity(p) for p in select if _covers(p, code)), default=-1)
+    best_ignore = max((_specificity(p) for p in ignore if _covers(p, code)), default=-1)
+    if best_select < 0:
+        return False
+    return best_select > best_ignore
+
+
+def _covers(prefix: str, code: str) -> bool:
+    return prefix == "ALL" or code.startswith(prefix)
+
+
+def _specificity(prefix: str) -> int:
+    return 0 if prefix == "ALL" else len(prefix)

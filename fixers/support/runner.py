@@ -1,0 +1,227 @@
+"""Fixing one file in memory: findings in, new text (or reasons why not) out.
+
+Python files: parse once, resolve positions and parents once, ask each finding's fixer for a
+plan, merge the plans into one transform, add the imports they need once, drop imports they made
+unused, and verify that the result parses (LibCST) and compiles (CPython). Other files (``.env``,
+YAML, Dockerfile): apply the exact text edits the rule put into its findings.
+
+Nothing here writes: :mod:`somatrace.fixers.support.session` decides that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from somatrace.checks.lint.config import Config
+from somatrace.checks.lint.findings import Finding
+from somatrace.checks.lint.source import Source
+from somatrace.fixers import fixer_for
+from somatrace.fixers.support.base import FileFacts, NoFix, Plan, ServiceName, resolve_metadata
+from somatrace.fixers.support.edits import apply_edits
+from somatrace.fixers.support.imports import add_imports, remove_unused
+from somatrace.fixers.support.service_name import resolve_service_name
+from somatrace.fixers.support.transform import apply_merged, merge_plans
+
+UNSAFE_HINT = "unsafe fix: run with --unsafe-fixes to apply"
+
+
+@dataclass
+class FileFix:
+    path: Path
+    display: str
+    before: str
+    after: str
+    applied: list[tuple[Finding, str]] = field(default_factory=list)  # finding, description
+    not_fixed: list[tuple[Finding, str]] = field(default_factory=list)  # finding, reason
+    resolved: list[Finding] = field(default_factory=list)  # gone through another finding's fix
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.error is None and self.after != self.before
+
+
+def can_fix(finding: Finding) -> bool:
+    """Whether a fix may exist for ``finding`` (a fixer for its rule, or the rule's own edits)."""
+    if finding.code == "ST900":
+        return False
+    return fixer_for(finding.code) is not None or bool(finding.fix and finding.fix.edits)
+
+
+def fix_text_file(source: Source, display: str, findings: list[Finding], unsafe: bool) -> FileFix:
+    out = FileFix(source.path, display, source.text, source.text)
+    edits = []
+    chosen: list[Finding] = []
+    for finding in findings:
+        if finding.fix is None or not finding.fix.edits:
+            out.not_fixed.append((finding, "no automatic fix"))
+        elif not finding.fix.safe and not unsafe:
+            out.not_fixed.append((finding, UNSAFE_HINT))
+        else:
+            edits.extend(finding.fix.edits)
+            chosen.append(finding)
+    text, skipped = apply_edits(source.text, edits)
+    skipped_set = set(skipped)
+    for finding in chosen:
+        assert finding.fix is not None
+        if skipped_set.intersection(finding.fix.edits):
+            out.not_fixed.append((finding, "overlaps another fix; run fix again"))
+        else:
+            out.applied.append((finding, finding.fix.description))
+    out.after = text
+    return out
+
+
+def _parse(text: str) -> cst.Module | str:
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        return f"cannot parse: {exc.message} (line {exc.raw_line})"
+    except Exception as exc:
+        return f"cannot parse: {type(exc).__name__}: {exc}"[:300]
+
+
+def plan_file(
+    source: Source, display: str, findings: list[Finding], config: Config, relpath: str
+) -> tuple[FileFacts | None, list[tuple[Finding, Plan | NoFix]], str | None]:
+    """Each finding's plan (or why none) against the parsed file; an error string when the file
+    cannot be parsed."""
+    parsed = _parse(source.text)
+    if isinstance(parsed, str):
+        return None, [], parsed
+    module, positions, parents = resolve_metadata(parsed)
+    name_cache: list[ServiceName] = []
+
+    def service_name() -> ServiceName:
+        if not name_cache:
+            name_cache.append(resolve_service_name(source.path, relpath, config))
+        return name_cache[0]
+
+    facts = FileFacts(
+        path=source.path,
+        relpath=relpath,
+        config=config,
+        module=module,
+        positions=positions,
+        parents=parents,
+        service_name=service_name,
+        findings=list(findings),
+    )
+    plans: list[tuple[Finding, Plan | NoFix]] = []
+    for finding in sorted(findings, key=lambda f: f.sort_key):
+        fixer = fixer_for(finding.code)
+        if fixer is None:
+            plans.append((finding, NoFix("no automatic fix")))
+            continue
+        try:
+            plans.append((finding, fixer.plan(finding, facts)))
+        except Exception as exc:
+            plans.append((finding, NoFix(f"the fixer failed: {type(exc).__name__}: {exc}")))
+    return facts, plans, None
+
+
+def render(facts: FileFacts, plans: list[Plan]) -> tuple[str, list[Plan]]:
+    """The file's text with ``plans`` applied in one transform; returns the deferred plans."""
+    merged = merge_plans(plans, facts)
+    module = apply_merged(facts.module, merged)
+    module = add_imports(module, [spec for plan in merged.accepted for spec in plan.imports])
+    module = remove_unused(module, [d for plan in merged.accepted for d in plan.drop_if_unused])
+    return module.code, merged.deferred
+
+
+def verify(text: str, display: str) -> str | None:
+    """Why the fixed text is not valid Python, or None."""
+    parsed = _parse(text)
+    if isinstance(parsed, str):
+        return parsed
+    try:
+        compile(text, display, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        return f"the fixed code does not compile: {exc}"
+    return None
+
+
+def fix_python_file(
+    source: Source,
+    display: str,
+    findings: list[Finding],
+    config: Config,
+    relpath: str,
+    unsafe: bool,
+) -> FileFix:
+    out = FileFix(source.path, display, source.text, source.text)
+    # A Python rule may carry its own text edits instead of having a fixer.
+    with_edits = [f for f in findings if fixer_for(f.code) is None and f.fix and f.fix.edits]
+    findings = [f for f in findings if f not in with_edits]
+    facts, planned, error = plan_file(source, display, findings, config, relpath)
+    if facts is None:
+        out.error = error
+        out.not_fixed.extend((f, error or "cannot parse") for f in findings)
+        return out
+    chosen: list[tuple[Finding, Plan]] = []
+    for finding, plan in planned:
+        if isinstance(plan, NoFix) and plan.resolved:
+            out.resolved.append(finding)
+        elif isinstance(plan, NoFix):
+            out.not_fixed.append((finding, plan.reason))
+        elif not plan.safe and not unsafe:
+            out.not_fixed.append((finding, UNSAFE_HINT))
+        else:
+            chosen.append((finding, plan))
+    if not chosen:
+        if with_edits:
+            return _edits_in_python(source, display, with_edits, unsafe, out)
+        return out
+    for finding in with_edits:
+        out.not_fixed.append((finding, "waits for this file's other fixes; run fix again"))
+    try:
+        text, deferred = render(facts, [plan for _, plan in chosen])
+    except Exception as exc:  # a broken fix must not stop the run: this file stays as it is
+        out.error = f"fix not applied: {type(exc).__name__}: {exc}"[:300]
+        out.not_fixed.extend((f, out.error) for f, _ in chosen)
+        return out
+    deferred_ids = {id(p) for p in deferred}
+    problem = verify(text, display) if text != source.text else None
+    if problem is not None:
+        out.error = f"fix not applied: {problem}"
+        out.not_fixed.extend((f, out.error) for f, _ in chosen)
+        return out
+    for finding, plan in chosen:
+        if id(plan) in deferred_ids:
+            out.not_fixed.append((finding, "overlaps another fix; run fix again"))
+        else:
+            out.applied.append((finding, plan.description))
+    out.after = text
+    return out
+
+
+def _edits_in_python(
+    source: Source, display: str, findings: list[Finding], unsafe: bool, out: FileFix
+) -> FileFix:
+    edited = fix_text_file(source, display, findings, unsafe)
+    problem = verify(edited.after, display) if edited.after != source.text else None
+    out.not_fixed.extend(edited.not_fixed)
+    if problem is not None:
+        out.error = f"fix not applied: {problem}"
+        out.not_fixed.extend((f, out.error) for f, _ in edited.applied)
+        return out
+    out.applied.extend(edited.applied)
+    out.after = edited.after
+    return out
+
+
+def fix_source(
+    source: Source,
+    display: str,
+    findings: list[Finding],
+    config: Config,
+    relpath: str,
+    unsafe: bool = False,
+) -> FileFix:
+    """Fix ``findings`` (all of one file) in memory."""
+    if source.path.suffix == ".py" or relpath.endswith(".py"):
+        return fix_python_file(source, display, findings, config, relpath, unsafe)
+    return fix_text_file(source, display, findings, unsafe)
