@@ -19,6 +19,7 @@ from typing import Any
 
 from somatrace.checks.lint.errors import ConfigError
 from somatrace.checks.lint.globs import matches_any
+from somatrace.policy import INIT_TRACING, REQUIRED_TAGS
 
 CODE_PREFIX = re.compile(r"^(?:ALL|ST[0-9]{0,3})$")
 
@@ -106,12 +107,10 @@ OPTIONS: dict[str, Option] = {
     ),
     "init-function": Option(
         _str_or_list,
-        ["somatrace.tracing.init_tracing"],
+        [INIT_TRACING],
         "qualified name(s) of the tracing initialiser every entrypoint must call",
     ),
-    "required-tags": Option(
-        _list_of_str, ["tenant_id", "workflow_name", "agent_id"], "tags every span must carry"
-    ),
+    "required-tags": Option(_list_of_str, list(REQUIRED_TAGS), "tags every span must carry"),
     "select": Option(_codes, ["ST"], "rule codes or prefixes to enable"),
     "ignore": Option(_codes, [], "rule codes or prefixes to disable"),
     "exclude": Option(_list_of_str, [], "globs of paths never checked"),

@@ -31,6 +31,18 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from somatrace.policy import (
+    CONTENT_SWITCHES,
+    ENDPOINT_VARS,
+    HEADER_VARS,
+    OFF_SAMPLERS,
+    RATIO_SAMPLERS,
+    SAMPLER_ARG_VAR,
+    SAMPLER_VAR,
+    SAMPLING_RATE_VARS,
+    TRUE_VALUES,
+)
+
 __all__ = [
     "CODE_CONTENT_ON",
     "CODE_HARDCODED_SECRET",
@@ -62,31 +74,10 @@ CODE_MISSING_ENDPOINT = "ST403"
 # Switches that make OpenLLMetry / OpenTelemetry GenAI instrumentations record prompt and
 # completion text. TRACELOOP_TRACE_CONTENT defaults to "true", so only an explicit falsy value
 # is safe — but that is a property of the whole environment, not of a line (see evaluate_env).
-CONTENT_SWITCHES: tuple[str, ...] = (
-    "TRACE_CONTENT",
-    "TRACELOOP_TRACE_CONTENT",
-    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
-)
-SAMPLING_RATE_VARS: tuple[str, ...] = ("LANGFUSE_SAMPLING_RATE", "LANGFUSE_SAMPLE_RATE")
-SAMPLER_VAR = "OTEL_TRACES_SAMPLER"
-SAMPLER_ARG_VAR = "OTEL_TRACES_SAMPLER_ARG"
-RATIO_SAMPLERS = frozenset({"traceidratio", "parentbased_traceidratio"})
-OFF_SAMPLERS = frozenset({"always_off", "parentbased_always_off"})
-# Either of these tells an OpenTelemetry exporter where to send spans.
-ENDPOINT_VARS: tuple[str, ...] = (
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-)
-HEADER_VARS: tuple[str, ...] = (
-    "OTEL_EXPORTER_OTLP_HEADERS",
-    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-    "TRACELOOP_HEADERS",
-)
 KEY_VARS: dict[str, str] = {"LANGFUSE_SECRET_KEY": "sk-lf-", "LANGFUSE_PUBLIC_KEY": "pk-lf-"}
 SECRET_HEADER_NAMES = frozenset({"x-langfuse-secret", "x-langfuse-secret-key"})
 _AUTH_SCHEMES = ("basic", "bearer")
 
-_TRUTHY = frozenset({"true", "1", "yes", "on"})
 _REFERENCE = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*?\}\}|<[A-Z_]+>")
 
 
@@ -151,7 +142,7 @@ def is_truthy(value: str | None) -> bool:
     """``true``/``1``/``yes``/``on`` in any case, surrounding quotes and blanks ignored."""
     if value is None:
         return False
-    return value.strip().strip("'\"").strip().lower() in _TRUTHY
+    return value.strip().strip("'\"").strip().lower() in TRUE_VALUES
 
 
 def is_reference(value: str | None) -> bool:

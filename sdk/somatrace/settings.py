@@ -13,17 +13,21 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-DEFAULT_ENDPOINT = "http://langfuse-ingester.observability:4318"
-REQUIRED_TAGS: tuple[str, ...] = ("tenant_id", "workflow_name", "agent_id")
+from somatrace.policy import (
+    DEFAULT_ENDPOINT,
+    DEFAULT_SAMPLER,
+    FALSE_VALUES,
+    RATIO_SAMPLERS,
+    REQUIRED_TAGS,
+    TRUE_VALUES,
+)
+
 DEFAULT_EXPORT_TIMEOUT_MS = 5_000
 DEFAULT_MAX_QUEUE_SIZE = 2_048
 DEFAULT_MAX_EXPORT_BATCH_SIZE = 512
 DEFAULT_SCHEDULE_DELAY_MS = 1_000
 
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_RATIO_SAMPLERS = frozenset({"traceidratio", "parentbased_traceidratio"})
 
 
 class ConfigError(ValueError):
@@ -36,9 +40,9 @@ def parse_bool(name: str, value: str | bool | None, default: bool) -> bool:
     if isinstance(value, bool):
         return value
     text = value.strip().lower()
-    if text in _TRUE:
+    if text in TRUE_VALUES:
         return True
-    if text in _FALSE:
+    if text in FALSE_VALUES:
         return False
     raise ConfigError(f"{name}={value!r} is not a boolean (use true or false)")
 
@@ -147,8 +151,7 @@ def _sample_rate(env: Mapping[str, str], option: float | None) -> float:
     if option is not None:
         rate, source = _float("sample_rate", option), "sample_rate"
     elif env.get("OTEL_TRACES_SAMPLER_ARG") and (
-        env.get("OTEL_TRACES_SAMPLER", "parentbased_traceidratio").strip().lower()
-        in _RATIO_SAMPLERS
+        env.get("OTEL_TRACES_SAMPLER", DEFAULT_SAMPLER).strip().lower() in RATIO_SAMPLERS
     ):
         rate, source = (
             _float("OTEL_TRACES_SAMPLER_ARG", env["OTEL_TRACES_SAMPLER_ARG"]),

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from opentelemetry.context import Context, attach, detach, get_value, set_value
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from somatrace.settings import REQUIRED_TAGS
+from somatrace.policy import REQUIRED_TAGS
 
 ASSOCIATION_PROPERTIES_KEY = "association_properties"  # Traceloop's context key
 ASSOCIATION_PREFIX = "traceloop.association.properties."

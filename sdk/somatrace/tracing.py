@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from somatrace.policy import INSTRUMENTATION_CONTENT_VARS
 from somatrace.settings import ConfigError, TracingSettings, load_settings
 
 logger = logging.getLogger("somatrace")
@@ -37,10 +38,6 @@ _TRACELOOP_ROUTING_VARIABLES = (
 # Libraries that Traceloop's instrumentors import and that reach the internet on import
 # unless told not to (litellm fetches its model cost map from raw.githubusercontent.com).
 _NO_EGRESS_VARIABLES = {"LITELLM_LOCAL_MODEL_COST_MAP": "true"}
-_CONTENT_VARIABLES = (
-    "TRACELOOP_TRACE_CONTENT",
-    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
-)
 
 _LOCK = threading.Lock()
 _HANDLE: TracingHandle | None = None
@@ -137,7 +134,7 @@ def _set_content_environment(settings: TracingSettings) -> None:
     tenant_id tag is an opted-in tenant.
     """
     value = "true" if settings.trace_content else "false"
-    for variable in _CONTENT_VARIABLES:
+    for variable in INSTRUMENTATION_CONTENT_VARS:
         previous = os.environ.get(variable)
         if previous is not None and previous.strip().lower() != value:
             logger.warning(
