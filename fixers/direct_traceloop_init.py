@@ -1,23 +1,9 @@
 """ST102 fixer: rewrite ``Traceloop.init(...)`` to ``init_tracing(...)``.
 
-Arguments of ``Traceloop.init`` (traceloop-sdk 0.62, positional order respected) map onto the
-helper's (``init_tracing(app_name, **options)``, see ``somatrace.settings.OPTION_NAMES``):
-
-| ``Traceloop.init``      | ``init_tracing``                  |
-|-------------------------|-----------------------------------|
-| ``app_name``            | ``app_name`` (positional when it comes first) |
-| ``api_endpoint``        | ``endpoint``                      |
-| ``headers``             | ``headers``                       |
-| ``disable_batch``       | ``disable_batch``                 |
-| ``resource_attributes`` | ``resource_attributes``           |
-| ``enabled``             | ``enabled``                       |
-| ``telemetry_enabled``   | dropped (the helper never sends Traceloop telemetry) |
-| ``traceloop_sync_enabled`` | dropped - **unsafe** (prompt sync from the Traceloop cloud stops) |
-
-Anything else - a custom ``exporter``, ``processor``, ``propagator``, ``sampler``, metrics or
-logging exporter, ``api_key``, instrument lists, ``*args``/``**kwargs`` - has no equivalent:
-no fix is offered and the reason is printed with the finding (:func:`unfixable_reason`).
-Without ``app_name`` the service name is resolved like ST101's (config, path, pyproject).
+Which arguments map onto the helper, and why the others do not, is
+:mod:`somatrace.checks.analysis.traceloop_init` (shared with the rule, whose message says why a
+call has no fix). Without ``app_name`` the service name is resolved like ST101's (config, path,
+pyproject).
 
 Safety: the rewrite is **safe** (it changes exactly what the policy asks: content capture off,
 tags and cost on, export to the configured endpoint) when the call is a statement of its own;
@@ -33,101 +19,35 @@ from typing import ClassVar
 
 import libcst as cst
 
+from somatrace.checks.analysis.traceloop_init import (
+    DROPPED_SAFE,
+    DROPPED_UNSAFE,
+    RENAMED,
+    argument_names,
+)
+from somatrace.checks.analysis.traceloop_init import unfixable_reason as shared_reason
 from somatrace.checks.lint.findings import Finding
 from somatrace.fixers.support.base import FileFacts, Fixer, ImportSpec, NoFix, Plan
 from somatrace.fixers.support.imports import name_conflict
 
 INIT_TRACING = ImportSpec("somatrace.tracing", "init_tracing")
 
-# Traceloop.init's parameters in positional order (traceloop-sdk 0.62).
-POSITIONAL = (
-    "app_name",
-    "api_endpoint",
-    "api_key",
-    "enabled",
-    "headers",
-    "disable_batch",
-    "telemetry_enabled",
-    "exporter",
-    "metrics_exporter",
-    "metrics_headers",
-    "logging_exporter",
-    "logging_headers",
-    "processor",
-    "propagator",
-    "sampler",
-    "traceloop_sync_enabled",
-    "should_enrich_metrics",
-    "resource_attributes",
-    "instruments",
-    "block_instruments",
-    "image_uploader",
-    "span_postprocess_callback",
-)
-RENAMED = {
-    "api_endpoint": "endpoint",
-    "headers": "headers",
-    "disable_batch": "disable_batch",
-    "resource_attributes": "resource_attributes",
-    "enabled": "enabled",
-}
-DROPPED_SAFE = frozenset({"telemetry_enabled"})
-DROPPED_UNSAFE = frozenset({"traceloop_sync_enabled"})
-CUSTOM_PIPELINE = frozenset(
-    {
-        "exporter",
-        "processor",
-        "propagator",
-        "sampler",
-        "metrics_exporter",
-        "logging_exporter",
-        "span_postprocess_callback",
-        "image_uploader",
-    }
-)
-
 
 def _named_args(call: cst.Call) -> list[tuple[str, cst.Arg]] | str:
-    named: list[tuple[str, cst.Arg]] = []
-    position = 0
-    for arg in call.args:
-        if arg.star:
-            return f"the call passes `{arg.star}` arguments, which cannot be mapped"
-        if arg.keyword is None:
-            if position >= len(POSITIONAL):
-                return "the call passes more positional arguments than Traceloop.init takes"
-            named.append((POSITIONAL[position], arg))
-            position += 1
-        else:
-            named.append((arg.keyword.value, arg))
-    return named
+    star = next((str(arg.star) for arg in call.args if arg.star), None)
+    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+    keywords = [arg.keyword.value for arg in call.args if arg.keyword is not None]
+    names = argument_names(len(positional), keywords, star)
+    if isinstance(names, str):
+        return names
+    args = [*positional, *(arg for arg in call.args if arg.keyword is not None)]
+    return list(zip(names, args, strict=True))
 
 
 def unfixable_reason(call: cst.Call) -> str | None:
-    """Why ``Traceloop.init(...)`` cannot be rewritten to ``init_tracing(...)``, or None.
-
-    Pure function of the call node, so the ST102 rule can put the reason into its message.
-    """
+    """Why ``Traceloop.init(...)`` cannot be rewritten to ``init_tracing(...)``, or None."""
     named = _named_args(call)
-    if isinstance(named, str):
-        return named
-    for name, _ in named:
-        if name in CUSTOM_PIPELINE:
-            return (
-                f"a custom `{name}` has no init_tracing equivalent (the helper builds the "
-                "export pipeline that enforces the policy); move it into the helper's config "
-                "or drop it by hand"
-            )
-        if name == "api_key":
-            return (
-                "`api_key` has no init_tracing equivalent; put the OTLP credentials into "
-                "OTEL_EXPORTER_OTLP_HEADERS"
-            )
-        if name in ("instruments", "block_instruments"):
-            return f"`{name}` has no init_tracing equivalent (the helper instruments every library)"
-        if name not in RENAMED and name not in DROPPED_SAFE | DROPPED_UNSAFE and name != "app_name":
-            return f"`{name}` has no init_tracing equivalent"
-    return None
+    return shared_reason(named if isinstance(named, str) else [name for name, _ in named])
 
 
 def _imports_to_drop(func: cst.BaseExpression) -> list[tuple[str, str | None, str | None]]:

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import libcst as cst
-from libcst.metadata import ProviderT, ScopeProvider
-
-from somatrace.checks.analysis.names import (
-    TAGS_BIND,
+from somatrace.checks.analysis.tags import (
     TagProof,
-    TagScope,
-    callee_names,
-    matches_name,
-    module_constants,
-    tag_call_proof,
+    association_call_proof,
+    bind_call_proof,
+    complete,
+    tag_flow,
 )
-from somatrace.checks.lint.rule import FileContext, Invalid, PythonRule, Valid
+from somatrace.checks.lint.codes import ASSOCIATION_PROPERTIES_MISSING_TAGS
+from somatrace.checks.lint.module import Module
+from somatrace.checks.lint.rule import (
+    Expect,
+    FileContext,
+    FixAvailability,
+    Invalid,
+    PythonRule,
+    Valid,
+)
 
 
 class AssociationPropertiesMissingTags(PythonRule):
@@ -78,11 +82,10 @@ class AssociationPropertiesMissingTags(PythonRule):
     No fix: only the author knows the values of the missing tags.
     """
 
-    CODE = "ST302"
+    CODE = ASSOCIATION_PROPERTIES_MISSING_TAGS
     NAME = "association-properties-missing-tags"
     TRIGGERS = (b"set_association_properties", b"bind")
-    FIXABLE = False
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (ScopeProvider,)
+    FIX = FixAvailability.NONE
 
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
@@ -94,74 +97,47 @@ class AssociationPropertiesMissingTags(PythonRule):
             return False
         return b"somatrace" in source or (ctx.module_name or "").startswith("somatrace.")
 
-    def __init__(self, ctx: FileContext) -> None:
-        super().__init__(ctx)
-        self.required = tuple(ctx.config.required_tags)
-        self.constants: dict[str, cst.BaseExpression] = {}
-        self.scopes: list[TagScope] = []
-        self.decorator_binds: dict[int, TagScope] = {}
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self.constants = module_constants(self, node)
-        self.scopes.append(TagScope())
-
-    # A bind nested in another (lexically, in the same body) adds to it: what it must complete
-    # is the union. `set_association_properties` replaces the bound tags, so it stands alone.
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        scope = TagScope()
-        for decorator in node.decorators:
-            expression = decorator.decorator
-            if isinstance(expression, cst.Call) and matches_name(self, expression.func, TAGS_BIND):
-                proof = self._proof(expression)
-                if proof is not None:
-                    scope.bind(proof)
-                    self.decorator_binds[id(expression)] = scope
-        self.scopes.append(scope)
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.scopes.pop()
-
-    def visit_With(self, node: cst.With) -> None:
-        # Nothing runs between the items of one `with`: its binds count together.
-        scope = self.scopes[-1]
-        scope.enter_with()
-        for with_item in node.items:
-            item = with_item.item
-            if isinstance(item, cst.Call) and matches_name(self, item.func, TAGS_BIND):
-                proof = self._proof(item)
-                if proof is not None:
-                    scope.bind(proof)
-
-    def leave_With(self, original_node: cst.With) -> None:
-        self.scopes[-1].leave_with()
-
-    def _proof(self, call: cst.Call) -> TagProof | None:
-        return tag_call_proof(self, call, self.constants, frozenset(self.required))
-
-    def visit_Call(self, node: cst.Call) -> None:
-        own = self._proof(node)
-        if own is None:
-            return
-        is_bind = bool(callee_names(self, node) & TAGS_BIND)
-        proof = own
-        if is_bind:
-            # Decorators stacked on one function all wrap its body; a with-item or plain call
-            # adds to the tags bound around it in this body.
-            scope = self.decorator_binds.get(id(node)) or self.scopes[-1]
-            proof = own | scope.context
-        missing = proof.missing(self.required)
-        if not missing or proof.may_supply(missing):
-            return
-        what = "`bind(...)`" if is_bind else "`set_association_properties(...)`"
-        data: dict[str, Any] = {"missing": missing, "call": "bind" if is_bind else "association"}
-        self.report(
-            node,
-            f"{what} lacks required tag{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(missing)}{proof.unknown_keys_note()}; spans under it cannot be "
-            f"filtered or costed by {'them' if len(missing) > 1 else 'it'} in Langfuse",
-            data=data,
-        )
+    def check(self, module: Module) -> None:
+        required = tuple(self.ctx.config.required_tags)
+        flow = tag_flow(module)
+        calls = [(call, scope, True) for call, scope in flow.binds]
+        calls += [(call, scope, False) for call, scope in flow.associations]
+        decorated = {id(d) for fn, _ in module.functions for d in fn.decorator_list}
+        for fn, scope in module.functions:
+            outer = scope.parent or module.scope
+            for decorator in fn.decorator_list:
+                if id(decorator) in flow.decorator_binds:
+                    calls.append((decorator, outer, True))
+        calls.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
+        for call, scope, is_bind in calls:
+            if is_bind:
+                own = bind_call_proof(module, call, scope)
+                if id(call) in flow.decorator_binds:
+                    # Decorators stacked on one function all wrap its body.
+                    context = flow.decorator_binds[id(call)]
+                elif id(call) in decorated:
+                    continue
+                else:
+                    context = flow.before.get(id(call), TagProof())
+                    context = context | flow.bind_siblings.get(id(call), TagProof())
+                proof = complete(own | context, required)
+            else:
+                proof = complete(association_call_proof(module, call, scope), required)
+            missing = proof.missing(required)
+            if not missing or proof.may_supply(missing):
+                continue
+            what = "`bind(...)`" if is_bind else "`set_association_properties(...)`"
+            data: dict[str, Any] = {
+                "missing": missing,
+                "call": "bind" if is_bind else "association",
+            }
+            self.report(
+                call,
+                f"{what} lacks required tag{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)}{proof.unknown_keys_note()}; spans under it cannot be "
+                f"filtered or costed by {'them' if len(missing) > 1 else 'it'} in Langfuse",
+                data=data,
+            )
 
     VALID: ClassVar[list[Valid]] = [
         Valid(
@@ -298,6 +274,7 @@ TL.set_association_properties(PROPERTIES)
             line=6,
             message="lacks required tags workflow_name, agent_id;",
             why="the mapping and its key come through module constants",
+            col=1,
         ),
         Invalid(
             """
@@ -311,6 +288,7 @@ Traceloop.set_association_properties({Keys.TENANT: "acme", "agent_id": "a"})
             message="lacks required tags tenant_id, workflow_name (keys defined elsewhere, "
             "`Keys.TENANT`, can supply at most 1);",
             why="one key defined elsewhere cannot be two missing tags",
+            col=1,
         ),
         Invalid(
             """
@@ -320,6 +298,7 @@ set_association_properties(dict(tenant_id="acme", agent_id="a"))
 """,
             line=3,
             message="workflow_name",
+            col=1,
         ),
         Invalid(
             """
@@ -362,6 +341,10 @@ def handle(tenant):
             message="lacks required tag tenant_id;",
             why="None binds nothing; a bind around a nested function's definition is no outer "
             "bind for the binds inside it",
+            expect=(
+                Expect(4, 10, "`bind(...)` lacks required tag tenant_id"),
+                Expect(6, 18, "`bind(...)` lacks required tags tenant_id, workflow_name"),
+            ),
         ),
         Invalid(
             """
@@ -373,5 +356,6 @@ with bind(tenant_id="acme", workflow_name="w", agent_id="a"):
             config={"required-tags": ["tenant_id", "region"]},
             line=3,
             message="lacks required tag region;",
+            col=6,
         ),
     ]

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import ast
 from typing import ClassVar
 
-import libcst as cst
-from libcst.metadata import ProviderT, ScopeProvider
-
-from somatrace.checks.analysis.names import callee_names
-from somatrace.checks.lint.rule import Invalid, PythonRule, Valid
-
-TRACELOOP_INIT = frozenset(
-    {"traceloop.sdk.Traceloop.init", "traceloop.sdk.tracing.tracing.Traceloop.init"}
+from somatrace.checks.analysis.traceloop_init import (
+    TRACELOOP_INIT,
+    argument_names,
+    unfixable_reason,
 )
+from somatrace.checks.lint.codes import DIRECT_TRACELOOP_INIT
+from somatrace.checks.lint.module import Module
+from somatrace.checks.lint.rule import FixAvailability, Invalid, PythonRule, Valid
+
+
+def call_argument_names(call: ast.Call) -> list[str] | str:
+    star = next(("*" for a in call.args if type(a) is ast.Starred), None)
+    star = star or next(("**" for kw in call.keywords if kw.arg is None), None)
+    positional = len(call.args)
+    return argument_names(positional, [kw.arg for kw in call.keywords if kw.arg], star)
 
 
 class DirectTraceloopInit(PythonRule):
@@ -50,11 +57,10 @@ class DirectTraceloopInit(PythonRule):
     with a custom exporter or processor is left alone and the finding says why.
     """
 
-    CODE = "ST102"
+    CODE = DIRECT_TRACELOOP_INIT
     NAME = "direct-traceloop-init"
     TRIGGERS = (b"Traceloop", b"traceloop")
-    FIXABLE = True
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (ScopeProvider,)
+    FIX = FixAvailability.SOMETIMES
 
     MESSAGE = (
         "`Traceloop.init` called directly; call `init_tracing` instead "
@@ -62,17 +68,15 @@ class DirectTraceloopInit(PythonRule):
         "content policy, required tags and cost attribution)"
     )
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if callee_names(self, node) & TRACELOOP_INIT:
-            # The fixer knows which arguments map onto init_tracing; say why when none can.
-            from somatrace.fixers.direct_traceloop_init import unfixable_reason
-
-            reason = unfixable_reason(node)
+    def check(self, module: Module) -> None:
+        for call, _scope, _name in module.calls_to(TRACELOOP_INIT):
+            reason = unfixable_reason(call_argument_names(call))
             if reason is None:
-                self.report(node, self.MESSAGE)
+                # `client = Traceloop.init(...)`: init_tracing returns no Traceloop client.
+                safety = "safe" if id(call) in module.statement_values else "unsafe"
+                self.report(call, self.MESSAGE, data={"fix": safety})
             else:
-                message = f"{self.MESSAGE}; no automatic fix: {reason}"
-                self.report(node, message, data={"fixable": False})
+                self.report(call, f"{self.MESSAGE}; no automatic fix: {reason}")
 
     VALID: ClassVar[list[Valid]] = [
         Valid(
@@ -114,6 +118,7 @@ Traceloop.init(app_name="billing", exporter=ConsoleSpanExporter())
             line=4,
             message="no automatic fix:",
             why="a custom exporter does not map onto init_tracing, and the finding says so",
+            col=1,
         ),
         Invalid(
             """
@@ -142,6 +147,7 @@ import traceloop.sdk as ts
 ts.Traceloop.init(app_name="billing")
 """,
             line=3,
+            col=1,
         ),
         Invalid(
             """
@@ -150,5 +156,6 @@ import traceloop.sdk
 traceloop.sdk.Traceloop.init(app_name="billing")
 """,
             line=3,
+            col=1,
         ),
     ]

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-import libcst as cst
-from libcst.metadata import PositionProvider, ProviderT, ScopeProvider
-
-from somatrace.checks.analysis.names import (
-    callee_names,
-    constant_string,
-    environ_writes,
-    keyword,
-    literal_mapping,
-    module_constants,
-    resolve_constant,
-)
+from somatrace.checks.analysis.environ import environ_writes
+from somatrace.checks.analysis.traceloop_init import TRACELOOP_INIT
+from somatrace.checks.analysis.values import constant_string, literal_mapping, resolve_constant
 from somatrace.checks.config_files import FILE_PATTERNS
 from somatrace.checks.config_files.evaluate import (
     LocatedViolation,
@@ -25,8 +17,18 @@ from somatrace.checks.config_files.evaluate import (
     header_violations,
     policy_for,
 )
+from somatrace.checks.lint.codes import HARDCODED_OTLP_SECRET
 from somatrace.checks.lint.findings import Finding
-from somatrace.checks.lint.rule import FileContext, Invalid, PythonRule, TextRule, Valid
+from somatrace.checks.lint.module import Module, Scope, keyword_arg
+from somatrace.checks.lint.rule import (
+    Expect,
+    FileContext,
+    FixAvailability,
+    Invalid,
+    PythonRule,
+    TextRule,
+    Valid,
+)
 from somatrace.checks.policy.environ import (
     CODE_HARDCODED_SECRET,
     HEADER_VARS,
@@ -34,11 +36,8 @@ from somatrace.checks.policy.environ import (
     EnvViolation,
     evaluate_var,
 )
+from somatrace.policy import INIT_TRACING
 
-SOMATRACE_INIT = "somatrace.tracing.init_tracing"
-TRACELOOP_INIT = frozenset(
-    {"traceloop.sdk.Traceloop.init", "traceloop.sdk.tracing.tracing.Traceloop.init"}
-)
 # Langfuse client constructors and their credential keywords -> the env var they stand for.
 LANGFUSE_KEYWORDS = {"secret_key": "LANGFUSE_SECRET_KEY", "public_key": "LANGFUSE_PUBLIC_KEY"}
 # A literal credential can only be in a file that spells one of these (any case).
@@ -128,26 +127,17 @@ class HardcodedOtlpSecret(PythonRule, TextRule):
     already been exposed.
     """
 
-    CODE = "ST401"
+    CODE = HARDCODED_OTLP_SECRET
     NAME = "hardcoded-otlp-secret"
     FILE_PATTERNS = FILE_PATTERNS
     TRIGGERS = (b"sk-lf-", b"pk-lf-", b"x-langfuse-secret", b'"Basic ', b"'Basic ")
-    NEEDS_CONTEXT_FILTER = True
+    FIX = FixAvailability.NONE
     TEXT_TRIGGERS: ClassVar[tuple[bytes, ...]] = (
         *(name.encode() for name in (*HEADER_VARS, *KEY_VARS)),
         b"x-langfuse-secret",
         b"uthorization",
         b"UTHORIZATION",
     )
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
-        PositionProvider,
-        ScopeProvider,
-    )
-
-    def __init__(self, ctx: FileContext) -> None:
-        super().__init__(ctx)
-        self.constants: dict[str, cst.BaseExpression] = {}
-        self._reported: set[tuple[int, int]] = set()
 
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
@@ -168,82 +158,78 @@ class HardcodedOtlpSecret(PythonRule, TextRule):
 
     # -- Python ---------------------------------------------------------------------------
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.constants = module_constants(self, node)
+    def check(self, module: Module) -> None:
+        self._reported: set[tuple[int, int]] = set()
+        self.policy = policy_for(self.ctx.config)
+        for write in environ_writes(module):
+            if write.name in KEY_VARS or write.name in HEADER_VARS:
+                self._check_literal(
+                    module, write.name, write.value, write.scope, f"`{write.name}` set in code"
+                )
+        init_functions = {INIT_TRACING, *self.ctx.config.init_functions, *TRACELOOP_INIT}
+        for call, scope in module.calls:
+            names = module.qualified_names(call.func, scope)
+            if not names:
+                continue
+            if any(_is_otlp_exporter(n) for n in names) or names & init_functions:
+                self._check_headers(module, call, scope)
+            elif any(_is_langfuse_client(n) for n in names):
+                for name, variable in LANGFUSE_KEYWORDS.items():
+                    kw = keyword_arg(call, name)
+                    if kw is not None:
+                        self._check_literal(
+                            module, variable, kw.value, scope, f"`Langfuse({name}=...)`"
+                        )
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        self._check_env(node)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._check_env(node)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self._check_env(node)
-        names = callee_names(self, node)
-        if not names:
-            return
-        init_functions = {SOMATRACE_INIT, *self.ctx.config.init_functions, *TRACELOOP_INIT}
-        if any(_is_otlp_exporter(n) for n in names) or names & init_functions:
-            self._check_headers(node)
-        elif any(_is_langfuse_client(n) for n in names):
-            for name, variable in LANGFUSE_KEYWORDS.items():
-                arg = keyword(node, name)
-                if arg is not None:
-                    self._check_literal(variable, arg.value, f"`Langfuse({name}=...)`")
-
-    def _check_env(self, node: cst.CSTNode) -> None:
-        for name, value in environ_writes(self, node, self.constants):
-            if name in KEY_VARS or name in HEADER_VARS:
-                self._check_literal(name, value, f"`{name}` set in code")
-
-    def _check_literal(self, variable: str, value: cst.BaseExpression, what: str) -> None:
-        text = constant_string(self, value, self.constants)
+    def _check_literal(
+        self, module: Module, variable: str, value: ast.expr, scope: Scope, what: str
+    ) -> None:
+        text = constant_string(module, value, scope)
         if text is not None:
-            self._report_secrets(
-                value, evaluate_var(variable, text, policy_for(self.ctx.config)), what
-            )
+            self._report_secrets(value, evaluate_var(variable, text, self.policy), what)
 
-    def _check_headers(self, call: cst.Call) -> None:
-        arg = keyword(call, "headers")
-        if arg is None:
+    def _check_headers(self, module: Module, call: ast.Call, scope: Scope) -> None:
+        kw = keyword_arg(call, "headers")
+        if kw is None:
             return
-        policy = policy_for(self.ctx.config)
-        mapping = literal_mapping(self, arg.value, self.constants)
+        mapping = literal_mapping(module, kw.value, scope)
         if mapping is not None:
-            items = list(mapping.items)
+            items = [(key, value, value_scope) for key, _, value, value_scope in mapping.items]
         else:
-            items = self._header_pairs(arg.value)
-            if not items:
-                self._check_literal("OTEL_EXPORTER_OTLP_HEADERS", arg.value, "`headers=` string")
+            pairs = self._header_pairs(module, kw.value, scope)
+            if not pairs:
+                self._check_literal(
+                    module, "OTEL_EXPORTER_OTLP_HEADERS", kw.value, scope, "`headers=` string"
+                )
                 return
-        for header, value in items:
-            text = constant_string(self, value, self.constants)
+            items = pairs
+        for header, value, value_scope in items:
+            text = constant_string(module, value, value_scope)
             if text is not None:
-                found = header_violations(header, text, policy)
+                found = header_violations(header, text, self.policy)
                 self._report_secrets(value, found, f"header '{header}' given to the exporter")
 
-    def _header_pairs(self, node: cst.BaseExpression) -> list[tuple[str, cst.BaseExpression]]:
+    def _header_pairs(
+        self, module: Module, node: ast.expr, scope: Scope
+    ) -> list[tuple[str, ast.expr, Scope]]:
         """``(("authorization", "Basic ..."),)``: gRPC exporters' metadata as pairs."""
-        node = resolve_constant(self, node, self.constants)
-        if not isinstance(node, cst.Tuple | cst.List):
+        resolved = resolve_constant(module, node, scope)
+        inner = scope if resolved is node else module.scope
+        if type(resolved) not in (ast.Tuple, ast.List):
             return []
-        pairs: list[tuple[str, cst.BaseExpression]] = []
-        for element in node.elements:
-            pair = element.value
-            if isinstance(pair, cst.Tuple | cst.List) and len(pair.elements) == 2:
-                name = constant_string(self, pair.elements[0].value, self.constants)
+        pairs: list[tuple[str, ast.expr, Scope]] = []
+        for pair in resolved.elts:  # type: ignore[attr-defined]
+            if type(pair) in (ast.Tuple, ast.List) and len(pair.elts) == 2:  # type: ignore[attr-defined]
+                name = constant_string(module, pair.elts[0], inner)  # type: ignore[attr-defined]
                 if name is not None:
-                    pairs.append((name, pair.elements[1].value))
+                    pairs.append((name, pair.elts[1], inner))  # type: ignore[attr-defined]
         return pairs
 
-    def _report_secrets(
-        self, node: cst.BaseExpression, found: list[EnvViolation], what: str
-    ) -> None:
+    def _report_secrets(self, node: ast.expr, found: list[EnvViolation], what: str) -> None:
         for violation in found:
             if violation.code != CODE_HARDCODED_SECRET:
                 continue
-            position = self.get_metadata(PositionProvider, node).start
-            key = (position.line, position.column)
+            key = (node.lineno, node.col_offset)
             if key in self._reported:
                 continue
             self._reported.add(key)
@@ -349,6 +335,14 @@ class HardcodedOtlpSecret(PythonRule, TextRule):
             """,
             line=3,
             count=2,
+            expect=(
+                Expect(
+                    3, 30, "`Langfuse(public_key=...)` is a literal credential (pk-lf-****(10 char"
+                ),
+                Expect(
+                    3, 55, "`Langfuse(secret_key=...)` is a literal credential (sk-lf-****(10 char"
+                ),
+            ),
         ),
         Invalid(
             """
@@ -382,6 +376,14 @@ class HardcodedOtlpSecret(PythonRule, TextRule):
             line=4,
             col=36,
             count=2,
+            expect=(
+                Expect(
+                    4, 36, "OTEL_EXPORTER_OTLP_HEADERS holds a literal credential in header 'autho"
+                ),
+                Expect(
+                    5, 29, "LANGFUSE_SECRET_KEY holds a literal Langfuse key (sk-lf-****(14 chars)"
+                ),
+            ),
         ),
         Invalid(
             """

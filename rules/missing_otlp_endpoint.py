@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from somatrace.checks.lint.codes import MISSING_OTLP_ENDPOINT
 from somatrace.checks.lint.rule import Rule
 
 
@@ -49,5 +50,5 @@ class MissingOtlpEndpoint(Rule):
     No fix: the endpoint is a deployment decision.
     """
 
-    CODE = "ST403"
+    CODE = MISSING_OTLP_ENDPOINT
     NAME = "missing-otlp-endpoint"

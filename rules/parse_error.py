@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from somatrace.checks.lint.codes import PARSE_ERROR
 from somatrace.checks.lint.rule import Rule
 
 
@@ -37,5 +38,5 @@ class ParseError(Rule):
     No fix.
     """
 
-    CODE = "ST900"
+    CODE = PARSE_ERROR
     NAME = "parse-error"

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import ast
 import re
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
-import libcst as cst
-from libcst.metadata import ProviderT, ScopeProvider
-
-from somatrace.checks.analysis.names import (
-    SET_ASSOCIATION_PROPERTIES,
-    TAGS_BIND,
-    callee_names,
+from somatrace.checks.analysis import otel
+from somatrace.checks.analysis.values import (
     constant_string,
-    keyword,
-    module_constants,
-    qualified_names,
+    fstring_literal_parts,
     resolve_constant,
-    string_value,
 )
-from somatrace.checks.lint.rule import FileContext, Invalid, PythonRule, Valid
+from somatrace.checks.lint.codes import PII_SPAN_ATTRIBUTE
+from somatrace.checks.lint.findings import Finding
+from somatrace.checks.lint.module import Module, Scope, argument, keyword_arg
+from somatrace.checks.lint.project import ModuleFacts, ProjectModel, to_term
+from somatrace.checks.lint.provenance import VALUES_FACET, terms_for, values_facet
+from somatrace.checks.lint.rule import (
+    Expect,
+    FileContext,
+    FixAvailability,
+    Invalid,
+    PythonRule,
+    Valid,
+)
 
 # Words and phrases that mark a key as personal or secret data (the `pii-words` option replaces
 # them). Matched on whole words of the key: `gen_ai.usage.input_tokens` has the word "tokens",
@@ -117,60 +123,20 @@ _NOT_PERSONAL_AFTER: dict[str, frozenset[str]] = {
     "token": frozenset({"page", "next", "continuation", "cursor", "pagination", "sync"}),
 }
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
-SPAN_METHODS_WITH_ATTRIBUTES = frozenset(
-    {"start_span", "start_as_current_span", "add_event", "record_exception"}
-)
-SEMCONV_PREFIXES = ("opentelemetry.semconv", "opentelemetry.semconv_ai")
-# Calls that give a span: what `with ... as x` / `x = ...` binds, or a receiver itself.
-SPAN_FACTORIES = frozenset(
-    {"start_as_current_span", "start_span", "get_current_span", "use_span", "INVALID_SPAN"}
-)
-
-
-def _last_name(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
-    return None
-
-
-def _is_span_factory(node: cst.BaseExpression | None) -> bool:
-    return isinstance(node, cst.Call) and _last_name(node.func) in SPAN_FACTORIES
-
-
 # Pre-filter: `span.set_attribute(`, `current_span.set_attributes(`, `get_current_span().set_…`
 _SPAN_RECEIVER = re.compile(rb"span\w*(?:\(\))?\s*\.set_attributes?\(", re.IGNORECASE)
 _SPAN_SOURCES = (b"start_span", b"start_as_current_span", b"get_current_span")
 _SPAN_ANNOTATION = re.compile(rb"[:\[,(|]\s*(?:[\w.]+\.)?Span\b")
-
-
-class _SpanNames(cst.CSTVisitor):
-    """Names in a module that hold spans: bound from a span factory (``with
-    tracer.start_as_current_span(...) as s``, ``s = trace.get_current_span()``) or parameters
-    annotated as a span (``s: Span``)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def visit_WithItem(self, node: cst.WithItem) -> None:
-        if node.asname is not None and isinstance(node.asname.name, cst.Name):
-            if _is_span_factory(node.item):
-                self.names.add(node.asname.name.value)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if _is_span_factory(node.value):
-            for target in node.targets:
-                if isinstance(target.target, cst.Name):
-                    self.names.add(target.target.value)
-
-    def visit_Param(self, node: cst.Param) -> None:
-        if node.annotation is not None:
-            annotation = node.annotation.annotation
-            text = string_value(annotation) or _last_name(annotation) or ""
-            if text.rsplit(".", 1)[-1].endswith("Span"):
-                self.names.add(node.name.value)
+# After a content word, only these may follow for the key to hold the content itself
+# (`gen_ai.prompt.0.content`, `chat.messages.user`); anything else describes it
+# (`prompt.round`, `prompt_versions`, `prompt.best_reward`).
+_CONTENT_HOLDERS = frozenset(
+    {"content", "contents", "text", "body", "value", "values", "raw", "full", "parts", "user",
+     "system", "assistant", "input", "output", "prompt", "prompts", "message", "messages",
+     "completion", "completions"}
+)  # fmt: skip
+_KEY_METHODS = frozenset({"set_attribute", "set_attributes"})
+SPAN_KEYS_FACET = "span-keys"
 
 
 def words(text: str) -> list[str]:
@@ -190,7 +156,10 @@ def personal_data_phrase(key: str, phrases: tuple[tuple[str, ...], ...]) -> str 
             after = key_words[start + size :]
             if _DESCRIBES_AFTER.intersection(after):
                 continue
-            if phrase[-1] in _CONTENT_WORDS and _DESCRIBES_CONTENT_AFTER.intersection(after):
+            if phrase[-1] in _CONTENT_WORDS and (
+                _DESCRIBES_CONTENT_AFTER.intersection(after)
+                or not all(w.isdigit() or w in _CONTENT_HOLDERS for w in after)
+            ):
                 continue
             if before and before[-1] in _DESCRIBES_BEFORE:
                 continue
@@ -205,6 +174,32 @@ def configured_phrases(ctx: FileContext) -> tuple[tuple[str, ...], ...]:
     phrases = {tuple(words(phrase)) for phrase in configured}
     # Longer phrases first, so "api key" is named rather than a part of it.
     return tuple(sorted((p for p in phrases if p), key=lambda p: (-len(p), p)))
+
+
+def span_keys_facet(module: Module) -> dict[str, list[list[Any]]]:
+    """Functions that set one of their parameters as an attribute key on a receiver:
+    qualname -> [[parameter index, parameter name, receiver term, receiver name], ...]."""
+    terms = terms_for(module)
+    out: dict[str, list[list[Any]]] = {}
+    for call, scope in module.calls:
+        func = call.func
+        if type(func) is not ast.Attribute or func.attr != "set_attribute":
+            continue
+        function = scope.function
+        key = argument(call, 0, "key")
+        if function is None or function.kind != "function" or type(key) is not ast.Name:
+            continue
+        found = scope.lookup(key.id)
+        if found is None or found[0] is not function:
+            continue
+        params = [a.arg for a in (*function.node.args.posonlyargs, *function.node.args.args)]  # type: ignore[attr-defined]
+        if key.id not in params:
+            continue
+        receiver = func.value
+        out.setdefault(function.qualname, []).append(
+            [params.index(key.id), key.id, terms.of(receiver, scope), otel.receiver_name(receiver)]
+        )
+    return out
 
 
 class PiiSpanAttribute(PythonRule):
@@ -248,9 +243,12 @@ class PiiSpanAttribute(PythonRule):
     No automatic fix: what to record instead (an ID, a hash, a length) is a decision.
     """
 
-    CODE = "ST203"
+    CODE = PII_SPAN_ATTRIBUTE
     NAME = "pii-span-attribute"
     TRIGGERS = (b"set_attribute", b"attributes", b"association_properties", b"bind")
+    FIX = FixAvailability.NONE
+    API = (otel.TABLE,)
+    FACETS = {VALUES_FACET: values_facet, SPAN_KEYS_FACET: lambda m, ctx: span_keys_facet(m)}
 
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
@@ -266,117 +264,175 @@ class PiiSpanAttribute(PythonRule):
             return True  # a receiver named like a span, a span factory or a `Span` annotation
         if b"bind" in source and b"somatrace" in source:
             return True
-        return b"attributes" in source and (
+        if b"attributes" in source and (
             b"start_span" in source or b"start_as_current_span" in source
-        )
-
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (ScopeProvider,)
-
-    def __init__(self, ctx: FileContext) -> None:
-        super().__init__(ctx)
-        self.constants: dict[str, cst.BaseExpression] = {}
-        self.span_names: set[str] = set()
-        self.phrases = configured_phrases(ctx)
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self.constants = module_constants(self, node)
-        collector = _SpanNames()
-        node.visit(collector)
-        self.span_names = collector.names
-
-    def _is_span(self, receiver: cst.BaseExpression) -> bool:
-        """Whether ``receiver`` (of ``.set_attribute``) is a span, as far as the module shows:
-        a name bound to a span, a span factory call, or a name that says it is a span
-        (``span``, ``self.root_span``) — not ``ldap_entry`` or a DOM ``element``."""
-        if _is_span_factory(receiver):
-            return True
-        name = _last_name(receiver)
-        if name is None:
-            return False
-        return name in self.span_names or "span" in name.lower()
-
-    def visit_Call(self, node: cst.Call) -> None:
-        method = node.func.attr.value if isinstance(node.func, cst.Attribute) else None
-        if method in ("set_attribute", "set_attributes") and not self._is_span(
-            node.func.value  # type: ignore[union-attr]
         ):
-            return
-        if method == "set_attribute":
-            arg = node.args[0] if node.args and node.args[0].keyword is None else None
-            arg = arg or keyword(node, "key")
-            if arg is not None and not arg.star:
-                self._check_key_node(arg.value, "span attribute")
-            return
-        if method == "set_attributes":
-            arg = node.args[0] if node.args and not node.args[0].keyword else None
-            arg = arg or keyword(node, "attributes")
-            if arg is not None:
-                self._check_mapping(arg.value, "span attribute")
-            return
-        if method in SPAN_METHODS_WITH_ATTRIBUTES:
-            arg = keyword(node, "attributes")
-            if arg is not None:
-                self._check_mapping(arg.value, "span attribute")
-            return
-        names = callee_names(self, node)
-        if names & SET_ASSOCIATION_PROPERTIES or method == "set_association_properties":
-            arg = node.args[0] if node.args and not node.args[0].keyword else None
-            arg = arg or keyword(node, "properties")
-            if arg is not None:
-                self._check_mapping(arg.value, "association property")
-        elif names & TAGS_BIND:
-            self._check_call_arguments(node, "span tag")
+            return True
+        # A call of a project helper that sets the attribute for the caller passes the span.
+        return b"span" in source and (b"set_attribute" in source or b"(span" in source)
 
-    def _check_key_node(self, node: cst.BaseExpression, what: str) -> None:
-        key = self._key_text(node)
-        if key is not None:
-            self._check_key(key, node, what)
+    def check(self, module: Module) -> None:
+        self.phrases = configured_phrases(self.ctx)
+        self.terms = terms_for(module)
+        self.module_ = module
+        for call, scope in module.calls:
+            func = call.func
+            method = func.attr if type(func) is ast.Attribute else None
+            if method in _KEY_METHODS:
+                receiver = func.value  # type: ignore[union-attr]
+                if method == "set_attribute":
+                    key = argument(call, 0, "key")
+                    if key is not None and type(key) is not ast.Starred:
+                        self._key_node(key, scope, "span attribute", receiver)
+                else:
+                    mapping = argument(call, 0, "attributes")
+                    if mapping is not None:
+                        self._mapping(mapping, scope, "span attribute", receiver)
+                continue
+            if method in otel.SPAN_METHODS_WITH_ATTRIBUTES:
+                kw = keyword_arg(call, "attributes")
+                if kw is not None:
+                    self._mapping(kw.value, scope, "span attribute", None)
+                continue
+            names = module.qualified_names(func, scope)
+            if names & otel.SET_ASSOCIATION_PROPERTIES or method == "set_association_properties":
+                mapping = argument(call, 0, "properties")
+                if mapping is not None:
+                    self._mapping(mapping, scope, "association property", None)
+            elif names & otel.BIND:
+                self._call_arguments(call, scope, "span tag", None)
+            else:
+                self._forwarded(call, scope)
 
-    def _key_text(self, node: cst.BaseExpression) -> str | None:
-        text = constant_string(self, node, self.constants)
+    # -- keys -------------------------------------------------------------------------------
+
+    def _key_text(self, node: ast.expr, scope: Scope) -> str | None:
+        module = self.module_
+        text = constant_string(module, node, scope)
         if text is not None:
             return text
-        resolved = resolve_constant(self, node, self.constants)
-        if isinstance(resolved, cst.Name | cst.Attribute):
-            for name in qualified_names(self, resolved):
-                if name.startswith(SEMCONV_PREFIXES):
+        parts = fstring_literal_parts(node)
+        if parts is not None:
+            return ".".join(parts)
+        resolved = resolve_constant(module, node, scope)
+        if type(resolved) in (ast.Name, ast.Attribute):
+            for name in module.qualified_names(resolved, scope):
+                if name.startswith(otel.SEMCONV_PREFIXES):
                     return name.rsplit(".", 1)[-1]
         return None
 
-    def _check_mapping(self, node: cst.BaseExpression, what: str) -> None:
-        resolved = resolve_constant(self, node, self.constants)
-        if isinstance(resolved, cst.Dict):
-            # Report at each key of a dict display.
-            for element in resolved.elements:
-                if isinstance(element, cst.DictElement):
-                    self._check_key_node(element.key, what)
-                else:
-                    self._check_mapping(element.value, what)
-            return
-        if isinstance(resolved, cst.Call) and "builtins.dict" in callee_names(self, resolved):
-            self._check_call_arguments(resolved, what)
+    def _key_node(self, node: ast.expr, scope: Scope, what: str, receiver: ast.expr | None) -> None:
+        key = self._key_text(node, scope)
+        if key is not None:
+            self._key(key, node, what, receiver, scope)
 
-    def _check_call_arguments(self, call: cst.Call, what: str) -> None:
+    def _mapping(self, node: ast.expr, scope: Scope, what: str, receiver: ast.expr | None) -> None:
+        module = self.module_
+        resolved = resolve_constant(module, node, scope)
+        inner_scope = scope if resolved is node else module.scope
+        if type(resolved) is ast.Dict:
+            for key, value in zip(resolved.keys, resolved.values, strict=True):
+                if key is None:
+                    self._mapping(value, inner_scope, what, receiver)
+                else:
+                    self._key_node(key, inner_scope, what, receiver)
+            return
+        if type(resolved) is ast.Call and "builtins.dict" in module.qualified_names(
+            resolved.func, inner_scope
+        ):
+            self._call_arguments(resolved, inner_scope, what, receiver)
+
+    def _call_arguments(
+        self, call: ast.Call, scope: Scope, what: str, receiver: ast.expr | None
+    ) -> None:
         """Keyword arguments are keys (reported at the keyword); a positional mapping or a
         ``**spread`` is read as a mapping."""
         for arg in call.args:
-            if arg.keyword is not None:
-                self._check_key(arg.keyword.value, arg.keyword, what)
-            elif arg.star in ("", "**"):
-                self._check_mapping(arg.value, what)
+            if type(arg) is not ast.Starred:
+                self._mapping(arg, scope, what, receiver)
+        for kw in call.keywords:
+            if kw.arg is not None:
+                self._key(kw.arg, kw, what, receiver, scope)
+            else:
+                self._mapping(kw.value, scope, what, receiver)
 
-    def _check_key(self, key: str, node: cst.CSTNode, what: str) -> None:
+    def _key(
+        self, key: str, node: ast.AST, what: str, receiver: ast.expr | None, scope: Scope
+    ) -> None:
         phrase = personal_data_phrase(key, self.phrases)
         if phrase is None:
             return
         data: dict[str, Any] = {"key": key, "matched": phrase}
-        self.report(
-            node,
+        message = (
             f"{what} key '{key}' names personal or secret data ('{phrase}'): it is exported "
             "with every span and kept by the trace backend; record an ID, hash or length "
-            "instead, or drop it",
-            data=data,
+            "instead, or drop it"
         )
+        if receiver is None or otel.local_span_evidence(self.module_, receiver, scope):
+            self.report(node, message, data=data)
+            return
+        term = self.terms.of(receiver, scope)
+        self.defer(node, message, ["span", term, otel.receiver_name(receiver)], data=data)
+
+    # -- keys given to a project helper that sets them on a span ----------------------------
+
+    def _forwarded(self, call: ast.Call, scope: Scope) -> None:
+        candidates: list[tuple[int, str | None, ast.expr, str]] = []
+        for index, arg in enumerate(call.args):
+            if type(arg) is ast.Starred:
+                break
+            text = (
+                self._key_text(arg, scope) if type(arg) in (ast.Constant, ast.JoinedStr) else None
+            )
+            if text is not None:
+                candidates.append((index, None, arg, text))
+        for kw in call.keywords:
+            if kw.arg is not None and type(kw.value) in (ast.Constant, ast.JoinedStr):
+                text = self._key_text(kw.value, scope)
+                if text is not None:
+                    candidates.append((-1, kw.arg, kw.value, text))
+        for index, name, node, key in candidates:
+            phrase = personal_data_phrase(key, self.phrases)
+            if phrase is None:
+                continue
+            data: dict[str, Any] = {"key": key, "matched": phrase, "via": "helper"}
+            message = (
+                f"span attribute key '{key}' names personal or secret data ('{phrase}'), "
+                f"and `{self.module_.source_of(call.func)}` sets it on a span: it is exported "
+                "with every span and kept by the trace backend; record an ID, hash or length "
+                "instead, or drop it"
+            )
+            callee = self.terms.of(call.func, scope)
+            self.defer(node, message, ["forward", callee, index, name], data=data)
+
+    @classmethod
+    def settle(
+        cls, finding: Finding, query: Any, project: ProjectModel, facts: ModuleFacts
+    ) -> Iterable[Finding]:
+        if query[0] == "span":
+            _, term, name = query
+            if otel.is_span_kinds(project.kinds(to_term(term), facts), name):
+                yield finding
+            return
+        _, callee, index, name = query
+        for kind in project.kinds(to_term(callee), facts):
+            if not kind.startswith(("func:", "bound:")):
+                continue
+            path, _, qualname = kind.split(":", 1)[1].rpartition(":")
+            offset = 1 if kind.startswith("bound:") else 0
+            keys = (project.facet(path, SPAN_KEYS_FACET) or {}).get(qualname)
+            target = project.module(path)
+            if not keys or target is None:
+                continue
+            for param_index, param_name, receiver, receiver_name in keys:
+                hit = (index >= 0 and param_index == index + offset) or (
+                    name is not None and param_name == name
+                )
+                if hit and otel.is_span_kinds(
+                    project.kinds(to_term(receiver), target), receiver_name
+                ):
+                    yield finding
+                    return
 
     VALID: ClassVar[list[Valid]] = [
         Valid(
@@ -459,6 +515,14 @@ class PiiSpanAttribute(PythonRule):
             """,
             line=4,
             count=2,
+            expect=(
+                Expect(
+                    4, 30, "span attribute key 'customerPhoneNumber' names personal or secret data"
+                ),
+                Expect(
+                    5, 24, "span attribute key 'llm.apiKey' names personal or secret data ('api ke"
+                ),
+            ),
         ),
         Invalid(
             """
@@ -488,6 +552,17 @@ class PiiSpanAttribute(PythonRule):
             col=31,
             count=3,
             why="spans bound by with/as, a span factory call, an annotated parameter",
+            expect=(
+                Expect(
+                    8, 31, "span attribute key 'user.phone' names personal or secret data ('phone'"
+                ),
+                Expect(
+                    9, 44, "span attribute key 'auth.password' names personal or secret data ('pas"
+                ),
+                Expect(
+                    12, 23, "span attribute key 'customer.address' names personal or secret data ('"
+                ),
+            ),
         ),
         Invalid(
             """

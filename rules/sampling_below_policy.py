@@ -2,66 +2,37 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
-import libcst as cst
-from libcst.metadata import PositionProvider, ProviderT, ScopeProvider
-
-from somatrace.checks.analysis.names import (
-    callee_names,
-    constant_string,
-    environ_writes,
-    keyword,
-    module_constants,
-    qualified_names,
-    resolve_constant,
-)
+from somatrace.checks.analysis.environ import environ_writes
+from somatrace.checks.analysis.values import constant_string, number_value
 from somatrace.checks.config_files import FILE_PATTERNS
 from somatrace.checks.config_files.evaluate import config_findings, policy_for
+from somatrace.checks.lint.codes import SAMPLING_BELOW_POLICY
 from somatrace.checks.lint.findings import Finding
-from somatrace.checks.lint.rule import FileContext, Invalid, PythonRule, TextRule, Valid
+from somatrace.checks.lint.module import Module, Scope, argument, keyword_arg
+from somatrace.checks.lint.rule import (
+    FileContext,
+    FixAvailability,
+    Invalid,
+    PythonRule,
+    TextRule,
+    Valid,
+)
 from somatrace.checks.policy.environ import CODE_SAMPLING_BELOW_POLICY, EnvVar, evaluate_env
+from somatrace.policy import INIT_TRACING, SAMPLER_ARG_VAR, SAMPLER_VAR, SAMPLING_RATE_VARS
 
-SOMATRACE_INIT = "somatrace.tracing.init_tracing"
 _SAMPLING = "opentelemetry.sdk.trace.sampling."
 RATIO_SAMPLERS = frozenset({_SAMPLING + "TraceIdRatioBased", _SAMPLING + "ParentBasedTraceIdRatio"})
 OFF_SAMPLERS = frozenset({_SAMPLING + "ALWAYS_OFF", _SAMPLING + "DEFAULT_OFF"})
 # Environment variables whose value matters for sampling (the policy decides how).
-SAMPLING_VARS = frozenset(
-    {
-        "LANGFUSE_SAMPLING_RATE",
-        "LANGFUSE_SAMPLE_RATE",
-        "OTEL_TRACES_SAMPLER",
-        "OTEL_TRACES_SAMPLER_ARG",
-    }
-)
+SAMPLING_VARS = frozenset({*SAMPLING_RATE_VARS, SAMPLER_VAR, SAMPLER_ARG_VAR})
 
 
 def _is_langfuse_client(name: str) -> bool:
     return name.split(".", 1)[0] == "langfuse" and name.rsplit(".", 1)[-1] == "Langfuse"
-
-
-def number_value(node: cst.BaseExpression, text: str | None) -> Decimal | None:
-    """A literal number (``0.1``, ``-1``, ``1e-2``) or a numeric string, as a Decimal."""
-    if text is not None:
-        raw = text.strip()
-    elif isinstance(node, cst.Integer | cst.Float):
-        raw = node.value.replace("_", "")
-    elif (
-        isinstance(node, cst.UnaryOperation)
-        and isinstance(node.operator, cst.Minus)
-        and isinstance(node.expression, cst.Integer | cst.Float)
-    ):
-        raw = "-" + node.expression.value.replace("_", "")
-    else:
-        return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        return None
-    return None if value.is_nan() else value
 
 
 class SamplingBelowPolicy(PythonRule, TextRule):
@@ -108,9 +79,10 @@ class SamplingBelowPolicy(PythonRule, TextRule):
     service should decide (or lower `min-sampling-rate` in `[tool.somatrace]`).
     """
 
-    CODE = "ST402"
+    CODE = SAMPLING_BELOW_POLICY
     NAME = "sampling-below-policy"
     FILE_PATTERNS = FILE_PATTERNS
+    FIX = FixAvailability.NONE
     TRIGGERS = (
         b"sample_rate",
         b"TraceIdRatio",
@@ -125,17 +97,6 @@ class SamplingBelowPolicy(PythonRule, TextRule):
         b"SAMPLE_RATE",
         b"OTEL_TRACES_SAMPLER",
     )
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
-        PositionProvider,
-        ScopeProvider,
-    )
-
-    def __init__(self, ctx: FileContext) -> None:
-        super().__init__(ctx)
-        self.constants: dict[str, cst.BaseExpression] = {}
-        self.env: list[EnvVar] = []
-        self.env_nodes: dict[tuple[str, int], cst.BaseExpression] = {}
-        self._reported: set[tuple[int, int]] = set()
 
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
@@ -149,93 +110,73 @@ class SamplingBelowPolicy(PythonRule, TextRule):
 
     # -- Python ---------------------------------------------------------------------------
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.constants = module_constants(self, node)
+    def check(self, module: Module) -> None:
+        self._reported: set[tuple[int, int]] = set()
+        self.minimum = policy_for(self.ctx.config).min_sampling_rate
+        init_functions = {INIT_TRACING, *self.ctx.config.init_functions}
+        for call, scope in module.calls:
+            names = module.qualified_names(call.func, scope)
+            if not names:
+                continue
+            if names & RATIO_SAMPLERS:
+                arg = argument(call, 0, "rate")
+                if arg is not None:
+                    sampler = sorted(names & RATIO_SAMPLERS)[0].rsplit(".", 1)[-1]
+                    self._check_rate(module, arg, scope, f"`{sampler}({{rate}})`")
+            elif names & init_functions:
+                kw = keyword_arg(call, "sample_rate")
+                if kw is not None:
+                    self._check_rate(module, kw.value, scope, "`init_tracing(sample_rate={rate})`")
+            elif any(_is_langfuse_client(n) for n in names):
+                kw = keyword_arg(call, "sample_rate")
+                if kw is not None:
+                    self._check_rate(module, kw.value, scope, "`Langfuse(sample_rate={rate})`")
+        self._off_samplers(module)
+        self._environment(module)
 
-    def visit_Import(self, node: cst.Import) -> bool:
-        return False
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        return False
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        self._collect_env(node)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._collect_env(node)
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self._check_off_sampler(node)
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        self._check_off_sampler(node)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self._collect_env(node)
-        names = callee_names(self, node)
-        if not names:
-            return
-        if names & RATIO_SAMPLERS:
-            positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
-            arg = positional[0] if positional else keyword(node, "rate")
-            if arg is not None:
-                sampler = sorted(names & RATIO_SAMPLERS)[0].rsplit(".", 1)[-1]
-                self._check_rate(arg.value, f"`{sampler}({{rate}})`")
-        elif names & {SOMATRACE_INIT, *self.ctx.config.init_functions}:
-            arg = keyword(node, "sample_rate")
-            if arg is not None:
-                self._check_rate(arg.value, "`init_tracing(sample_rate={rate})`")
-        elif any(_is_langfuse_client(n) for n in names):
-            arg = keyword(node, "sample_rate")
-            if arg is not None:
-                self._check_rate(arg.value, "`Langfuse(sample_rate={rate})`")
-
-    def leave_Module(self, original_node: cst.Module) -> None:
+    def _environment(self, module: Module) -> None:
         # The policy judges the environment the module sets as a whole (a ratio sampler's
         # argument counts only with the sampler), like a container's env.
-        policy = policy_for(self.ctx.config)
-        for violation in evaluate_env(self.env, policy):
+        env: list[EnvVar] = []
+        nodes: dict[tuple[str, int], ast.expr] = {}
+        for write in environ_writes(module):
+            if write.name not in SAMPLING_VARS:
+                continue
+            text = constant_string(module, write.value, write.scope)
+            if text is None:
+                continue
+            env.append(EnvVar(write.name, text, write.value.lineno))
+            nodes[(write.name, write.value.lineno)] = write.value
+        for violation in evaluate_env(env, policy_for(self.ctx.config)):
             if violation.code != CODE_SAMPLING_BELOW_POLICY:
                 continue
-            node = self.env_nodes.get((violation.name, violation.line or 0))
+            node = nodes.get((violation.name, violation.line or 0))
             if node is not None:
                 self._report_once(node, f"{violation.message} (set in code)")
 
-    def _collect_env(self, node: cst.CSTNode) -> None:
-        for name, value in environ_writes(self, node, self.constants):
-            if name not in SAMPLING_VARS:
-                continue
-            text = constant_string(self, value, self.constants)
-            if text is None:
-                continue
-            line = self.get_metadata(PositionProvider, value).start.line
-            self.env.append(EnvVar(name, text, line))
-            self.env_nodes[(name, line)] = value
-
-    def _check_rate(self, value: cst.BaseExpression, template: str) -> None:
-        resolved = resolve_constant(self, value, self.constants)
-        rate = number_value(resolved, constant_string(self, value, self.constants))
-        minimum = policy_for(self.ctx.config).min_sampling_rate
-        if rate is None or rate >= minimum:
+    def _check_rate(self, module: Module, value: ast.expr, scope: Scope, template: str) -> None:
+        rate = number_value(module, value, scope)
+        if rate is None or rate >= self.minimum:
             return
         self._report_once(
             value,
-            f"{template.format(rate=rate)} samples below policy (minimum {minimum}): "
+            f"{template.format(rate=rate)} samples below policy (minimum {self.minimum}): "
             "sampled-out requests lose their cost, tags and evidence; keep every trace",
         )
 
-    def _check_off_sampler(self, node: cst.Name | cst.Attribute) -> None:
-        if qualified_names(self, node) & OFF_SAMPLERS:
-            minimum = policy_for(self.ctx.config).min_sampling_rate
-            if minimum > 0:
-                name = node.value if isinstance(node, cst.Name) else node.attr.value
+    def _off_samplers(self, module: Module) -> None:
+        if self.minimum <= 0:
+            return
+        wanted = {name.rsplit(".", 1)[-1] for name in OFF_SAMPLERS}
+        for node, scope in module.names_loaded(wanted):
+            if module.qualified_names(node, scope) & OFF_SAMPLERS:
+                name = node.id if type(node) is ast.Name else node.attr  # type: ignore[attr-defined]
                 self._report_once(
-                    node, f"the `{name}` sampler drops every trace (policy minimum {minimum})"
+                    node, f"the `{name}` sampler drops every trace (policy minimum {self.minimum})"
                 )
 
-    def _report_once(self, node: cst.CSTNode, message: str) -> None:
-        position = self.get_metadata(PositionProvider, node).start
-        key = (position.line, position.column)
+    def _report_once(self, node: ast.expr, message: str) -> None:
+        key = (node.lineno, node.col_offset)
         if key not in self._reported:
             self._reported.add(key)
             self.report(node, message)
@@ -291,6 +232,7 @@ class SamplingBelowPolicy(PythonRule, TextRule):
             line=2,
             message="below policy",
             why="no sampler set: the spine's default ratio sampler honours the argument",
+            col=25,
         ),
         Invalid(
             """

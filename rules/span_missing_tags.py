@@ -2,106 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import ast
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
-import libcst as cst
-from libcst.metadata import ProviderT, ScopeProvider
-
-from somatrace.checks.analysis.names import (
-    SET_ASSOCIATION_PROPERTIES,
-    TAGS_BIND,
+from somatrace.checks.analysis import otel
+from somatrace.checks.analysis.tags import (
     TagProof,
-    TagScope,
-    annotation_refers_to,
-    expression_tag_proof,
-    keyword,
-    matches_name,
-    module_constants,
-    qualified_names,
-    string_value,
-    tag_call_proof,
+    bind_call_proof,
+    complete,
+    expression_proof,
+    tag_flow,
 )
-from somatrace.checks.lint.rule import FileContext, Invalid, PythonRule, Valid
-
-SPAN_METHODS = frozenset({"start_as_current_span", "start_span"})
-ATTRIBUTES_POSITION = 3  # start_span(name, context, kind, attributes, ...) in opentelemetry-api
-GET_TRACER = frozenset({"opentelemetry.trace.get_tracer"})
-TRACER_PROVIDER_FACTORIES = frozenset(
-    {
-        "opentelemetry.trace.get_tracer_provider",
-        "opentelemetry.sdk.trace.TracerProvider",
-    }
+from somatrace.checks.analysis.values import is_none, string_value
+from somatrace.checks.lint.codes import SPAN_MISSING_TAGS
+from somatrace.checks.lint.findings import Finding
+from somatrace.checks.lint.module import FunctionNode, Module, Scope, keyword_arg
+from somatrace.checks.lint.project import ModuleFacts, ProjectModel, to_term
+from somatrace.checks.lint.provenance import VALUES_FACET, terms_for, values_facet
+from somatrace.checks.lint.rule import (
+    Expect,
+    FileContext,
+    FixAvailability,
+    Invalid,
+    PythonRule,
+    Valid,
 )
-TRACER_TYPES = frozenset(
-    {
-        "opentelemetry.trace.Tracer",
-        "opentelemetry.trace.ProxyTracer",
-        "opentelemetry.trace.NoOpTracer",
-        "opentelemetry.sdk.trace.Tracer",
-    }
-)
-TRACER_PROVIDER_TYPES = frozenset(
-    {"opentelemetry.trace.TracerProvider", "opentelemetry.sdk.trace.TracerProvider"}
-)
-TRACELOOP_DECORATOR_NAMES = (
-    "workflow",
-    "task",
-    "agent",
-    "tool",
-    "aworkflow",
-    "atask",
-    "aagent",
-    "atool",
-)
-TRACELOOP_DECORATORS = {
-    f"traceloop.sdk.decorators.{name}": name for name in TRACELOOP_DECORATOR_NAMES
-}
-TRACELOOP_DECORATOR_SET = frozenset(TRACELOOP_DECORATORS)
-STATICMETHOD = frozenset({"builtins.staticmethod"})
 
 
-@dataclass
-class _Frame:
-    """A module, class or function body: the tag bindings in force for spans started in it."""
-
-    kind: str  # "module" | "class" | "function"
-    qualname: str = ""
-    self_name: str | None = None  # first parameter of a method
-    class_qualname: str | None = None  # the class a method belongs to
-    tags: TagScope = field(default_factory=TagScope)
-    decorations: list[_Decoration] = field(default_factory=list)
-
-
-@dataclass
-class _Decoration:
-    """A Traceloop decorator on a function defined here; settled when the body has been seen."""
-
-    node: cst.BaseExpression
-    decorator: str
-    outer_binds: TagProof
-    inner_bind: bool
-
-
-@dataclass
-class _Span:
-    """``<receiver>.start_span(...)``; reported if the receiver proves to be an OTel tracer."""
-
-    node: cst.Call
-    receiver: cst.BaseExpression
-    proof: TagProof
-    attributes: str  # "absent" | "keyword" | "positional" | "spread"
-
-
-@dataclass
-class _CallForm:
-    """``workflow(name="x")(fn)``: tags come from ``fn``'s body, known once the file is read."""
-
-    node: cst.Call
-    decorator: str
-    target: cst.BaseExpression
-    method_name: str | None
+def _tags(missing: list[str]) -> str:
+    return ("tags " if len(missing) > 1 else "tag ") + ", ".join(missing)
 
 
 class SpanMissingTags(PythonRule):
@@ -192,351 +122,229 @@ class SpanMissingTags(PythonRule):
     decorators get no fix: where to bind the tags is the author's choice.
     """
 
-    CODE = "ST301"
+    CODE = SPAN_MISSING_TAGS
     NAME = "span-missing-tags"
     TRIGGERS = (b"start_span", b"start_as_current_span", b"decorators")
-    FIXABLE = True
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (ScopeProvider,)
+    FIX = FixAvailability.SOMETIMES
+    API = (otel.TABLE,)
+    FACETS = {VALUES_FACET: values_facet}
 
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
-        # An OpenTelemetry tracer must be obtained (`get_tracer`) or named (`Tracer`,
-        # `TracerProvider`) in this file; Traceloop decorators are only importable from
-        # `traceloop.sdk.decorators`.
-        otel = (
-            b"opentelemetry" in source
-            and (b"get_tracer" in source or b"Tracer" in source)
-            and (b"start_span" in source or b"start_as_current_span" in source)
+        # A span start is spelled in the file (its tracer may come from anywhere in the
+        # project); Traceloop decorators are only importable from `traceloop.sdk.decorators`.
+        if b"start_span" in source or b"start_as_current_span" in source:
+            return True
+        return b"traceloop" in source and b"decorators" in source
+
+    def check(self, module: Module) -> None:
+        self.required = tuple(self.ctx.config.required_tags)
+        self.report_unprovable = bool(self.ctx.config.get("report-unprovable-tags"))
+        flow = tag_flow(module)
+        decorators = {id(d): fn for fn, _ in module.functions for d in fn.decorator_list}
+        terms = terms_for(module)
+        for call, scope in module.calls:
+            if not otel.is_span_start(call):
+                continue
+            own, form, written_out = self._own_attributes(module, call, scope)
+            function = decorators.get(id(call))
+            if function is not None:
+                context = self._binds_above(module, function, call, scope)
+            else:
+                context = flow.before.get(id(call), TagProof())
+            proof = complete(own | context, self.required)
+            missing = proof.missing(self.required)
+            if not missing:
+                continue
+            receiver = call.func.value  # type: ignore[attr-defined]
+            data: dict[str, Any] = {
+                "kind": "otel-span",
+                "missing": missing,
+                "attributes": form,
+                "unprovable": proof.may_supply(missing),
+                "fix": "safe" if written_out else "unsafe",
+            }
+            message = self._span_message(proof, missing, data)
+            if message is None:
+                continue
+            term = terms.of(receiver, scope)
+            self.defer(call, message, ["kind", term, otel.TRACER], data=data)
+        self._traceloop(module, flow)
+
+    @classmethod
+    def settle(
+        cls, finding: Finding, query: Any, project: ProjectModel, facts: ModuleFacts
+    ) -> Iterable[Finding]:
+        _, term, wanted = query
+        if wanted in project.kinds(to_term(term), facts):
+            yield finding
+
+    # -- OpenTelemetry spans ----------------------------------------------------------------
+
+    def _own_attributes(
+        self, module: Module, call: ast.Call, scope: Scope
+    ) -> tuple[TagProof, str, bool]:
+        """The tags the span's own ``attributes`` prove, the form they take (``absent``,
+        ``keyword``, ``positional``, ``spread``), and whether they are written out (absent,
+        ``None``, a dict display or ``dict(...)``: the fixer can add to them safely)."""
+        kw = keyword_arg(call, "attributes")
+        form = "keyword"
+        value: ast.expr | None = kw.value if kw is not None else None
+        if kw is None:
+            for spread in call.keywords:
+                if spread.arg is None:
+                    shown = f"`**{module.source_of(spread.value)}`"
+                    return TagProof(frozenset(), (shown,)), "spread", False
+            positional = []
+            for arg in call.args:
+                if type(arg) is ast.Starred:
+                    return TagProof(frozenset(), (f"`{module.source_of(arg)}`",)), "spread", False
+                positional.append(arg)
+            if len(positional) <= otel.ATTRIBUTES_POSITION:
+                return TagProof(), "absent", True
+            value, form = positional[otel.ATTRIBUTES_POSITION], "positional"
+        assert value is not None
+        if is_none(value):
+            return TagProof(), form, True
+        literal = type(value) is ast.Dict or (
+            type(value) is ast.Call and "builtins.dict" in module.qualified_names(value.func, scope)  # type: ignore[attr-defined]
         )
-        return otel or (b"traceloop" in source and b"decorators" in source)
+        return expression_proof(module, value, scope), form, literal
 
-    def __init__(self, ctx: FileContext) -> None:
-        super().__init__(ctx)
-        self.required = tuple(ctx.config.required_tags)
-        self.required_set = frozenset(self.required)
-        self.report_unprovable = bool(ctx.config.get("report-unprovable-tags"))
-        self.constants: dict[str, cst.BaseExpression] = {}
-        self.frames: list[_Frame] = []
-        # Bindings seen in the file, by key: a qualified name (`tracer`, `f.<locals>.t`) or
-        # `<class>.<attr>` for class attributes and `self.<attr>`.
-        self.assigned: dict[str, list[cst.BaseExpression]] = {}
-        self.annotated_tracer: set[str] = set()
-        self.annotated_provider: set[str] = set()
-        self.self_attribute_keys: dict[int, str] = {}
-        self.decorator_span_proofs: dict[int, TagProof] = {}
-        self.function_bodies: dict[str, TagProof] = {}
-        self.spans: list[_Span] = []
-        self.call_forms: list[_CallForm] = []
-        self.class_decorations: list[tuple[_Decoration, str, str]] = []
+    def _binds_above(
+        self, module: Module, fn: FunctionNode, call: ast.Call, scope: Scope
+    ) -> TagProof:
+        proof = TagProof()
+        for decorator in fn.decorator_list:
+            if decorator is call:
+                break
+            if type(decorator) is ast.Call and otel.is_bind_call(module, decorator, scope):
+                proof = proof | bind_call_proof(module, decorator, scope)
+        return proof
 
-    # -- frames ---------------------------------------------------------------------------
+    def _span_message(
+        self, proof: TagProof, missing: list[str], data: dict[str, Any]
+    ) -> str | None:
+        if data["unprovable"]:
+            return self._unprovable_message(proof, missing)
+        return (
+            f"span started without required {_tags(missing)}{proof.unknown_keys_note()}: "
+            "add `**span_tags()` to its `attributes`, or start it inside `with bind(...)`"
+        )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.constants = module_constants(self, node)
-        self.frames.append(_Frame("module"))
+    def _unprovable_message(self, proof: TagProof, missing: list[str]) -> str | None:
+        if not self.report_unprovable:
+            return None
+        hidden = ", ".join(dict.fromkeys(proof.opaque + proof.unknown_keys))
+        return (
+            f"cannot prove {_tags(missing)} on this span: they may come from {hidden}, which "
+            "cannot be read here (bind them visibly, or set `report-unprovable-tags = false`)"
+        )
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        qualname = _first(qualified_names(self, node.name)) or node.name.value
-        for decorator in node.decorators:
-            call = decorator.decorator
-            name = self._traceloop_decorator(call)
+    # -- Traceloop decorators ---------------------------------------------------------------
+
+    def _traceloop(self, module: Module, flow: Any) -> None:
+        bodies: dict[str, TagProof] = {}
+        for fn, scope in module.functions:
+            bodies[scope.qualname] = flow.association_in_body.get(id(fn), TagProof())
+        for fn, scope in module.functions:
+            outer = scope.parent or module.scope
+            above = TagProof()
+            for index, decorator in enumerate(fn.decorator_list):
+                if type(decorator) is ast.Call and otel.is_bind_call(module, decorator, outer):
+                    above = above | bind_call_proof(module, decorator, outer)
+                    continue
+                name = otel.traceloop_decorator(module, decorator, outer)
+                if name is None:
+                    continue
+                inner_bind = any(
+                    type(d) is ast.Call and otel.is_bind_call(module, d, outer)
+                    for d in fn.decorator_list[index + 1 :]
+                )
+                self._decoration(decorator, name, above | bodies[scope.qualname], inner_bind)
+        for cls, scope in module.classes:
+            outer = scope.parent or module.scope
+            for decorator in cls.decorator_list:
+                name = otel.traceloop_decorator(module, decorator, outer)
+                if name is None or type(decorator) is not ast.Call:
+                    continue
+                method = keyword_arg(decorator, "method_name")
+                method_name = string_value(method.value) if method is not None else None
+                if method_name is None:
+                    continue  # traceloop only wraps a class's method named by `method_name=`
+                body = bodies.get(f"{scope.qualname}.{method_name}", TagProof())
+                self._decoration(decorator, name, body, False)
+        for call, scope in module.calls:
+            func = call.func
+            if type(func) is not ast.Call or not call.args or type(call.args[0]) is ast.Starred:
+                continue
+            name = otel.traceloop_decorator(module, func, scope)
             if name is None:
                 continue
-            method = keyword(call, "method_name") if isinstance(call, cst.Call) else None
+            method = keyword_arg(func, "method_name")
             method_name = string_value(method.value) if method is not None else None
-            if method_name is None:
-                continue  # traceloop only wraps a class's method named by `method_name=`
-            # The class decorator wraps the method last: the method's own @bind is inside.
-            decoration = _Decoration(call, name, TagProof(), inner_bind=False)
-            self.class_decorations.append((decoration, qualname, method_name))
-        self.frames.append(_Frame("class", qualname=qualname))
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self.frames.pop()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        parent = self.frames[-1]
-        qualname = _first(qualified_names(self, node.name)) or node.name.value
-        frame = _Frame("function", qualname=qualname)
-        if parent.kind == "class" and not any(
-            matches_name(self, d.decorator, STATICMETHOD) for d in node.decorators
-        ):
-            params = [*node.params.posonly_params, *node.params.params]
-            if params:
-                frame.self_name = params[0].name.value
-                frame.class_qualname = parent.qualname
-        above = TagProof()
-        for index, decorator in enumerate(node.decorators):
-            expression = decorator.decorator
-            bound = self._bind_proof(expression)
-            if bound is not None:
-                frame.tags.bind(bound)  # every @bind wraps the body, whatever its position
-                above = above | bound
-                continue
-            name = self._traceloop_decorator(expression)
-            if name is not None:
-                inner_bind = any(
-                    self._bind_proof(d.decorator) is not None for d in node.decorators[index + 1 :]
-                )
-                frame.decorations.append(_Decoration(expression, name, above, inner_bind))
-            elif _is_span_call(expression):
-                self.decorator_span_proofs[id(expression)] = above
-        self.frames.append(frame)
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        frame = self.frames.pop()
-        # Traceloop stamps association properties set anywhere in the body on its running span.
-        body = frame.tags.association_all
-        self.function_bodies[frame.qualname] = body
-        for decoration in frame.decorations:
-            self._settle_decoration(decoration, decoration.outer_binds | body)
-
-    def visit_With(self, node: cst.With) -> None:
-        self.frames[-1].tags.enter_with()
-
-    def visit_WithItem(self, node: cst.WithItem) -> None:
-        bound = self._bind_proof(node.item)
-        if bound is not None:
-            self.frames[-1].tags.bind(bound)
-
-    def leave_With(self, original_node: cst.With) -> None:
-        self.frames[-1].tags.leave_with()
-
-    # -- bindings of tracers and providers ------------------------------------------------
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        if not isinstance(node.value, cst.Name):
-            return
-        for frame in reversed(self.frames):
-            if frame.kind != "function":
-                return
-            if frame.self_name is not None:
-                if node.value.value == frame.self_name:
-                    key = f"{frame.class_qualname}.{node.attr.value}"
-                    self.self_attribute_keys[id(node)] = key
-                return
-
-    # Targets are read on leaving, once `self.<attr>` targets have been keyed by visit_Attribute.
-
-    def leave_Assign(self, original_node: cst.Assign) -> None:
-        node = original_node
-        for target in node.targets:
-            for key in self._keys(target.target):
-                self.assigned.setdefault(key, []).append(node.value)
-
-    def leave_AnnAssign(self, original_node: cst.AnnAssign) -> None:
-        node = original_node
-        keys = self._keys(node.target)
-        self._note_annotation(keys, node.annotation.annotation)
-        if node.value is not None:
-            for key in keys:
-                self.assigned.setdefault(key, []).append(node.value)
-
-    def leave_NamedExpr(self, original_node: cst.NamedExpr) -> None:
-        node = original_node
-        for key in self._keys(node.target):
-            self.assigned.setdefault(key, []).append(node.value)
-
-    def visit_Param(self, node: cst.Param) -> None:
-        if node.annotation is not None:
-            self._note_annotation(qualified_names(self, node.name), node.annotation.annotation)
-
-    def _note_annotation(self, keys: set[str], annotation: cst.BaseExpression) -> None:
-        if not keys:
-            return
-        if annotation_refers_to(self, annotation, TRACER_TYPES):
-            self.annotated_tracer |= keys
-        elif annotation_refers_to(self, annotation, TRACER_PROVIDER_TYPES):
-            self.annotated_provider |= keys
-
-    def _keys(self, node: cst.BaseExpression) -> set[str]:
-        if isinstance(node, cst.Name):
-            return qualified_names(self, node)
-        key = self.self_attribute_keys.get(id(node))
-        return {key} if key is not None else set()
-
-    # -- spans ----------------------------------------------------------------------------
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if isinstance(func, cst.Call):
-            name = self._traceloop_decorator(func)
-            if name is not None and node.args and node.args[0].keyword is None:
-                method = keyword(func, "method_name")
-                method_name = string_value(method.value) if method is not None else None
-                self.call_forms.append(_CallForm(node, name, node.args[0].value, method_name))
-                return
-        if isinstance(func, cst.Attribute) and func.attr.value in SPAN_METHODS:
-            self._note_span(node, func.value)
-            return
-        if matches_name(self, func, SET_ASSOCIATION_PROPERTIES):
-            proof = tag_call_proof(self, node, self.constants, self.required_set)
-            if proof is not None:
-                self.frames[-1].tags.set_association_properties(proof)
-
-    def _note_span(self, node: cst.Call, receiver: cst.BaseExpression) -> None:
-        own, attributes = self._own_attributes(node)
-        context = self.decorator_span_proofs.get(id(node))
-        if context is None:
-            context = self.frames[-1].tags.context
-        self.spans.append(_Span(node, receiver, own | context, attributes))
-
-    def _own_attributes(self, call: cst.Call) -> tuple[TagProof, str]:
-        arg = keyword(call, "attributes")
-        form = "keyword"
-        if arg is None:
-            positional = []
-            for candidate in call.args:
-                if candidate.star:
-                    return TagProof(frozenset(), (f"`{_code(candidate)}`",)), "spread"
-                if candidate.keyword is None:
-                    positional.append(candidate)
-            if len(positional) <= ATTRIBUTES_POSITION:
-                return TagProof(), "absent"
-            arg, form = positional[ATTRIBUTES_POSITION], "positional"
-        value = arg.value
-        if isinstance(value, cst.Name) and value.value == "None":
-            return TagProof(), form
-        return expression_tag_proof(self, value, self.constants, self.required_set), form
-
-    def leave_Module(self, original_node: cst.Module) -> None:
-        for span in self.spans:
-            if self._is_tracer(span.receiver, set()):
-                self._settle_span(span)
-        for call_form in self.call_forms:
-            self._settle_call_form(call_form)
-        for decoration, class_qualname, method_name in self.class_decorations:
-            body = self.function_bodies.get(f"{class_qualname}.{method_name}", TagProof())
-            self._settle_decoration(decoration, body)
-
-    def _is_tracer(self, node: cst.BaseExpression, seen: set[str]) -> bool:
-        if isinstance(node, cst.Call):
-            if matches_name(self, node.func, GET_TRACER):
-                return True
-            func = node.func
-            return (
-                isinstance(func, cst.Attribute)
-                and func.attr.value == "get_tracer"
-                and self._is_provider(func.value, seen)
+            self._decoration(
+                call,
+                name,
+                self._call_form_body(module, call.args[0], scope, method_name, bodies),
+                False,
             )
-        return self._bound_to(node, seen, self.annotated_tracer, self._is_tracer)
 
-    def _is_provider(self, node: cst.BaseExpression, seen: set[str]) -> bool:
-        if isinstance(node, cst.Call):
-            return matches_name(self, node.func, TRACER_PROVIDER_FACTORIES)
-        return self._bound_to(node, seen, self.annotated_provider, self._is_provider)
-
-    def _bound_to(
+    def _call_form_body(
         self,
-        node: cst.BaseExpression,
-        seen: set[str],
-        annotated: set[str],
-        test: Callable[[cst.BaseExpression, set[str]], bool],
-    ) -> bool:
-        for key in self._keys(node):
-            if key in annotated:
-                return True
-            if key in seen:
-                continue
-            seen.add(key)
-            if any(test(value, seen) for value in self.assigned.get(key, ())):
-                return True
-        return False
-
-    # -- verdicts -------------------------------------------------------------------------
-
-    def _settle_span(self, span: _Span) -> None:
-        missing = span.proof.missing(self.required)
-        if not missing:
-            return
-        unprovable = span.proof.may_supply(missing)
-        data: dict[str, Any] = {
-            "kind": "otel-span",
-            "missing": missing,
-            "attributes": span.attributes,
-            "unprovable": unprovable,
-        }
-        if unprovable:
-            self._report_unprovable(span.node, missing, span.proof, data)
-            return
-        self.report(
-            span.node,
-            f"span started without required {_tags(missing)}{span.proof.unknown_keys_note()}: "
-            "add `**span_tags()` to its `attributes`, or start it inside `with bind(...)`",
-            data=data,
+        module: Module,
+        target: ast.expr,
+        scope: Scope,
+        method_name: str | None,
+        bodies: dict[str, TagProof],
+    ) -> TagProof:
+        if type(target) is ast.Lambda:
+            return TagProof()  # a lambda holds no statement that could bind tags
+        if type(target) is ast.Name:
+            found = scope.lookup(target.id)
+            if found is not None:
+                _, bindings = found
+                for binding in bindings:
+                    if binding.kind in ("def", "class"):
+                        qualname = module.scopes[binding.node].qualname
+                        if method_name is not None:
+                            qualname = f"{qualname}.{method_name}"
+                        if qualname in bodies:
+                            return bodies[qualname]
+        return TagProof(
+            frozenset(), (f"the body of `{module.source_of(target)}`, defined elsewhere",)
         )
 
-    def _settle_decoration(self, decoration: _Decoration, proof: TagProof) -> None:
+    def _decoration(self, node: ast.AST, decorator: str, proof: TagProof, inner_bind: bool) -> None:
+        proof = complete(proof, self.required)
         missing = proof.missing(self.required)
         if not missing:
             return
         unprovable = proof.may_supply(missing)
         data: dict[str, Any] = {
             "kind": "traceloop-decorator",
-            "decorator": decoration.decorator,
+            "decorator": decorator,
             "missing": missing,
             "unprovable": unprovable,
         }
         if unprovable:
-            self._report_unprovable(decoration.node, missing, proof, data)
+            message = self._unprovable_message(proof, missing)
+            if message is not None:
+                self.report(node, message, data=data)
             return
         hint = (
-            f" (a `@bind` below `@{decoration.decorator}` binds only after its span started)"
-            if decoration.inner_bind
+            f" (a `@bind` below `@{decorator}` binds only after its span started)"
+            if inner_bind
             else ""
         )
         self.report(
-            decoration.node,
-            f"Traceloop `@{decoration.decorator}` span lacks required {_tags(missing)}"
+            node,
+            f"Traceloop `@{decorator}` span lacks required {_tags(missing)}"
             f"{proof.unknown_keys_note()}: put "
             "`@bind(...)` above it, or call `Traceloop.set_association_properties({...})` "
             f"in its body{hint}",
             data=data,
         )
-
-    def _settle_call_form(self, call_form: _CallForm) -> None:
-        body: TagProof | None = None
-        if isinstance(call_form.target, cst.Lambda):
-            body = TagProof()  # a lambda holds no statement that could bind tags
-        elif isinstance(call_form.target, cst.Name):
-            for key in qualified_names(self, call_form.target):
-                if call_form.method_name is not None:
-                    key = f"{key}.{call_form.method_name}"
-                if key in self.function_bodies:
-                    body = self.function_bodies[key]
-                    break
-        if body is None:
-            body = TagProof(
-                frozenset(), (f"the body of `{_code(call_form.target)}`, defined elsewhere",)
-            )
-        decoration = _Decoration(call_form.node, call_form.decorator, TagProof(), False)
-        self._settle_decoration(decoration, body)
-
-    def _report_unprovable(
-        self, node: cst.CSTNode, missing: list[str], proof: TagProof, data: dict[str, Any]
-    ) -> None:
-        if not self.report_unprovable:
-            return
-        hidden = ", ".join(dict.fromkeys(proof.opaque + proof.unknown_keys))
-        self.report(
-            node,
-            f"cannot prove {_tags(missing)} on this span: they may come from {hidden}, which "
-            "cannot be read here (bind them visibly, or set `report-unprovable-tags = false`)",
-            data=data,
-        )
-
-    # -- helpers --------------------------------------------------------------------------
-
-    def _traceloop_decorator(self, node: cst.BaseExpression) -> str | None:
-        target = node.func if isinstance(node, cst.Call) else node
-        for name in qualified_names(self, target) & TRACELOOP_DECORATOR_SET:
-            return TRACELOOP_DECORATORS[name]
-        return None
-
-    def _bind_proof(self, node: cst.BaseExpression) -> TagProof | None:
-        if isinstance(node, cst.Call) and matches_name(self, node.func, TAGS_BIND):
-            return tag_call_proof(self, node, self.constants, self.required_set)
-        return None
 
     VALID: ClassVar[list[Valid]] = [
         Valid(
@@ -853,6 +661,20 @@ class D:
             line=10,
             col=5,
             why="parameters and attributes annotated as Tracer, optional or quoted",
+            expect=(
+                Expect(
+                    10, 5, "span started without required tags tenant_id, workflow_name, agent_id"
+                ),
+                Expect(
+                    13, 5, "span started without required tags tenant_id, workflow_name, agent_id"
+                ),
+                Expect(
+                    16, 5, "span started without required tags tenant_id, workflow_name, agent_id"
+                ),
+                Expect(
+                    22, 9, "span started without required tags tenant_id, workflow_name, agent_id"
+                ),
+            ),
         ),
         Invalid(
             """
@@ -871,6 +693,17 @@ def run():
             line=8,
             col=5,
             why="tracers from a provider, chained or through a variable",
+            expect=(
+                Expect(
+                    8, 5, "span started without required tags tenant_id, workflow_name, agent_id"
+                ),
+                Expect(
+                    9, 5, "span started without required tags tenant_id, workflow_name, agent_id"
+                ),
+                Expect(
+                    10, 5, "span started without required tags tenant_id, workflow_name, agent_id"
+                ),
+            ),
         ),
         Invalid(
             """
@@ -919,6 +752,10 @@ def handle(extra, **kwargs):
             count=2,
             line=6,
             message="cannot prove tags workflow_name, agent_id",
+            expect=(
+                Expect(6, 5, "cannot prove tags workflow_name, agent_id on this span"),
+                Expect(7, 5, "cannot prove tags tenant_id, workflow_name, agent_id on this span"),
+            ),
         ),
         Invalid(
             """
@@ -977,6 +814,10 @@ def handle(tenant):
             col=9,
             message="tags workflow_name, agent_id",
             why="association properties replace the bound tags; bind(tenant_id=None) binds none",
+            expect=(
+                Expect(10, 9, "span started without required tags workflow_name, agent_id"),
+                Expect(12, 14, "span started without required tag tenant_id"),
+            ),
         ),
         Invalid(
             """
@@ -1058,6 +899,14 @@ async def legacy():
             line=3,
             col=2,
             message="Traceloop `@agent` span lacks",
+            expect=(
+                Expect(
+                    3, 2, "Traceloop `@agent` span lacks required tags tenant_id, workflow_name, "
+                ),
+                Expect(
+                    7, 2, "Traceloop `@workflow` span lacks required tags tenant_id, workflow_nam"
+                ),
+            ),
         ),
         Invalid(
             """
@@ -1086,6 +935,14 @@ echo_tool = tool(name="echo")(lambda text: text)
             col=15,
             message="Traceloop `@tool` span lacks required tags",
             why="call form: the function's body binds nothing",
+            expect=(
+                Expect(
+                    6, 15, "Traceloop `@tool` span lacks required tags tenant_id, workflow_name, a"
+                ),
+                Expect(
+                    7, 13, "Traceloop `@tool` span lacks required tags tenant_id, workflow_name, a"
+                ),
+            ),
         ),
         Invalid(
             """
@@ -1132,23 +989,3 @@ tracer.start_span(
             why="the configured required tags are asked for",
         ),
     ]
-
-
-def _is_span_call(node: cst.BaseExpression) -> bool:
-    return (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value in SPAN_METHODS
-    )
-
-
-def _first(names: set[str]) -> str | None:
-    return min(names) if names else None
-
-
-def _tags(missing: list[str]) -> str:
-    return ("tags " if len(missing) > 1 else "tag ") + ", ".join(missing)
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)

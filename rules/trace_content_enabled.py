@@ -2,36 +2,23 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Any, ClassVar
 
-import libcst as cst
-from libcst.metadata import ProviderT, ScopeProvider
-
-from somatrace.checks.analysis.names import (
-    call_arguments_mapping,
-    callee_names,
-    constant_string,
-    keyword,
-    literal_mapping,
-    matches_name,
-    module_constants,
-    resolve_constant,
+from somatrace.checks.analysis.environ import environ_writes
+from somatrace.checks.analysis.values import is_truthy
+from somatrace.checks.lint.codes import TRACE_CONTENT_ENABLED
+from somatrace.checks.lint.module import Module, Scope, keyword_arg
+from somatrace.checks.lint.rule import (
+    Expect,
+    FileContext,
+    FixAvailability,
+    Invalid,
+    PythonRule,
+    Valid,
 )
-from somatrace.checks.lint.rule import FileContext, Invalid, PythonRule, Valid
+from somatrace.policy import CONTENT_SWITCHES, INIT_TRACING
 
-CONTENT_SWITCHES = frozenset(
-    {
-        "TRACE_CONTENT",
-        "TRACELOOP_TRACE_CONTENT",
-        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
-    }
-)
-TRUTHY_STRINGS = frozenset({"true", "1", "yes", "on"})
-OS_ENVIRON = frozenset({"os.environ"})
-ENVIRON_SETDEFAULT = frozenset({"os.environ.setdefault"})
-ENVIRON_UPDATE = frozenset({"os.environ.update"})
-PUTENV = frozenset({"os.putenv"})
-SOMATRACE_INIT = "somatrace.tracing.init_tracing"
 LANGFUSE_OBSERVE = frozenset({"langfuse.observe", "langfuse.decorators.observe"})
 OBSERVE_CAPTURE_KEYWORDS = ("capture_input", "capture_output")
 
@@ -102,7 +89,7 @@ class TraceContentEnabled(PythonRule):
     service that relied on seeing content in its traces will no longer see it there.
     """
 
-    CODE = "ST201"
+    CODE = TRACE_CONTENT_ENABLED
     NAME = "trace-content-enabled"
     TRIGGERS = (
         b"TRACE_CONTENT",
@@ -111,8 +98,7 @@ class TraceContentEnabled(PythonRule):
         b"capture_input",
         b"capture_output",
     )
-    FIXABLE = True
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (ScopeProvider,)
+    FIX = FixAvailability.ALWAYS
 
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
@@ -127,95 +113,43 @@ class TraceContentEnabled(PythonRule):
                 return True
         return b"trace_content" in source
 
-    def __init__(self, ctx: FileContext) -> None:
-        super().__init__(ctx)
-        self.constants: dict[str, cst.BaseExpression] = {}
-        self.init_functions = frozenset({SOMATRACE_INIT, *ctx.config.init_functions})
+    def check(self, module: Module) -> None:
         self._reported: set[int] = set()
+        for write in environ_writes(module):
+            if write.name in CONTENT_SWITCHES and is_truthy(module, write.value, write.scope):
+                shown = module.source_of(write.value)
+                self._report_value(
+                    write.value,
+                    f"`{write.name}` set to {shown} turns prompt and completion content capture "
+                    'on; set it to "false" (content is personal data and leaves the service with '
+                    "every span)",
+                    {"kind": "env", "switch": write.name, "replacement": '"false"', "fix": "safe"},
+                )
+        init_functions = frozenset({INIT_TRACING, *self.ctx.config.init_functions})
+        for call, scope, _ in module.calls_to(init_functions | LANGFUSE_OBSERVE):
+            names = module.qualified_names(call.func, scope)
+            if names & init_functions:
+                self._check_keyword(
+                    module, call, scope, "trace_content", "`init_tracing(trace_content=...)`"
+                )
+            else:
+                for name in OBSERVE_CAPTURE_KEYWORDS:
+                    self._check_keyword(module, call, scope, name, "Langfuse `observe(...)`")
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.constants = module_constants(self, node)
-
-    # -- environment ----------------------------------------------------------------------
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            switch = self._environ_item(target.target)
-            if switch is not None:
-                self._check_env(switch, node.value)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        if isinstance(node.operator, cst.BitOrAssign) and matches_name(
-            self, node.target, OS_ENVIRON
-        ):
-            mapping = literal_mapping(self, node.value, self.constants)
-            if mapping is not None:
-                for switch, value in mapping.items:
-                    self._check_env(switch, value)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        names = callee_names(self, node)
-        if not names:
-            return
-        if names & (ENVIRON_SETDEFAULT | PUTENV):
-            key = _argument(node, 0, "key")
-            value = _argument(node, 1, "default")
-            if key is not None and value is not None:
-                switch = constant_string(self, key, self.constants)
-                self._check_env(switch, value)
-        elif names & ENVIRON_UPDATE:
-            for switch, value in call_arguments_mapping(self, node, self.constants).items:
-                self._check_env(switch, value)
-        elif names & self.init_functions:
-            self._check_keyword(node, "trace_content", "`init_tracing(trace_content=...)`")
-        elif names & LANGFUSE_OBSERVE:
-            for name in OBSERVE_CAPTURE_KEYWORDS:
-                self._check_keyword(node, name, "Langfuse `observe(...)`")
-
-    def _environ_item(self, target: cst.BaseExpression) -> str | None:
-        """The content switch ``target`` assigns when it is ``os.environ[<switch>]``."""
-        if not isinstance(target, cst.Subscript) or len(target.slice) != 1:
-            return None
-        index = target.slice[0].slice
-        if not isinstance(index, cst.Index) or not matches_name(self, target.value, OS_ENVIRON):
-            return None
-        return constant_string(self, index.value, self.constants)
-
-    def _check_env(self, switch: str | None, value: cst.BaseExpression) -> None:
-        if switch not in CONTENT_SWITCHES or not self._truthy(value):
-            return
-        shown = _code(value)
-        self._report_value(
-            value,
-            f"`{switch}` set to {shown} turns prompt and completion content capture on; "
-            'set it to "false" (content is personal data and leaves the service with every span)',
-            {"kind": "env", "switch": switch, "replacement": '"false"'},
-        )
-
-    def _check_keyword(self, call: cst.Call, name: str, where: str) -> None:
-        arg = keyword(call, name)
-        if arg is None or not self._truthy(arg.value):
+    def _check_keyword(
+        self, module: Module, call: ast.Call, scope: Scope, name: str, where: str
+    ) -> None:
+        kw = keyword_arg(call, name)
+        if kw is None or not is_truthy(module, kw.value, scope):
             return
         self._report_value(
-            arg.value,
-            f"{where} with `{name}={_code(arg.value)}` sends prompt and completion content to "
-            f"the trace backend; pass `{name}=False`",
-            {"kind": "keyword", "keyword": name, "replacement": "False"},
+            kw.value,
+            f"{where} with `{name}={module.source_of(kw.value)}` sends prompt and completion "
+            f"content to the trace backend; pass `{name}=False`",
+            {"kind": "keyword", "keyword": name, "replacement": "False", "fix": "safe"},
         )
 
-    def _truthy(self, value: cst.BaseExpression) -> bool:
-        value = resolve_constant(self, value, self.constants)
-        if isinstance(value, cst.Name):
-            return value.value == "True"
-        if isinstance(value, cst.Integer):
-            try:
-                return int(value.value.replace("_", ""), 0) != 0
-            except ValueError:
-                return False
-        text = constant_string(self, value, self.constants)
-        return text is not None and text.strip().lower() in TRUTHY_STRINGS
-
-    def _report_value(self, value: cst.BaseExpression, message: str, data: dict[str, Any]) -> None:
+    def _report_value(self, value: ast.expr, message: str, data: dict[str, Any]) -> None:
         if id(value) in self._reported:
             return
         self._reported.add(id(value))
@@ -401,6 +335,14 @@ os.environ.update(dict(TRACE_CONTENT="true"), **{"TRACELOOP_TRACE_CONTENT": "yes
             count=2,
             line=3,
             col=38,
+            expect=(
+                Expect(
+                    3, 38, '`TRACE_CONTENT` set to "true" turns prompt and completion content capt'
+                ),
+                Expect(
+                    3, 77, '`TRACELOOP_TRACE_CONTENT` set to "yes" turns prompt and completion con'
+                ),
+            ),
         ),
         Invalid(
             """
@@ -486,6 +428,14 @@ def answer(question):
             count=2,
             line=3,
             col=39,
+            expect=(
+                Expect(
+                    3, 39, "Langfuse `observe(...)` with `capture_input=True` sends prompt and com"
+                ),
+                Expect(
+                    3, 60, "Langfuse `observe(...)` with `capture_output=True` sends prompt and co"
+                ),
+            ),
         ),
         Invalid(
             """
@@ -501,15 +451,3 @@ traced_answer = langfuse.observe(capture_output=True)(answer)
             why="call form of the decorator",
         ),
     ]
-
-
-def _argument(call: cst.Call, index: int, name: str) -> cst.BaseExpression | None:
-    by_name = keyword(call, name)
-    if by_name is not None:
-        return by_name.value
-    positional = [arg for arg in call.args if arg.keyword is None and arg.star == ""]
-    return positional[index].value if index < len(positional) else None
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)

@@ -11,8 +11,16 @@ from somatrace.checks.config_files.evaluate import (
     config_findings,
     content_switch_names,
 )
+from somatrace.checks.lint.codes import TRACE_CONTENT_ENABLED_CONFIG
 from somatrace.checks.lint.findings import Edit, Finding, Fix
-from somatrace.checks.lint.rule import FileContext, Invalid, TextRule, Valid
+from somatrace.checks.lint.rule import (
+    Expect,
+    FileContext,
+    FixAvailability,
+    Invalid,
+    TextRule,
+    Valid,
+)
 
 
 def set_false(located: LocatedViolation) -> Fix | None:
@@ -64,9 +72,9 @@ class TraceContentEnabledConfig(TextRule):
     does not spell verbatim (escapes, folded scalars) is reported without a fix.
     """
 
-    CODE = "ST202"
+    CODE = TRACE_CONTENT_ENABLED_CONFIG
     NAME = "trace-content-enabled-config"
-    FIXABLE = True
+    FIX = FixAvailability.ALWAYS
     FILE_PATTERNS = FILE_PATTERNS
     TRIGGERS = (b"TRACE_CONTENT", b"CAPTURE_MESSAGE_CONTENT")
 
@@ -197,6 +205,10 @@ class TraceContentEnabledConfig(TextRule):
             col=18,
             count=2,
             why="map form through an anchor/merge key (reported at the anchor), and list form",
+            expect=(
+                Expect(2, 18, "TRACE_CONTENT=on turns prompt/completion capture on"),
+                Expect(10, 33, "TRACELOOP_TRACE_CONTENT=1 turns prompt/completion capture on"),
+            ),
         ),
         Invalid(
             """
@@ -219,6 +231,13 @@ class TraceContentEnabledConfig(TextRule):
             col=18,
             count=3,
             why="env at workflow, job and step level",
+            expect=(
+                Expect(4, 18, "TRACE_CONTENT=true turns prompt/completion capture on"),
+                Expect(9, 32, "TRACELOOP_TRACE_CONTENT=1 turns prompt/completion capture on"),
+                Expect(
+                    13, 63, "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=TRUE turns prompt/c"
+                ),
+            ),
         ),
         Invalid(
             """
@@ -233,6 +252,10 @@ class TraceContentEnabledConfig(TextRule):
             col=19,
             count=2,
             why="both ENV syntaxes, a continuation line",
+            expect=(
+                Expect(3, 19, "TRACE_CONTENT=true turns prompt/completion capture on"),
+                Expect(5, 29, "TRACELOOP_TRACE_CONTENT=on turns prompt/completion capture on"),
+            ),
         ),
         Invalid(
             """

@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     if rule is None:
         known = ", ".join(r.CODE for r in all_rules())
         raise UsageError(f"unknown rule {args.code!r}; known rules: {known}")
-    fix = "fixable with `somatrace fix`" if rule.FIXABLE else "not auto-fixable"
+    fix = "fixable with `somatrace fix`" if rule.FIX.fixable else "not auto-fixable"
     print(f"# {rule.CODE} {rule.NAME} ({fix})\n")
     print(rule.docs())
     return 0

@@ -16,13 +16,19 @@ def run(args: argparse.Namespace) -> int:
     rules = all_rules()
     if args.output_format == "json":
         payload = [
-            {"code": r.CODE, "name": r.NAME, "fixable": r.FIXABLE, "summary": r.summary()}
+            {
+                "code": r.CODE,
+                "name": r.NAME,
+                "fixable": r.FIX.fixable,
+                "fix": r.FIX.value,
+                "summary": r.summary(),
+            }
             for r in rules
         ]
         print(json.dumps(payload, indent=2))
         return 0
     width = max(len(r.NAME) for r in rules)
     for r in rules:
-        mark = "fix" if r.FIXABLE else "   "
+        mark = "fix" if r.FIX.fixable else "   "
         print(f"{r.CODE}  {r.NAME:<{width}}  {mark}  {r.summary()}")
     return 0

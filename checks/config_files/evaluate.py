@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from somatrace.checks.config_files import scan_config
 from somatrace.checks.config_files.model import ConfigScan, LocatedVar
+from somatrace.checks.lint.codes import PARSE_ERROR
 from somatrace.checks.lint.config import Config, is_selected
 from somatrace.checks.lint.findings import Finding, Fix
 from somatrace.checks.lint.rule import FileContext
@@ -29,7 +30,6 @@ from somatrace.checks.policy.environ import (
     evaluate_var,
 )
 
-PARSE_ERROR = "ST900"
 _VIOLATIONS_KEY = "somatrace.checks.config_files.evaluate:violations"
 _PROBLEMS_KEY = "somatrace.checks.config_files.evaluate:problems-reported"
 # How a headers entry is handed to env_policy: percent-encoded, so the policy's OTLP header

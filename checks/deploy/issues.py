@@ -7,19 +7,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-# Codes of the deploy validator. Policy findings reuse the rule catalogue's ST codes.
-YAML_ERROR = "DV001"
-K8S_SCHEMA = "DV101"
-CRD_SCHEMA = "DV102"
-NO_SCHEMA = "DV103"
-WORKLOAD_SEMANTICS = "DV104"
-VALUES_SCHEMA = "DV201"
-INLINE_SECRET = "DV202"
-HELMFILE_SCHEMA = "DV203"
-VALUES_FILE = "DV204"
-MISSING_SECRET = "DV301"
-UNKNOWN_NAMESPACE = "DV302"
-MISSING_REFERENCE = "DV303"
+from somatrace.checks.lint import codes
+
+# The deploy validator's codes, under the short names its modules use (defined in codes.py).
+YAML_ERROR = codes.DEPLOY_YAML_ERROR
+K8S_SCHEMA = codes.DEPLOY_K8S_SCHEMA
+CRD_SCHEMA = codes.DEPLOY_CRD_SCHEMA
+NO_SCHEMA = codes.DEPLOY_NO_SCHEMA
+WORKLOAD_SEMANTICS = codes.DEPLOY_WORKLOAD_SEMANTICS
+VALUES_SCHEMA = codes.DEPLOY_VALUES_SCHEMA
+INLINE_SECRET = codes.DEPLOY_INLINE_SECRET
+HELMFILE_SCHEMA = codes.DEPLOY_HELMFILE_SCHEMA
+VALUES_FILE = codes.DEPLOY_VALUES_FILE
+MISSING_SECRET = codes.DEPLOY_MISSING_SECRET
+UNKNOWN_NAMESPACE = codes.DEPLOY_UNKNOWN_NAMESPACE
+MISSING_REFERENCE = codes.DEPLOY_MISSING_REFERENCE
 
 
 @dataclass(frozen=True, slots=True, order=True)

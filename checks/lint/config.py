@@ -10,18 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from somatrace.checks.lint.codes import SELECTOR
 from somatrace.checks.lint.errors import ConfigError
 from somatrace.checks.lint.globs import matches_any
 from somatrace.policy import INIT_TRACING, REQUIRED_TAGS
 
-CODE_PREFIX = re.compile(r"^(?:ALL|ST[0-9]{0,3})$")
+CODE_PREFIX = SELECTOR
 
 
 def _list_of_str(key: str, value: Any) -> list[str]:
@@ -57,6 +57,13 @@ def _number(key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"`{key}` must be a number, got {value!r}")
     return float(value)
+
+
+def _positive_number(key: str, value: Any) -> float:
+    number = _number(key, value)
+    if number <= 0:
+        raise TypeError(f"`{key}` must be a positive number, got {value!r}")
+    return number
 
 
 def _ratio(key: str, value: Any) -> float:
@@ -123,6 +130,11 @@ OPTIONS: dict[str, Option] = {
     ),
     "max-file-size": Option(
         _int, 10 * 1024 * 1024, "bytes; larger files are reported as ST900 instead of parsed"
+    ),
+    "timeout-per-file": Option(
+        _positive_number,
+        60.0,
+        "seconds one file may take to analyse; a file that takes longer is reported as ST900",
     ),
     # ST202 / ST203 / ST402 (config and security rules)
     "content-switches": Option(

@@ -48,7 +48,7 @@ class Candidate:
     explicit: bool  # named on the command line
 
 
-def _git_toplevel(directory: Path) -> Path | None:
+def git_toplevel(directory: Path) -> Path | None:
     try:
         out = subprocess.run(
             ["git", "-C", str(directory), "rev-parse", "--show-toplevel"],
@@ -86,11 +86,20 @@ def _git_files(directory: Path) -> list[Path] | None:
         return None
     if out.returncode != 0:
         return None
-    top = _git_toplevel(directory)
+    top = git_toplevel(directory)
     if top is None:
         return None
     names = [n for n in out.stdout.decode("utf-8", "surrogateescape").split("\0") if n]
     return [top / n for n in names]
+
+
+def project_files(root: Path) -> list[str]:
+    """Every Python file of the project under ``root`` (absolute paths): what ``import``
+    statements may load. From git when ``root`` is in a work tree, else a walk."""
+    files = _git_files(root) if git_toplevel(root) else None
+    if files is None:
+        files = list(_walk(root, lambda name: name.endswith(".py")))
+    return [str(path) for path in files if path.name.endswith(".py")]
 
 
 def _walk(directory: Path, wanted: Callable[[str], bool]) -> Iterable[Path]:
@@ -130,7 +139,7 @@ def discover(
         resolver.for_path(absolute)  # a broken config is an error even where no file is checked
         from_git = False
         if given.is_dir():
-            files = _git_files(absolute) if _git_toplevel(absolute) else None
+            files = _git_files(absolute) if git_toplevel(absolute) else None
             from_git = files is not None
             if files is None:
                 files = list(_walk(absolute, wanted))
@@ -160,7 +169,7 @@ def discover(
 
 def changed_files(ref: str, cwd: Path) -> set[Path]:
     """Files changed in the work tree since ``ref`` (committed, staged, unstaged, untracked)."""
-    top = _git_toplevel(cwd)
+    top = git_toplevel(cwd)
     if top is None:
         raise UsageError("--changed-since needs a git repository")
     verify = subprocess.run(

@@ -1,37 +1,53 @@
-"""One ``somatrace check`` run: discover -> pre-filter -> parse once -> all rules in one pass ->
-project pass -> suppressions -> findings.
+"""One ``somatrace check`` run:
 
-Cost scales with what can hold a finding, not with file count: a file is read and scanned for
-the rules' trigger strings, and only parsed (with LibCST, once) when at least one selected rule
-can apply to it; the visit resolves only the metadata those rules declare. Files that need
-parsing are spread over a process pool; results are cached per file content and settings.
+discover -> stat-keyed cache -> screen (the selected rules' triggers) -> one ``ast`` parse and one
+index per file -> rules -> facets -> project join (deferred findings settled against the whole
+project) -> suppressions -> findings.
+
+Cost scales with what can hold a finding: a file no selected rule can apply to is read and
+screened, never parsed; a parsed file is indexed once and every rule queries that index; an
+unchanged file costs one ``stat``, and an unchanged tree reuses the whole join. Files are read,
+screened and parsed in worker processes on every core (:mod:`.workers`): one file that crashes
+or stalls the analyser becomes ST900 and every other file is still checked.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import ast
+import hashlib
+import json
 import os
+import stat as stat_module
 import time
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from somatrace.checks.lint.cache import Cache, content_hash
+from somatrace.checks.lint.cache import Cache, content_hash, stat_key
+from somatrace.checks.lint.codes import PARSE_ERROR
 from somatrace.checks.lint.config import Config, ConfigResolver, is_selected, load_config_file
-from somatrace.checks.lint.discovery import Candidate, changed_files, discover
+from somatrace.checks.lint.discovery import (
+    Candidate,
+    changed_files,
+    discover,
+    git_toplevel,
+    project_files,
+)
 from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.globs import matches_any
+from somatrace.checks.lint.known import ApiTable
+from somatrace.checks.lint.module import Module
 from somatrace.checks.lint.modules import module_identity
-from somatrace.checks.lint.rule import FileContext, ProjectRule, PythonRule, Rule, TextRule
+from somatrace.checks.lint.project import ModuleFacts, ModuleIndex, ProjectModel, search_roots
+from somatrace.checks.lint.provenance import VALUES_FACET, values_facet
+from somatrace.checks.lint.rule import FileContext, PythonRule, Rule, TextRule
 from somatrace.checks.lint.source import Source, Unreadable, decode, read_bytes
-from somatrace.checks.lint.suppression import apply_noqa
+from somatrace.checks.lint.suppression import NoqaMap, noqa_map
+from somatrace.checks.lint.workers import Limits, WorkerPool, default_workers
 
-PARSE_ERROR = "ST900"
-# Below this many files (and bytes) to read, a process pool costs more than it saves.
+# Below this many files to read, forking a second worker costs more than it saves.
 PARALLEL_THRESHOLD = 48
-PARALLEL_BYTES = 96 * 1024  # LibCST's metadata costs ~25 ms per KB parsed
 
 
 @dataclass
@@ -53,13 +69,17 @@ class CheckResult:
     files_cached: int = 0
     elapsed: float = 0.0
     roots: list[Path] = field(default_factory=list)
+    # Wall-clock seconds per phase; the worker phases are summed over workers (CPU-like).
+    phases: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
 
 
-def display_path(path: Path, cwd: Path) -> str:
-    try:
-        return path.relative_to(cwd).as_posix()
-    except ValueError:
-        return path.as_posix()
+def display_path(path: Path | str, cwd: Path) -> str:
+    text = os.fspath(path)
+    base = os.fspath(cwd)
+    if text.startswith(base + os.sep):
+        return text[len(base) + 1 :].replace(os.sep, "/")
+    return Path(text).as_posix()
 
 
 def effective_config(config: Config, settings: CheckSettings) -> Config:
@@ -73,142 +93,116 @@ def effective_config(config: Config, settings: CheckSettings) -> Config:
     return config.with_overrides(**overrides) if overrides else config
 
 
-# The rules of the running check, set by :class:`Engine` before any worker is forked (so that
+# The rules of the running check, set by the :class:`Engine` before any worker is forked (so
 # workers inherit them): the engine is given its rules, it never imports the rules layer.
-_RULES: tuple[type[Rule], ...] = ()
+_RULES: dict[str, type[Rule]] = {}
 
 
-def active_rules(config: Config) -> list[type[Rule]]:
-    key = (_RULES, tuple(config.select), tuple(config.ignore))
-    rules = _ACTIVE.get(key)
-    if rules is None:
-        rules = [r for r in _RULES if is_selected(r.CODE, config.select, config.ignore)]
-        _ACTIVE[key] = rules
-    return rules
+@dataclass(frozen=True)
+class _Task:
+    """One file whose cached result could not be used."""
+
+    path: str
+    relpath: str
+    config: Config
+    codes: tuple[str, ...]
+    known_digest: str | None  # the cached entry's content hash, if any
+    init_names: tuple[bytes, ...]
 
 
-_ACTIVE: dict[tuple[object, ...], list[type[Rule]]] = {}
-
-
-def make_context(path: Path, relpath: str, display: str, config: Config) -> FileContext:
-    module_name, package_root = module_identity(path)
+def make_context(path: str | Path, relpath: str, config: Config) -> FileContext:
+    path = os.fspath(path)
+    module_name, _ = module_identity(Path(path))
     return FileContext(
-        path=path,
-        display_path=display,
+        path=Path(path),
         relpath=relpath,
         module_name=module_name,
-        package_root=package_root,
+        is_package=path.endswith(os.sep + "__init__.py"),
         config=config,
         is_configured_entrypoint=matches_any(tuple(config.entrypoints), relpath),
     )
 
 
-def _unreadable_finding(problem: Unreadable, display: str) -> Finding:
+def _empty() -> dict[str, Any]:
+    return {"findings": [], "deferred": [], "facets": {}, "parsed": False}
+
+
+def _unreadable(problem: Unreadable, relpath: str) -> Finding:
     return Finding(
-        path=display,
-        line=problem.line,
-        col=problem.col,
-        code=PARSE_ERROR,
-        message=f"cannot check this file: {problem.reason}",
+        relpath, problem.line, problem.col, PARSE_ERROR, f"cannot check this file: {problem.reason}"
     )
 
 
-def _empty_result() -> dict[str, Any]:
-    return {"findings": [], "summaries": {}, "parsed": False}
+def _parse_error(relpath: str, line: int, col: int, reason: str) -> Finding:
+    return Finding(relpath, line, col, PARSE_ERROR, f"cannot parse this file: {reason}")
 
 
-def _syntax_error_finding(source: Source, ctx: FileContext, exc: Any) -> Finding:
-    """Locate a syntax error precisely: CPython's parser names the offending token; LibCST's
-    position is often the next line. When CPython accepts the file, LibCST is the limit."""
-    import ast
-
+def parse_source(source: Source, ctx: FileContext) -> Module | Finding:
+    """CPython's parser, once: the module, or ST900 with CPython's own location and reason."""
     try:
-        ast.parse(source.data, filename=str(ctx.path))
+        tree = ast.parse(source.data, filename=ctx.relpath)
     except SyntaxError as err:
-        line, col = err.lineno or 1, err.offset or 1
-        return Finding(
-            ctx.display_path, line, col, PARSE_ERROR, f"cannot parse this file: {err.msg}"
-        )
-    except (ValueError, RecursionError, MemoryError):
-        pass
-    return Finding(
-        ctx.display_path,
-        exc.editor_line,
-        exc.editor_column,
-        PARSE_ERROR,
-        "cannot parse this file: valid Python that LibCST does not support yet "
-        f"({exc.message.splitlines()[0]})",
-    )
-
-
-def parse_and_visit(
-    source: Source, ctx: FileContext, rules: list[type[PythonRule]], report_parse_errors: bool
-) -> dict[str, Any]:
-    """Parse ``source`` once and run ``rules`` over it in a single batched traversal."""
-    import libcst as cst
-    from libcst.metadata import MetadataWrapper, PositionProvider
-
+        return _parse_error(ctx.relpath, err.lineno or 1, err.offset or 1, err.msg)
+    except (RecursionError, MemoryError):
+        return _parse_error(ctx.relpath, 1, 1, "nested too deeply to analyse")
+    except ValueError as err:
+        return _parse_error(ctx.relpath, 1, 1, str(err))
     try:
-        module = cst.parse_module(source.data)
-    except cst.ParserSyntaxError as exc:
-        if not report_parse_errors:
-            return _empty_result() | {"parsed": True}
-        f = _syntax_error_finding(source, ctx, exc)
-        return {"findings": [f.to_dict()], "summaries": {}, "parsed": True}
-    except (RecursionError, MemoryError, ValueError, Exception) as exc:
-        if not report_parse_errors:
-            return _empty_result() | {"parsed": True}
-        reason = f"the parser failed: {type(exc).__name__}: {exc}"[:300]
-        f = Finding(ctx.display_path, 1, 1, PARSE_ERROR, f"cannot parse this file: {reason}")
-        return {"findings": [f.to_dict()], "summaries": {}, "parsed": True}
-    visitors = [rule(ctx) for rule in rules]
-    try:
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        wrapper.visit_batched(visitors)
-        if any(visitor.pending for visitor in visitors):
-            positions = wrapper.resolve(PositionProvider)
-            for visitor in visitors:
-                visitor.resolve_pending(positions)
+        return Module(tree, source.text, ctx.module_name, ctx.is_package, ctx.relpath)
     except RecursionError:
-        f = Finding(
-            ctx.display_path, 1, 1, PARSE_ERROR, "cannot check this file: nested too deeply"
-        )
-        return {"findings": [f.to_dict()], "summaries": {}, "parsed": True}
-    except Exception as exc:
-        # A bug in a rule is reported on the file it met, loudly, and every other file is
-        # still checked. ST900 keeps the file out of `somatrace fix`.
-        codes = ",".join(rule.CODE for rule in rules)
-        f = Finding(
-            ctx.display_path,
-            1,
-            1,
-            PARSE_ERROR,
-            f"cannot check this file: internal error in {codes} "
-            f"({type(exc).__name__}: {exc}); please report it"[:400],
-        )
-        return {"findings": [f.to_dict()], "summaries": {}, "parsed": True}
-    findings: list[Finding] = []
-    summaries: dict[str, Any] = {}
-    for visitor in visitors:
-        findings.extend(visitor.findings)
-        summary = visitor.file_summary()
-        if summary is not None:
-            summaries[visitor.CODE] = summary
-    findings = apply_noqa(findings, source.text)
-    return {"findings": [f.to_dict() for f in findings], "summaries": summaries, "parsed": True}
+        return _parse_error(ctx.relpath, 1, 1, "nested too deeply to analyse")
 
 
-def analyze_source(
-    source: Source, ctx: FileContext, rules: list[type[Rule]], report_parse_errors: bool
+def analyse_python(
+    source: Source, ctx: FileContext, rules: Sequence[type[PythonRule]], report_errors: bool
 ) -> dict[str, Any]:
-    """Run every applicable rule on one already-decoded file."""
-    if ctx.relpath.endswith(".py"):
-        py_rules = [
-            r for r in rules if issubclass(r, PythonRule) and r.applies_to(source.data, ctx)
-        ]
-        if not py_rules:
-            return _empty_result()
-        return parse_and_visit(source, ctx, py_rules, report_parse_errors)
+    parsed = parse_source(source, ctx)
+    if isinstance(parsed, Finding):
+        out = _empty() | {"parsed": True}
+        if report_errors:
+            out["findings"] = [parsed.to_dict()]
+        return out
+    module = parsed
+    findings: list[Finding] = []
+    deferred: list[list[Any]] = []
+    facets: dict[str, Any] = {}
+    for rule in rules:
+        instance = rule(ctx)
+        try:
+            instance.run(module)
+            for name, facet in rule.FACETS.items():
+                if name not in facets:
+                    facets[name] = facet(module, ctx)
+        except RecursionError:
+            return _empty() | {
+                "parsed": True,
+                "findings": [
+                    _parse_error(ctx.relpath, 1, 1, "nested too deeply to analyse").to_dict()
+                ],
+            }
+        except Exception as exc:  # a bug in a rule is reported on the file it met, loudly
+            message = (
+                f"cannot check this file: internal error in {rule.CODE} "
+                f"({type(exc).__name__}: {exc}); please report it"
+            )
+            findings.append(Finding(ctx.relpath, 1, 1, PARSE_ERROR, message[:400]))
+            continue
+        findings.extend(instance.findings)
+        deferred.extend([d.finding.to_dict(), d.query] for d in instance.deferred)
+    noqa = noqa_map(source.text) if findings or deferred else None
+    if noqa is not None:
+        findings = noqa.apply(findings)
+    return {
+        "findings": [f.to_dict() for f in findings],
+        "deferred": deferred,
+        "facets": facets,
+        "noqa": noqa.to_json() if noqa is not None and deferred else None,
+        "parsed": True,
+        "depth": module.depth,
+    }
+
+
+def _analyse_text(source: Source, ctx: FileContext, rules: Sequence[type[Rule]]) -> dict[str, Any]:
     findings: list[Finding] = []
     for rule in rules:
         if (
@@ -217,134 +211,113 @@ def analyze_source(
             and rule.applies_to(source.data, ctx)
         ):
             findings.extend(rule(ctx).check_text(source.text, ctx))
-    findings = apply_noqa(findings, source.text)
-    return {"findings": [f.to_dict() for f in findings], "summaries": {}, "parsed": bool(findings)}
+    if findings:
+        findings = noqa_map(source.text).apply(findings)
+    return _empty() | {"findings": [f.to_dict() for f in findings], "parsed": bool(findings)}
 
 
-@dataclass
-class _Task:
-    """One file whose cached result could not be used: read, pre-filter, parse if needed."""
-
-    path: Path
-    relpath: str
-    display: str
-    config: Config
-    codes: tuple[str, ...]
-    max_size: int
-    known_digest: str | None  # the cached entry's content hash, if any
-
-
-def _analyze_bytes(task: _Task, data: bytes) -> dict[str, Any]:
-    rules = [r for r in _RULES if r.CODE in task.codes]
+def analyse_bytes(task: _Task, data: bytes) -> dict[str, Any]:
+    rules = [_RULES[code] for code in task.codes]
     python = task.relpath.endswith(".py")
-    ctx = make_context(task.path, task.relpath, task.display, task.config)
-    if python and not any(issubclass(r, PythonRule) and r.applies_to(data, ctx) for r in rules):
-        # Nothing can report here; still refuse binary or undecodable files loudly.
-        if b"\0" not in data and _decodes(data, task.path):
-            return _empty_result()
-    decoded = decode(task.path, data, python=python)
+    ctx = make_context(task.path, task.relpath, task.config)
+    report_errors = PARSE_ERROR in task.codes
+    mentions = any(name in data for name in task.init_names)
+    if python:
+        applicable = [r for r in rules if issubclass(r, PythonRule) and r.applies_to(data, ctx)]
+        if not applicable:
+            out = _empty()
+            if report_errors and (b"\0" in data or not _decodes(task.path, data)):
+                decoded = decode(Path(task.path), data, python=True)
+                reason = decoded.reason if isinstance(decoded, Unreadable) else "binary file"
+                problem = Unreadable(Path(task.path), reason)
+                out["findings"] = [_unreadable(problem, task.relpath).to_dict()]
+            return out | {"mentions_init": mentions}
+        decoded = decode(Path(task.path), data, python=True)
+        if isinstance(decoded, Unreadable):
+            out = _empty()
+            if report_errors:
+                out["findings"] = [_unreadable(decoded, task.relpath).to_dict()]
+            return out
+        return analyse_python(decoded, ctx, applicable, report_errors) | {"mentions_init": mentions}
+    decoded = decode(Path(task.path), data, python=False)
     if isinstance(decoded, Unreadable):
-        if PARSE_ERROR not in task.codes:
-            return _empty_result()
-        return {"findings": [_unreadable_finding(decoded, task.display).to_dict()], "summaries": {}}
-    return analyze_source(decoded, ctx, rules, PARSE_ERROR in task.codes)
+        out = _empty()
+        if report_errors:
+            out["findings"] = [_unreadable(decoded, task.relpath).to_dict()]
+        return out
+    return _analyse_text(decoded, ctx, rules)
+
+
+def _decodes(path: str, data: bytes) -> bool:
+    return not isinstance(decode(Path(path), data, python=True), Unreadable)
 
 
 def _run_task(task: _Task) -> dict[str, Any]:
-    """Runs in a worker process (or inline): everything one file costs, off the main process."""
-    data = read_bytes(task.path, task.max_size)
+    """Runs in a worker process: everything one file costs."""
+    started = time.perf_counter()
+    data = read_bytes(Path(task.path), int(task.config.get("max-file-size")))
     if isinstance(data, Unreadable):
-        finding = _unreadable_finding(data, task.display) if PARSE_ERROR in task.codes else None
+        finding = _unreadable(data, task.relpath) if PARSE_ERROR in task.codes else None
         return {"kind": "unreadable", "finding": finding.to_dict() if finding else None}
     try:
-        st = os.stat(task.path)
-        size, mtime_ns = st.st_size, st.st_mtime_ns
+        key = stat_key(os.stat(task.path))
     except OSError:
-        size, mtime_ns = len(data), 0
+        key = (len(data), 0, 0)
     digest = content_hash(data)
-    meta = {"digest": digest, "size": size, "mtime_ns": mtime_ns}
     if digest == task.known_digest:
-        return {"kind": "unchanged", **meta}
-    return {"kind": "result", "result": _analyze_bytes(task, data), **meta}
+        return {"kind": "unchanged", "stat": key, "digest": digest}
+    result = analyse_bytes(task, data)
+    return {
+        "kind": "result",
+        "result": result,
+        "stat": key,
+        "digest": digest,
+        "seconds": time.perf_counter() - started,
+    }
 
 
-def _run_tasks(tasks: list[_Task], workers: int) -> list[dict[str, Any]]:
-    """Both cores: tasks go biggest first, in chunks, to a forked pool; results keep order."""
-    if workers <= 1 or len(tasks) < 2:
-        return [_run_task(task) for task in tasks]
-    context = multiprocessing.get_context("fork")
-    chunk = max(1, min(32, len(tasks) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(_run_task, tasks, chunksize=chunk))
-
-
-@dataclass(frozen=True, slots=True)
-class _Stat:
-    st_size: int
-    st_mtime_ns: int
-
-
-class ProjectIndex:
-    """What a :class:`ProjectRule` sees: every file's summary, and more on demand."""
-
-    def __init__(self, rule: type[ProjectRule], engine: Engine) -> None:
-        self.rule = rule
-        self.engine = engine
-        self.summaries: dict[Path, Any] = {}
-        self.contexts: dict[Path, FileContext] = {}
-
-    def add(self, ctx: FileContext, summary: Any) -> None:
-        self.summaries[ctx.path] = summary
-        self.contexts[ctx.path] = ctx
-
-    def summary_for(self, path: Path) -> Any | None:
-        """The rule's summary of any Python file in the project, computed (and cached) if new."""
-        if path in self.summaries:
-            return self.summaries[path]
-        summary = self.engine.summarize_on_demand(self.rule, path)
-        self.summaries[path] = summary
-        return summary
-
-    def context_for(self, path: Path) -> FileContext:
-        ctx = self.contexts.get(path)
-        if ctx is None:
-            config = self.engine.resolver.for_path(path)
-            ctx = make_context(
-                path, config.relpath(path), display_path(path, self.engine.cwd), config
-            )
-            self.contexts[path] = ctx
-        return ctx
+def _failed_task(task: _Task, reason: str) -> dict[str, Any]:
+    finding = Finding(task.relpath, 1, 1, PARSE_ERROR, f"cannot check this file: {reason}")
+    return {"kind": "failed", "finding": finding.to_dict()}
 
 
 class Engine:
     def __init__(
         self, settings: CheckSettings, rules: Iterable[type[Rule]], cwd: Path | None = None
     ) -> None:
-        global _RULES
         self.rules = tuple(rules)
-        _RULES = self.rules
+        _RULES.clear()
+        _RULES.update({rule.CODE: rule for rule in self.rules})
         self.settings = settings
         self.cwd = Path(os.path.abspath(cwd or Path.cwd()))
         explicit = load_config_file(settings.config_file) if settings.config_file else None
-        self.resolver = ConfigResolver(explicit=explicit, fallback_root=self._fallback_root())
+        self.top = git_toplevel(self.cwd)
+        self.resolver = ConfigResolver(explicit=explicit, fallback_root=self.top or self.cwd)
         self._caches: dict[Path, Cache] = {}
         self._effective: dict[int, Config] = {}
+        self._active: dict[tuple[tuple[str, ...], tuple[str, ...]], list[type[Rule]]] = {}
+        self._index: ModuleIndex | None = None
 
-    def _fallback_root(self) -> Path:
-        from somatrace.checks.lint.discovery import _git_toplevel
+    # -- configuration ----------------------------------------------------------------------
 
-        return _git_toplevel(self.cwd) or self.cwd
-
-    def config_for(self, candidate_config: Config) -> Config:
-        key = id(candidate_config)
+    def config_for(self, config: Config) -> Config:
+        key = id(config)
         if key not in self._effective:
-            self._effective[key] = effective_config(candidate_config, self.settings)
+            self._effective[key] = effective_config(config, self.settings)
         return self._effective[key]
+
+    def active_rules(self, config: Config) -> list[type[Rule]]:
+        key = (tuple(config.select), tuple(config.ignore))
+        found = self._active.get(key)
+        if found is None:
+            found = [r for r in self.rules if is_selected(r.CODE, config.select, config.ignore)]
+            self._active[key] = found
+        return found
 
     def cache_for(self, config: Config) -> Cache:
         cache = self._caches.get(config.root)
         if cache is None:
-            codes = ",".join(r.CODE for r in active_rules(config))
+            codes = ",".join(r.CODE for r in self.active_rules(config))
             cache = Cache.load(
                 config.root, f"{config.fingerprint()}:{codes}", enabled=self.settings.use_cache
             )
@@ -358,176 +331,262 @@ class Engine:
                 patterns.extend(rule.FILE_PATTERNS)
         return tuple(dict.fromkeys(patterns))
 
-    def summarize_on_demand(self, rule: type[ProjectRule], path: Path) -> Any | None:
-        config = self.config_for(self.resolver.for_path(path))
-        cache = self.cache_for(config)
-        name = f"summary:{rule.CODE}:{config.relpath(path)}"
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None
-        hit = cache.lookup_stat(name, st)
-        if hit is not None:
-            return hit.get("summary")
-        data = read_bytes(path, int(config.get("max-file-size")))
-        if isinstance(data, Unreadable):
-            return None
-        digest = content_hash(data)
-        hit = cache.lookup_digest(name, st, digest)
-        if hit is not None:
-            return hit.get("summary")
-        decoded = decode(path, data, python=True)
-        summary = None
-        if not isinstance(decoded, Unreadable):
-            ctx = make_context(path, config.relpath(path), display_path(path, self.cwd), config)
-            summary = rule.quick_summary(data, ctx)
-            if summary is None:
-                result = parse_and_visit(decoded, ctx, [rule], report_parse_errors=False)
-                summary = result["summaries"].get(rule.CODE)
-        cache.store(name, st, digest, {"summary": summary})
-        return summary
+    # -- the run ----------------------------------------------------------------------------
 
     def run(self, paths: list[Path]) -> CheckResult:
         started = time.perf_counter()
+        phases: dict[str, float] = {}
         candidates = discover(paths, self.resolver, self.text_patterns())
-        findings: list[Finding] = []
-        results: dict[Path, dict[str, Any]] = {}
-        contexts: dict[Path, FileContext] = {}
-        cached = 0
+        phases["discover"] = time.perf_counter() - started
+
+        mark = time.perf_counter()
+        results: dict[str, dict[str, Any]] = {}
         tasks: list[_Task] = []
-        task_info: list[tuple[Candidate, Config, int]] = []
+        task_candidates: list[Candidate] = []
+        stats: dict[str, tuple[int, int, int]] = {}
+        cached = 0
         for cand in candidates:
             config = self.config_for(cand.config)
-            rules = active_rules(config)
+            rules = self.active_rules(config)
             if not rules:
                 continue
             cache = self.cache_for(config)
-            size = 0
+            path = str(cand.path)
             try:
-                st = os.stat(cand.path)
-                size = st.st_size
-                hit = cache.lookup_stat(cand.relpath, st)
+                key = stat_key(os.stat(path))
             except OSError:
-                hit = None
-            if hit is not None:
-                results[cand.path] = hit
-                cached += 1
-                continue
+                key = None
+            if key is not None:
+                stats[path] = key
+                hit = cache.lookup(cand.relpath, key)
+                if hit is not None:
+                    results[path] = hit
+                    cached += 1
+                    continue
             entry = cache.entries.get(cand.relpath)
             tasks.append(
                 _Task(
-                    path=cand.path,
+                    path=path,
                     relpath=cand.relpath,
-                    display=display_path(cand.path, self.cwd),
                     config=config,
                     codes=tuple(r.CODE for r in rules),
-                    max_size=int(config.get("max-file-size")),
                     known_digest=entry.digest if entry is not None else None,
+                    init_names=_init_names(config),
                 )
             )
-            task_info.append((cand, config, size))
+            task_candidates.append(cand)
+        phases["cache"] = time.perf_counter() - mark
 
+        mark = time.perf_counter()
+        workers = self.settings.jobs or default_workers()
+        if len(tasks) < PARALLEL_THRESHOLD:
+            workers = min(workers, 1)
+        budget = max(
+            float(c.get("timeout-per-file"))
+            for c in [*self._effective.values()] or [Config(self.cwd)]
+        )
+        pool = WorkerPool(_run_task, _failed_task, workers, Limits(seconds=budget))
         # Biggest first, so that no worker is left with one large file at the end.
-        order = sorted(range(len(tasks)), key=lambda i: -task_info[i][2])
-        total = sum(info[2] for info in task_info)
-        workers = self.settings.jobs or os.cpu_count() or 1
-        parallel = len(tasks) >= PARALLEL_THRESHOLD or total > PARALLEL_BYTES
-        outputs = _run_tasks([tasks[i] for i in order], workers if parallel else 1)
+        order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i].path))
+        outputs = pool.map([tasks[i] for i in order])
+        phases["analyse"] = time.perf_counter() - mark
+        worker_seconds = 0.0
+        findings: list[Finding] = []
         parsed = 0
         for i, output in zip(order, outputs, strict=True):
-            cand, config, _ = task_info[i]
+            cand = task_candidates[i]
+            config = self.config_for(cand.config)
             cache = self.cache_for(config)
-            if output["kind"] == "unreadable":
+            path = str(cand.path)
+            kind = output["kind"]
+            if kind in ("unreadable", "failed"):
                 if output["finding"] is not None:
-                    findings.append(Finding.from_dict(output["finding"]))
+                    results[path] = _empty() | {"findings": [output["finding"]]}
                 continue
-            st_like = _Stat(output["size"], output["mtime_ns"])
-            if output["kind"] == "unchanged":
-                hit = cache.lookup_digest(cand.relpath, st_like, output["digest"])  # type: ignore[arg-type]
+            key = tuple(output["stat"])
+            if kind == "unchanged":
+                hit = cache.lookup_digest(cand.relpath, key, output["digest"])  # type: ignore[arg-type]
                 if hit is not None:
-                    results[cand.path] = hit
+                    results[path] = hit
                     cached += 1
                     continue
-            result = output["result"]
-            results[cand.path] = result
-            parsed += bool(result.get("parsed"))
-            cache.store(cand.relpath, st_like, output["digest"], result)  # type: ignore[arg-type]
-
-        for cand in candidates:
-            result = results.get(cand.path)
-            if result is None:
-                continue
-            if result.get("summaries"):  # only the project pass needs a file's context
-                config = self.config_for(cand.config)
-                contexts[cand.path] = make_context(
-                    cand.path, cand.relpath, display_path(cand.path, self.cwd), config
+                # the entry vanished between lookup and now: analyse inline
+                output = _run_task(
+                    tasks[i].__class__(**{**tasks[i].__dict__, "known_digest": None})
                 )
-            findings.extend(Finding.from_dict(f) for f in result.get("findings", []))
+                key = tuple(output["stat"])
+            result = output["result"]
+            worker_seconds += output.get("seconds", 0.0)
+            results[path] = result
+            parsed += bool(result.get("parsed"))
+            stats[path] = key  # type: ignore[assignment]
+            cache.store(cand.relpath, key, output["digest"], result)  # type: ignore[arg-type]
 
-        findings.extend(self._project_pass(candidates, results, contexts))
+        mark = time.perf_counter()
+        by_path = {str(c.path): c for c in candidates}
+        for path, result in results.items():
+            cand = by_path[path]
+            display = display_path(cand.path, self.cwd)
+            for raw in result.get("findings", ()):
+                findings.append(Finding.from_dict(raw).with_path(display))
+        findings.extend(self._project_pass(candidates, results, stats))
+        phases["project"] = time.perf_counter() - mark
+
         findings = self._apply_per_file_ignores(findings, candidates)
         if self.settings.changed_since:
             findings = self._only_changed(findings)
         for cache in self._caches.values():
             cache.save()
         findings.sort(key=lambda f: f.sort_key)
+        elapsed = time.perf_counter() - started
+        phases["workers_cpu"] = worker_seconds
         return CheckResult(
             findings=findings,
             files_checked=len(candidates),
             files_parsed=parsed,
             files_cached=cached,
-            elapsed=time.perf_counter() - started,
+            elapsed=elapsed,
             roots=sorted({c.root for c in self._effective.values()}),
+            phases=phases,
+            counts={
+                "discovered": len(candidates),
+                "analysed": len(tasks),
+                "parsed": parsed,
+                "cached": cached,
+                "worker_failures": pool.failures,
+            },
         )
+
+    # -- the project join -------------------------------------------------------------------
 
     def _project_pass(
         self,
         candidates: list[Candidate],
-        results: dict[Path, dict[str, Any]],
-        contexts: dict[Path, FileContext],
+        results: dict[str, dict[str, Any]],
+        stats: dict[str, tuple[int, int, int]],
     ) -> list[Finding]:
+        pending = [(path, r) for path, r in results.items() if r.get("deferred")]
+        if not pending:
+            return []
+        by_path = {str(c.path): c for c in candidates}
+        join_cache = self._join_cache(candidates)
+        join_key = self._join_key(candidates, stats)
+        reused = join_cache.lookup_join(join_key) if join_cache is not None else None
+        if reused is not None:
+            return [Finding.from_dict(f) for f in reused]
+        model = self._model(results)
         out: list[Finding] = []
-        # A rule may be selected in one nested project and not another: check per candidate.
-        project_rules = [
-            r
-            for r in self.rules
-            if issubclass(r, ProjectRule)
-            and any(
-                is_selected(
-                    r.CODE, self.config_for(c.config).select, self.config_for(c.config).ignore
-                )
-                for c in candidates
-            )
-        ]
-        for rule in project_rules:
-            index = ProjectIndex(rule, self)
-            for path, result in results.items():
-                summary = result.get("summaries", {}).get(rule.CODE)
-                if summary is not None and path in contexts:
-                    ctx = contexts[path]
-                    if is_selected(rule.CODE, ctx.config.select, ctx.config.ignore):
-                        index.add(ctx, summary)
-            project_findings = list(rule.check_project(index))
-            out.extend(self._suppress_project(project_findings, index))
+        for path, result in pending:
+            cand = by_path[path]
+            facts = model.context_for(path)
+            noqa = NoqaMap.from_json(result.get("noqa"))
+            display = display_path(cand.path, self.cwd)
+            for raw, query in result["deferred"]:
+                finding = Finding.from_dict(raw)
+                rule = _RULES.get(finding.code)
+                if rule is None or not issubclass(rule, PythonRule):
+                    continue
+                settled = list(rule.settle(finding, query, model, facts))
+                for f in noqa.apply(settled):
+                    out.append(f.with_path(display))
+        if join_cache is not None:
+            used = {p: stats.get(p) or _stat_or_none(p) for p in model.used}
+            join_cache.store_join(join_key, [f.to_dict() for f in out], used)
         return out
 
-    def _suppress_project(self, findings: Iterable[Finding], index: ProjectIndex) -> list[Finding]:
-        by_path: dict[str, list[Finding]] = {}
-        for f in findings:
-            by_path.setdefault(f.path, []).append(f)
-        kept: list[Finding] = []
-        paths = {ctx.display_path: p for p, ctx in index.contexts.items()}
-        for display, group in by_path.items():
-            path = paths.get(display)
-            text = ""
-            if path is not None:
-                source = read_bytes(path, 1 << 62)
-                if not isinstance(source, Unreadable):
-                    decoded = decode(path, source, python=True)
-                    if not isinstance(decoded, Unreadable):
-                        text = decoded.text
-            kept.extend(apply_noqa(group, text))
-        return kept
+    def _join_cache(self, candidates: list[Candidate]) -> Cache | None:
+        if not self.settings.use_cache or not candidates:
+            return None
+        return self.cache_for(self.config_for(candidates[0].config))
+
+    def _join_key(self, candidates: list[Candidate], stats: dict[str, tuple[int, int, int]]) -> str:
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(os.fspath(self.cwd).encode())
+        for cand in candidates:
+            digest.update(f"{cand.path}\0{stats.get(str(cand.path))}\0".encode())
+        return digest.hexdigest()
+
+    def _model(self, results: dict[str, dict[str, Any]]) -> ProjectModel:
+        api = ApiTable.merge(
+            table for rule in self.rules if issubclass(rule, PythonRule) for table in rule.API
+        )
+        model = ProjectModel(self.index(), api, self._load_values, self._load_facet, self._describe)
+        self._results = results
+        for path, result in results.items():
+            values = result.get("facets", {}).get(VALUES_FACET)
+            if values is not None:
+                model.add(self._facts(path, values))
+        return model
+
+    def index(self) -> ModuleIndex:
+        """Every Python file of the projects being checked (the roots of their configs)."""
+        if self._index is None:
+            roots = sorted({c.root for c in self._effective.values()}) or [self.top or self.cwd]
+            files: set[str] = set()
+            for root in roots:
+                if not any(root != other and other in root.parents for other in roots):
+                    files.update(project_files(root))
+            self._index = ModuleIndex(files)
+        return self._index
+
+    def _describe(self, path: str) -> tuple[str | None, tuple[str, ...]]:
+        module_name, package_root = self.index().identity(path)
+        config = self.config_for(self.resolver.for_path(Path(path)))
+        return module_name, search_roots(package_root, str(config.root))
+
+    def _facts(self, path: str, values: dict[str, Any]) -> ModuleFacts:
+        module_name, roots = self._describe(path)
+        return ModuleFacts.from_facts(path, module_name, roots, values)
+
+    def _facets(self) -> dict[str, Any]:
+        facets: dict[str, Any] = {VALUES_FACET: values_facet}
+        for rule in self.rules:
+            if issubclass(rule, PythonRule):
+                facets.update(rule.FACETS)
+        return facets
+
+    def _load_values(self, path: str) -> ModuleFacts | None:
+        values = self._load_facet(path, VALUES_FACET)
+        return None if values is None else self._facts(path, values)
+
+    def _load_facet(self, path: str, name: str) -> Any:
+        """A facet of any project module: from this run's results, the cache, or a parse."""
+        result = getattr(self, "_results", {}).get(path)
+        if result is not None and name in result.get("facets", {}):
+            return result["facets"][name]
+        config = self.config_for(self.resolver.for_path(Path(path)))
+        cache = self.cache_for(config)
+        relpath = config.relpath(Path(path))
+        try:
+            key = stat_key(os.stat(path))
+        except OSError:
+            return None
+        slot = f"facet:{name}:{relpath}"
+        hit = cache.lookup(slot, key)
+        if hit is not None:
+            return hit.get("facet")
+        data = read_bytes(Path(path), int(config.get("max-file-size")))
+        if isinstance(data, Unreadable):
+            return None
+        digest = content_hash(data)
+        hit = cache.lookup_digest(slot, key, digest)
+        if hit is not None:
+            return hit.get("facet")
+        facet = None
+        decoded = decode(Path(path), data, python=True)
+        function = self._facets().get(name)
+        if not isinstance(decoded, Unreadable) and function is not None:
+            ctx = make_context(path, relpath, config)
+            module = parse_source(decoded, ctx)
+            if not isinstance(module, Finding):
+                try:
+                    facet = function(module, ctx)
+                except RecursionError:
+                    facet = None
+        cache.store(slot, key, digest, {"facet": facet})
+        return facet
+
+    # -- filters ----------------------------------------------------------------------------
 
     def _apply_per_file_ignores(
         self, findings: list[Finding], candidates: list[Candidate]
@@ -561,5 +620,25 @@ class Engine:
         return out
 
 
-def _decodes(data: bytes, path: Path) -> bool:
-    return not isinstance(decode(path, data, python=True), Unreadable)
+def _init_names(config: Config) -> tuple[bytes, ...]:
+    return tuple(name.rsplit(".", 1)[-1].encode() for name in config.init_functions)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _stat_or_none(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return stat_key(st) if stat_module.S_ISREG(st.st_mode) else None
+
+
+def phases_json(result: CheckResult) -> str:
+    """The figures ``SOMATRACE_PHASES=<file>`` writes (read by ``benchmarks/check_vs_ruff.py``)."""
+    return json.dumps({"phases": result.phases, "files": result.counts}, indent=2)

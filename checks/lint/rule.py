@@ -5,27 +5,50 @@ Like Fixit's ``LintRule`` and Ruff's violation docs, a rule carries everything a
 - ``CODE`` (stable, e.g. ``ST101``) and ``NAME`` (kebab-case, e.g. ``missing-init-tracing``);
 - its docstring, written in Ruff's sections (*What it does*, *Why is this bad?*, *Example*,
   *Use instead*, *Fix safety*), printed by ``somatrace explain CODE``;
+- ``FIX``: whether its findings can be fixed (:class:`FixAvailability`), read by ``rules``,
+  ``explain``, the reporters, SARIF and ``fix`` alike;
 - ``VALID`` and ``INVALID`` samples that the shared harness (``tests/rules``) turns into tests;
-- ``TRIGGERS``: byte strings of which at least one must occur in a file for the rule to be able
-  to report anything there. The engine never parses a file that no selected rule can apply to.
+- ``TRIGGERS`` / :meth:`Rule.applies_to`: the cheap screen. A file is parsed only when some
+  selected rule can apply to it.
 
-Python rules are LibCST batchable visitors: the engine parses each file once and runs every
-applicable rule in one traversal, resolving only the metadata the rules ask for.
+A :class:`PythonRule` asks the parsed :class:`~somatrace.checks.lint.module.Module` (one
+``ast`` parse and one index per file, shared by every rule) and reports. What one file cannot
+decide — is this receiver, imported from another module, an OpenTelemetry tracer? — it
+*defers*: the finding is kept with a query, and :meth:`PythonRule.settle` answers it against
+the whole project (:class:`~somatrace.checks.lint.project.ProjectModel`) after every file has
+been read. Rules never walk trees themselves.
 """
 
 from __future__ import annotations
 
+import enum
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
-
-import libcst as cst
-from libcst.metadata import CodeRange, PositionProvider, ProviderT
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from somatrace.checks.lint.config import Config
 from somatrace.checks.lint.findings import Finding, Fix
+from somatrace.checks.lint.known import ApiTable
+
+if TYPE_CHECKING:
+    import ast
+
+    from somatrace.checks.lint.module import Module
+    from somatrace.checks.lint.project import ModuleFacts, ProjectModel
+
+
+class FixAvailability(enum.Enum):
+    """Whether ``somatrace fix`` can fix a rule's findings (Ruff's ``FixAvailability``)."""
+
+    NONE = "none"  # never: what to do is the author's decision
+    ALWAYS = "always"  # every finding has a fix
+    SOMETIMES = "sometimes"  # some findings have a fix; each says whether it is safe
+
+    @property
+    def fixable(self) -> bool:
+        return self is not FixAvailability.NONE
 
 
 @dataclass(frozen=True)
@@ -40,13 +63,24 @@ class Valid:
 
 
 @dataclass(frozen=True)
+class Expect:
+    """One finding an :class:`Invalid` sample must produce (1-based line and column)."""
+
+    line: int
+    col: int | None = None
+    message: str | None = None  # a fragment the message must contain
+    path: str | None = None  # defaults to the sample's path
+
+
+@dataclass(frozen=True)
 class Invalid:
-    """Code on which the rule must report, at ``line``/``col`` (1-based) when given.
+    """Code on which the rule must report.
 
     Samples are dedented and their leading newline dropped before they are written, so line 1
-    is the first line after the opening quotes.
-
-    ``expected_fixed`` (when given) is what the rule's fixer must turn ``code`` into.
+    is the first line after the opening quotes. ``line``/``col``/``message`` describe the first
+    finding and ``count`` how many there are; ``expect`` lists every finding instead (in order
+    of position). ``expected_fixed`` (when given) is what the rule's fixer must turn ``code``
+    into.
     """
 
     code: str
@@ -58,6 +92,7 @@ class Invalid:
     files: Mapping[str, str] = field(default_factory=dict)
     config: Mapping[str, Any] = field(default_factory=dict)
     expected_fixed: str | None = None
+    expect: tuple[Expect, ...] = ()
     why: str = ""
 
 
@@ -66,28 +101,34 @@ class FileContext:
     """What a rule knows about the file it checks."""
 
     path: Path  # absolute
-    display_path: str  # as reported
     relpath: str  # relative to the config root, POSIX
     module_name: str | None  # dotted module name, from the enclosing packages
-    package_root: Path  # the folder the module name is relative to
+    is_package: bool
     config: Config
     is_configured_entrypoint: bool = False
     # Per-file memo shared by every rule run on this file (e.g. one YAML parse for ST202,
     # ST401 and ST402). Keys are owned by the module that fills them.
     memo: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def display_path(self) -> str:  # findings are made relative to the config root
+        return self.relpath
+
+
+Facet = Callable[["Module", FileContext], Any]
+
 
 class Rule:
     CODE: ClassVar[str]
     NAME: ClassVar[str]
     TRIGGERS: ClassVar[tuple[bytes, ...]] = ()
-    FIXABLE: ClassVar[bool] = False
+    FIX: ClassVar[FixAvailability] = FixAvailability.NONE
     VALID: ClassVar[list[Valid]] = []
     INVALID: ClassVar[list[Invalid]] = []
 
     def __init__(self, ctx: FileContext) -> None:
-        # Every rule is built for one file; cooperative, so a rule that is both a Python and
-        # a text rule (ST401, ST402) gets the same context through either base.
+        # Cooperative, so a rule that is both a Python and a text rule (ST401, ST402) gets
+        # the same context through either base.
         super().__init__()
         self.ctx = ctx
 
@@ -101,89 +142,98 @@ class Rule:
 
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
-        """The cheap pre-filter: can this rule report anything in this file?"""
+        """The cheap screen: can this rule report anything in this file?"""
         return any(trigger in source for trigger in cls.TRIGGERS)
 
 
-class PythonRule(Rule, cst.BatchableCSTVisitor):
-    """A rule over a Python module's concrete syntax tree."""
+@dataclass
+class Deferred:
+    """A finding whose verdict needs the whole project: reported if ``settle`` says so."""
 
-    # Only what the rule reads while visiting; positions of reported nodes come for free.
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = ()
+    finding: Finding
+    query: Any  # JSON-able
+
+
+class PythonRule(Rule):
+    """A rule over one parsed Python module."""
+
+    # Knowledge of third-party APIs the project model needs for this rule's queries.
+    API: ClassVar[tuple[ApiTable, ...]] = ()
+    # Named fact sheets the project join may ask about any module (computed in the workers
+    # for files this rule applies to, on demand for others, cached with the file).
+    FACETS: ClassVar[Mapping[str, Facet]] = {}
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
         self.findings: list[Finding] = []
-        self.pending: list[tuple[cst.CSTNode, str, Fix | None, dict[str, Any] | None]] = []
+        self.deferred: list[Deferred] = []
+        self.module: Module | None = None
+
+    def run(self, module: Module) -> None:
+        self.module = module
+        self.check(module)
+
+    def check(self, module: Module) -> None:
+        raise NotImplementedError
+
+    def finding(
+        self,
+        node: ast.AST,
+        message: str,
+        *,
+        fix: Fix | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Finding:
+        assert self.module is not None
+        span = self.module.span(node)
+        return Finding(
+            path=self.ctx.display_path,
+            line=span.line,
+            col=span.col,
+            end_line=span.end_line,
+            end_col=span.end_col,
+            code=self.CODE,
+            message=message,
+            fix=fix,
+            data=data or {},
+        )
 
     def report(
         self,
-        node: cst.CSTNode,
+        node: ast.AST,
         message: str,
         *,
         fix: Fix | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        """Report ``node``. Positions are computed once per file, after the visit, and only
-        when something was reported — unless the rule asked for ``PositionProvider`` itself
-        (because it compares lines while visiting), in which case they are already there."""
-        if PositionProvider in self.METADATA_DEPENDENCIES:
-            self._add(self.get_metadata(PositionProvider, node), message, fix, data)
-        else:
-            self.pending.append((node, message, fix, data))
+        self.findings.append(self.finding(node, message, fix=fix, data=data))
 
-    def resolve_pending(self, positions: Mapping[cst.CSTNode, CodeRange]) -> None:
-        """Turn the reports made during the visit into located findings."""
-        for node, message, fix, data in self.pending:
-            self._add(positions[node], message, fix, data)
-        self.pending.clear()
-
-    def _add(
-        self, pos: CodeRange, message: str, fix: Fix | None, data: dict[str, Any] | None
+    def defer(
+        self,
+        node: ast.AST,
+        message: str,
+        query: Any,
+        *,
+        data: dict[str, Any] | None = None,
     ) -> None:
-        self.findings.append(
-            Finding(
-                path=self.ctx.display_path,
-                line=pos.start.line,
-                col=pos.start.column + 1,
-                end_line=pos.end.line,
-                end_col=pos.end.column + 1,
-                code=self.CODE,
-                message=message,
-                fix=fix,
-                data=data or {},
-            )
-        )
+        self.deferred.append(Deferred(self.finding(node, message, data=data), query))
 
-    def file_summary(self) -> Any:
-        """JSON-able facts about this file for a project-level pass (see :class:`ProjectRule`)."""
-        return None
-
-
-class ProjectRule(PythonRule):
-    """A rule that needs the whole project (e.g. ST101 joins entrypoints with the import graph).
-
-    Per file it computes a JSON-able :meth:`file_summary` (cached with the file); then
-    :meth:`check_project` sees every summary at once, and may ask the index for the summaries
-    of further files it needs (modules an entrypoint imports), which are computed on demand.
-    """
+    def defer_finding(self, finding: Finding, query: Any) -> None:
+        self.deferred.append(Deferred(finding, query))
 
     @classmethod
-    def quick_summary(cls, source: bytes, ctx: FileContext) -> Any | None:
-        """A summary computed without a LibCST visit, when the text proves that one would add
-        nothing (used for files the project pass follows on demand); ``None`` to visit."""
-        return None
-
-    @classmethod
-    def check_project(cls, index: Any) -> Iterable[Finding]:
-        raise NotImplementedError
+    def settle(
+        cls, finding: Finding, query: Any, project: ProjectModel, facts: ModuleFacts
+    ) -> Iterable[Finding]:
+        """The findings a deferred one becomes, once the whole project is known."""
+        return ()
 
 
 class TextRule(Rule):
     """A rule over a non-Python file (YAML, ``.env``, Dockerfile ...), matched by file name.
 
-    ``FILE_PATTERNS`` are globs (see :mod:`somatrace.checks.lint.globs`) on the path relative to the
-    config root; discovery includes every file that matches one of them.
+    ``FILE_PATTERNS`` are globs (see :mod:`somatrace.checks.lint.globs`) on the path relative
+    to the config root; discovery includes every file that matches one of them.
     """
 
     FILE_PATTERNS: ClassVar[tuple[str, ...]] = ()

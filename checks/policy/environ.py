@@ -31,6 +31,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from somatrace.checks.lint.codes import (
+    HARDCODED_OTLP_SECRET,
+    MISSING_OTLP_ENDPOINT,
+    SAMPLING_BELOW_POLICY,
+    TRACE_CONTENT_ENABLED_CONFIG,
+)
 from somatrace.policy import (
     CONTENT_SWITCHES,
     ENDPOINT_VARS,
@@ -64,12 +70,12 @@ __all__ = [
     "mask_secret",
 ]
 
-CODE_CONTENT_ON = "ST202"
-CODE_HARDCODED_SECRET = "ST401"
-CODE_SAMPLING_BELOW_POLICY = "ST402"
+CODE_CONTENT_ON = TRACE_CONTENT_ENABLED_CONFIG
+CODE_HARDCODED_SECRET = HARDCODED_OTLP_SECRET
+CODE_SAMPLING_BELOW_POLICY = SAMPLING_BELOW_POLICY
 # Not in the original catalogue: a workload that exports nowhere. Kept as one constant so the
 # catalogue owner can renumber it in one place.
-CODE_MISSING_ENDPOINT = "ST403"
+CODE_MISSING_ENDPOINT = MISSING_OTLP_ENDPOINT
 
 # Switches that make OpenLLMetry / OpenTelemetry GenAI instrumentations record prompt and
 # completion text. TRACELOOP_TRACE_CONTENT defaults to "true", so only an explicit falsy value

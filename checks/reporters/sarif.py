@@ -28,7 +28,7 @@ def _rule_descriptor(rule: type) -> dict[str, Any]:
         "fullDescription": {"text": rule.summary()},
         "help": {"text": docs, "markdown": docs},
         "defaultConfiguration": {"level": "error"},
-        "properties": {"tags": ["observability", "llm"], "fixable": bool(rule.FIXABLE)},
+        "properties": {"tags": ["observability", "llm"], "fixable": rule.FIX.fixable},
     }
 
 

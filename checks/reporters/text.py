@@ -6,27 +6,32 @@ from somatrace.checks.lint.engine import CheckResult
 from somatrace.checks.lint.findings import Finding
 
 
-def is_fixable(finding: Finding) -> bool:
-    """A finding is fixable when it carries edits, or its rule has a fixer that did not opt out
-    for this finding (``data["fixable"] = False`` with a reason in the message)."""
+def fix_safety(finding: Finding) -> str | None:
+    """``safe`` / ``unsafe`` when ``somatrace fix`` has a fix for the finding, else ``None``:
+    the edits it carries, or what its rule declared for it (``data["fix"]``)."""
     if finding.fix is not None:
-        return True
-    from somatrace.fixers import fixer_for
-
-    return fixer_for(finding.code) is not None and finding.data.get("fixable", True) is not False
+        return "safe" if finding.fix.safe else "unsafe"
+    declared = finding.data.get("fix")
+    return declared if declared in ("safe", "unsafe") else None
 
 
 def _summary(result: CheckResult) -> str:
     n = len(result.findings)
     if n == 0:
         return f"All checks passed! ({_files(result.files_checked)} checked)"
-    fixable = sum(1 for f in result.findings if is_fixable(f))
+    safeties = [fix_safety(f) for f in result.findings]
+    fixable, unsafe = safeties.count("safe"), safeties.count("unsafe")
     files_with = _files(len({f.path for f in result.findings}))
     parts = [f"Found {n} finding{'s' if n != 1 else ''} in {files_with}"]
     parts.append(f"({_files(result.files_checked)} checked)")
     line = " ".join(parts) + "."
     if fixable:
         line += f"\n[*] {fixable} fixable with `somatrace fix`."
+    if unsafe:
+        line += (
+            f"\n({unsafe} unsafe fix{'es' if unsafe != 1 else ''} available with "
+            "`somatrace fix --unsafe-fixes`)"
+        )
     return line
 
 

@@ -33,7 +33,7 @@ def test_one_scan_per_file_shared_by_the_three_rules(tmp_path: Path) -> None:
     write_files(tmp_path, {"values.yaml": MIXED})
     path = tmp_path / "values.yaml"
     text = path.read_text(encoding="utf-8")
-    ctx = make_context(path, "values.yaml", "values.yaml", Config(root=tmp_path))
+    ctx = make_context(path, "values.yaml", Config(root=tmp_path))
     found = {}
     scans = []
     for rule in (TraceContentEnabledConfig, HardcodedOtlpSecret, SamplingBelowPolicy):

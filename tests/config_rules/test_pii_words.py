@@ -90,10 +90,10 @@ def test_keys_that_describe_data_or_are_standard(key: str) -> None:
 
 def test_configured_words_replace_the_defaults(tmp_path: Path) -> None:
     config = Config(root=tmp_path, values={"pii-words": ["loyalty number", "iban"]})
-    ctx = make_context(tmp_path / "x.py", "x.py", "x.py", config)
+    ctx = make_context(tmp_path / "x.py", "x.py", config)
     phrases = configured_phrases(ctx)
     assert phrases == (("loyalty", "number"), ("iban",))
     assert personal_data_phrase("customer.loyaltyNumber", phrases) == "loyalty number"
     assert personal_data_phrase("user.email", phrases) is None
-    default_ctx = make_context(tmp_path / "x.py", "x.py", "x.py", Config(root=tmp_path))
+    default_ctx = make_context(tmp_path / "x.py", "x.py", Config(root=tmp_path))
     assert configured_phrases(default_ctx) == PHRASES

@@ -19,7 +19,7 @@ from tests.helpers import write_files, write_pyproject
 CASES = [
     pytest.param(rule, sample, id=f"{rule.CODE}-invalid-{i}")
     for rule in all_rules()
-    if rule.FIXABLE
+    if rule.FIX.fixable
     for i, sample in enumerate(rule.INVALID)
 ]
 

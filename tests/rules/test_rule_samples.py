@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from somatrace.checks.api import CheckSettings, check_paths
-from somatrace.checks.lint.rule import Invalid, PythonRule, TextRule, Valid
+from somatrace.checks.lint.rule import Expect, Invalid, PythonRule, TextRule, Valid
 from somatrace.rules import all_rules
 from tests.helpers import write_files, write_pyproject
 
@@ -32,23 +32,30 @@ def run_sample(rule: type, sample: Valid | Invalid, root: Path) -> list:
     return [f for f in findings if f.code == rule.CODE]
 
 
+def expectations(sample: Invalid) -> list[Expect]:
+    """Every finding the sample must produce, in order of position."""
+    if sample.expect:
+        return list(sample.expect)
+    assert sample.count == 1, "a sample with several findings lists each of them in `expect`"
+    assert sample.line is not None and sample.col is not None, "give the finding's line and col"
+    return [Expect(sample.line, sample.col, sample.message)]
+
+
 @pytest.mark.parametrize(("rule", "sample"), CASES)
 def test_sample(rule: type, sample: Valid | Invalid, tmp_path: Path) -> None:
     findings = run_sample(rule, sample, tmp_path)
     if isinstance(sample, Valid):
         assert findings == [], f"{rule.CODE} must not report ({sample.why}):\n{findings}"
         return
-    assert len(findings) == sample.count, (
-        f"{rule.CODE} expected {sample.count} finding(s): {findings}"
-    )
-    first = findings[0]
-    assert first.path.endswith(Path(sample.path).name)
-    if sample.line is not None:
-        assert first.line == sample.line, findings
-    if sample.col is not None:
-        assert first.col == sample.col, findings
-    if sample.message is not None:
-        assert sample.message in first.message, first.message
+    expected = expectations(sample)
+    assert len(findings) == len(expected) == sample.count or (
+        sample.expect and len(findings) == len(expected)
+    ), f"{rule.CODE} expected {len(expected)} finding(s): {findings}"
+    for finding, expect in zip(findings, expected, strict=True):
+        assert finding.path.endswith(expect.path or sample.path), finding
+        assert (finding.line, finding.col) == (expect.line, expect.col), finding
+        if expect.message is not None:
+            assert expect.message in finding.message, finding.message
 
 
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.CODE)

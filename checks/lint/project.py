@@ -1,0 +1,531 @@
+"""The project model: every module's facts joined, and questions answered across modules.
+
+Built once per run from the facts each file's analysis produced (cached per file), and from
+more files on demand (a module an entrypoint imports, the module a tracer is imported from).
+The questions rules ask:
+
+- :meth:`ProjectModel.kinds`: what a term (:mod:`.provenance`) may be — an OpenTelemetry
+  tracer, a web app, a project function, an external name — following imports, return values,
+  parameters at the project's own call sites and attributes of ``self``, across modules;
+- :meth:`ProjectModel.resolve_module`: which file ``import x.y`` runs from a given module;
+- :meth:`ProjectModel.facet`: a rule-specific fact sheet of any project module (e.g. ST101's
+  "does it initialise tracing at import time"), computed on demand and cached.
+
+Resolution is flow-insensitive and context-insensitive (a parameter is everything any call
+site passes), which over-approximates; recursion through cycles contributes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from somatrace.checks.lint.known import ApiTable
+from somatrace.checks.lint.provenance import UNKNOWN, Term
+
+EMPTY: frozenset[str] = frozenset()
+_STDLIB = frozenset(sys.stdlib_module_names) | {"builtins"}
+_MAX_CLASS_DEPTH = 12
+
+
+def to_term(value: Any) -> Any:
+    """JSON lists back into hashable term tuples."""
+    if type(value) is list:
+        return tuple(to_term(v) for v in value)
+    return value
+
+
+@dataclass(eq=False)
+class ModuleFacts:
+    """One module as the project model sees it."""
+
+    path: str
+    module_name: str | None
+    roots: tuple[str, ...]  # where its absolute imports are looked up, first match wins
+    globals: dict[str, Term] = field(default_factory=dict)
+    functions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    classes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[tuple[str, Term, tuple[Term, ...], dict[str, Term]]] = field(default_factory=list)
+
+    @classmethod
+    def from_facts(
+        cls, path: str, module_name: str | None, roots: tuple[str, ...], raw: dict[str, Any]
+    ) -> ModuleFacts:
+        functions = {}
+        for qualname, fn in raw.get("functions", {}).items():
+            fn = dict(fn)
+            for key in ("returns", "yields"):
+                fn[key] = to_term(fn[key])
+            fn["ann"] = {k: to_term(v) for k, v in fn.get("ann", {}).items()}
+            fn["defaults"] = {k: to_term(v) for k, v in fn.get("defaults", {}).items()}
+            functions[qualname] = fn
+        classes = {
+            qualname: {
+                "bases": [to_term(b) for b in c.get("bases", [])],
+                "attrs": {k: to_term(v) for k, v in c.get("attrs", {}).items()},
+            }
+            for qualname, c in raw.get("classes", {}).items()
+        }
+        calls = [
+            (
+                key,
+                to_term(callee),
+                tuple(to_term(a) for a in args),
+                {k: to_term(v) for k, v in kw.items()},
+            )
+            for key, callee, args, kw in raw.get("calls", [])
+        ]
+        return cls(
+            path=path,
+            module_name=module_name,
+            roots=roots,
+            globals={k: to_term(v) for k, v in raw.get("globals", {}).items()},
+            functions=functions,
+            classes=classes,
+            calls=calls,
+        )
+
+
+class ModuleIndex:
+    """Which file ``import a.b`` runs, looked up in a listing of the project's Python files
+    (no ``stat`` per lookup)."""
+
+    def __init__(self, files: Iterable[str]) -> None:
+        self.files = frozenset(files)
+        self._identity: dict[str, tuple[str | None, str]] = {}
+
+    def is_package_dir(self, directory: str) -> bool:
+        return os.path.join(directory, "__init__.py") in self.files
+
+    def identity(self, path: str) -> tuple[str | None, str]:
+        """``(dotted module name, folder it is relative to)``, from the listing: the packages
+        are the folders holding an ``__init__.py``."""
+        found = self._identity.get(path)
+        if found is not None:
+            return found
+        directory, name = os.path.split(path)
+        parts = [] if name == "__init__.py" else [name[:-3]]
+        while self.is_package_dir(directory):
+            parent, base = os.path.split(directory)
+            parts.insert(0, base)
+            if parent == directory:
+                break
+            directory = parent
+        module = ".".join(parts) if parts and all(p.isidentifier() for p in parts) else None
+        result = (module, directory)
+        self._identity[path] = result
+        return result
+
+    def module_files(self, dotted: str, roots: Iterable[str]) -> list[str]:
+        """Files executed by ``import dotted`` (package ``__init__`` files included), from the
+        first root that holds the module; empty when it is not a project module."""
+        parts = dotted.split(".")
+        for root in roots:
+            found: list[str] = []
+            directory = root
+            for i, part in enumerate(parts):
+                last = i == len(parts) - 1
+                package = os.path.join(directory, part)
+                init = os.path.join(package, "__init__.py")
+                if init in self.files:
+                    found.append(init)
+                    directory = package
+                elif last and package + ".py" in self.files:
+                    found.append(package + ".py")
+                else:
+                    break
+            else:
+                return found
+            if found and len(found) == len(parts) - 1:
+                return found
+        return []
+
+    def module_file(self, dotted: str, roots: Iterable[str]) -> str | None:
+        files = self.module_files(dotted, roots)
+        if not files:
+            return None
+        # `import a.b` when only `a/__init__.py` exists does not make `a.b` a module.
+        expected = dotted.rsplit(".", 1)[-1]
+        last = files[-1]
+        stem = (
+            os.path.basename(os.path.dirname(last))
+            if last.endswith("__init__.py")
+            else (os.path.basename(last)[:-3])
+        )
+        return last if stem == expected else None
+
+
+def search_roots(package_root: str, stop_at: str) -> tuple[str, ...]:
+    """Where an absolute import from a file may be found: its own root, then each ancestor up to
+    the project root (a monorepo's shared packages), each with a ``src/`` layout variant."""
+    roots: list[str] = []
+    current = package_root
+    stop = stop_at.rstrip(os.sep) or os.sep
+    while True:
+        roots.append(current)
+        roots.append(os.path.join(current, "src"))
+        if current == stop or not current.startswith(stop + os.sep):
+            break
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return tuple(roots)
+
+
+Loader = Callable[[str], ModuleFacts | None]
+FacetLoader = Callable[[str, str], Any]
+Describer = Callable[[str], tuple[str | None, tuple[str, ...]]]
+
+
+class ProjectModel:
+    def __init__(
+        self,
+        index: ModuleIndex,
+        api: ApiTable,
+        load: Loader,
+        load_facet: FacetLoader,
+        describe: Describer,
+    ) -> None:
+        self.index = index
+        self.api = api
+        self._load = load
+        self._load_facet = load_facet
+        self._describe = describe
+        self._modules: dict[str, ModuleFacts | None] = {}
+        self._facets: dict[tuple[str, str], Any] = {}
+        self._memo: dict[tuple[Term, str], frozenset[str]] = {}
+        self._active: set[tuple[Term, str]] = set()
+        self._globals: dict[tuple[str, tuple[str, ...]], frozenset[str]] = {}
+        self._sites: dict[str, list[tuple[Any, ModuleFacts]]] = {}
+        self._indexed: set[str] = set()
+        self._callers: dict[tuple[str, str], list[tuple[Any, ModuleFacts, int]]] = {}
+        self.used: set[str] = set()  # every file whose facts a verdict rested on
+
+    # -- modules ----------------------------------------------------------------------------
+
+    def add(self, facts: ModuleFacts) -> None:
+        self._modules[facts.path] = facts
+
+    def module(self, path: str) -> ModuleFacts | None:
+        if path not in self._modules:
+            self._modules[path] = self._load(path)
+        found = self._modules[path]
+        if found is not None:
+            self.used.add(path)
+        return found
+
+    def facet(self, path: str, name: str) -> Any:
+        key = (path, name)
+        if key not in self._facets:
+            self._facets[key] = self._load_facet(path, name)
+        self.used.add(path)
+        return self._facets[key]
+
+    def context_for(self, path: str) -> ModuleFacts:
+        """A module to resolve imports from: its facts when loaded, else its name and roots."""
+        found = self._modules.get(path)
+        if found is not None:
+            return found
+        module_name, roots = self._describe(path)
+        return ModuleFacts(path, module_name, roots)
+
+    def resolve_module(self, dotted: str, ctx: ModuleFacts) -> list[str]:
+        return self.index.module_files(dotted, ctx.roots)
+
+    # -- kinds ------------------------------------------------------------------------------
+
+    def kinds(self, term: Term, ctx: ModuleFacts) -> frozenset[str]:
+        key = (term, ctx.path)
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        if key in self._active:
+            return EMPTY
+        self._active.add(key)
+        try:
+            result = self._kinds(term, ctx)
+        finally:
+            self._active.discard(key)
+        self._memo[key] = result
+        return result
+
+    def _kinds(self, term: Term, ctx: ModuleFacts) -> frozenset[str]:
+        head = term[0]
+        if head == "k":
+            return frozenset((term[1],))
+        if head == "any":
+            out: set[str] = set()
+            for part in term[1]:
+                out |= self.kinds(part, ctx)
+            return frozenset(out)
+        if head == "m":
+            value = ctx.globals.get(term[1])
+            return EMPTY if value is None else self.kinds(value, ctx)
+        if head == "fn":
+            return frozenset((f"func:{ctx.path}:{term[1]}",))
+        if head == "cls":
+            return frozenset((f"class:{ctx.path}:{term[1]}",))
+        if head == "self":
+            return self.instance_kinds(ctx.path, term[1], 0)
+        if head == "g":
+            return self.global_kinds(term[1], ctx)
+        if head == "attr":
+            return self.attribute_kinds(self.kinds(term[1], ctx), term[2])
+        if head == "call":
+            return self.call_kinds(term[1], ctx)
+        if head == "enter":
+            return self.enter_kinds(term[1], ctx)
+        if head == "p":
+            return self.param_kinds(ctx, term[1], term[2], term[3])
+        return EMPTY
+
+    def global_kinds(self, name: str, ctx: ModuleFacts) -> frozenset[str]:
+        key = (name, ctx.roots)
+        found = self._globals.get(key)
+        if found is not None:
+            return found
+        self._globals[key] = EMPTY  # a cycle through imports contributes nothing
+        result = self._global_kinds(name, ctx)
+        self._globals[key] = result
+        return result
+
+    def _global_kinds(self, name: str, ctx: ModuleFacts) -> frozenset[str]:
+        if self.api.known(name) or name.split(".", 1)[0] in _STDLIB:
+            return frozenset((f"ext:{name}",))
+        parts = name.split(".")
+        for i in range(len(parts), 0, -1):
+            path = self.index.module_file(".".join(parts[:i]), ctx.roots)
+            if path is None:
+                continue
+            if i == len(parts):
+                return frozenset((f"module:{path}",))
+            result = self.attribute_kinds(frozenset((f"module:{path}",)), parts[i])
+            for part in parts[i + 1 :]:
+                result = self.attribute_kinds(result, part)
+            return result
+        return frozenset((f"ext:{name}",))
+
+    def attribute_kinds(self, kinds: frozenset[str], attr: str) -> frozenset[str]:
+        out: set[str] = set()
+        for kind in kinds:
+            if kind.startswith("ext:"):
+                out.add(f"{kind}.{attr}")
+            elif kind.startswith("module:"):
+                out |= self._module_attribute(kind[7:], attr)
+            elif kind.startswith("inst:"):
+                path, _, qualname = kind[5:].rpartition(":")
+                out |= self.class_attribute(path, qualname, attr, bound=True, depth=0)
+            elif kind.startswith("class:"):
+                path, _, qualname = kind[6:].rpartition(":")
+                out |= self.class_attribute(path, qualname, attr, bound=False, depth=0)
+            else:
+                method = self.api.methods.get((kind, attr))
+                if method is not None:
+                    out.add(method)
+        return frozenset(out)
+
+    def _module_attribute(self, path: str, attr: str) -> frozenset[str]:
+        facts = self.module(path)
+        if facts is None:
+            return EMPTY
+        if facts.module_name:
+            full = f"{facts.module_name}.{attr}"
+            if self.api.known(full):
+                return frozenset((f"ext:{full}",))
+        value = facts.globals.get(attr)
+        if value is not None:
+            return self.kinds(value, facts)
+        if facts.module_name:  # a submodule: `import pkg` then `pkg.sub`
+            sub = self.index.module_file(f"{facts.module_name}.{attr}", facts.roots)
+            if sub is not None:
+                return frozenset((f"module:{sub}",))
+        return EMPTY
+
+    def class_attribute(
+        self, path: str, qualname: str, attr: str, *, bound: bool, depth: int
+    ) -> frozenset[str]:
+        facts = self.module(path)
+        cls = facts.classes.get(qualname) if facts is not None else None
+        if facts is None or cls is None or depth > _MAX_CLASS_DEPTH:
+            return EMPTY
+        value = cls["attrs"].get(attr)
+        if value is not None:
+            kinds = self.kinds(value, facts)
+            if not bound:
+                return kinds
+            out = set()
+            for kind in kinds:
+                if kind.startswith("func:"):
+                    fn = self._function(kind)
+                    if fn is not None and not fn.get("static") and not fn.get("classmethod"):
+                        out.add("bound:" + kind[5:])
+                        continue
+                out.add(kind)
+            return frozenset(out)
+        out = set()
+        for base in cls["bases"]:
+            for kind in self.kinds(base, facts):
+                if kind.startswith("class:"):
+                    base_path, _, base_name = kind[6:].rpartition(":")
+                    out |= self.class_attribute(
+                        base_path, base_name, attr, bound=bound, depth=depth + 1
+                    )
+                elif kind.startswith("ext:"):
+                    instance = self.api.types.get(kind[4:])
+                    if instance is not None:
+                        method = self.api.methods.get((instance, attr))
+                        if method is not None:
+                            out.add(method)
+        return frozenset(out)
+
+    def instance_kinds(self, path: str, qualname: str, depth: int) -> frozenset[str]:
+        """An instance of a project class: itself, and the kinds of the library classes it
+        derives from (``class ChatApp(FastAPI)`` builds a FastAPI app)."""
+        out = {f"inst:{path}:{qualname}"}
+        facts = self.module(path)
+        cls = facts.classes.get(qualname) if facts is not None else None
+        if facts is None or cls is None or depth > _MAX_CLASS_DEPTH:
+            return frozenset(out)
+        for base in cls["bases"]:
+            for kind in self.kinds(base, facts):
+                if kind.startswith("ext:"):
+                    instance = self.api.types.get(kind[4:])
+                    if instance is not None:
+                        out.add(instance)
+                elif kind.startswith("class:"):
+                    base_path, _, base_name = kind[6:].rpartition(":")
+                    out |= {
+                        k
+                        for k in self.instance_kinds(base_path, base_name, depth + 1)
+                        if not k.startswith("inst:")
+                    }
+        return frozenset(out)
+
+    def _function(self, kind: str) -> dict[str, Any] | None:
+        path, _, qualname = kind.split(":", 1)[1].rpartition(":")
+        facts = self.module(path)
+        return facts.functions.get(qualname) if facts is not None else None
+
+    def call_kinds(self, callee: Term, ctx: ModuleFacts) -> frozenset[str]:
+        out: set[str] = set()
+        for kind in self.kinds(callee, ctx):
+            if kind.startswith("ext:"):
+                name = kind[4:]
+                result = self.api.calls.get(name) or self.api.types.get(name)
+                if result is not None:
+                    out.add(result)
+            elif kind.startswith(("func:", "bound:")):
+                path, _, qualname = kind.split(":", 1)[1].rpartition(":")
+                facts = self.module(path)
+                fn = facts.functions.get(qualname) if facts is not None else None
+                if fn is not None and facts is not None:
+                    out |= self.kinds(fn["returns"], facts)
+            elif kind.startswith("class:"):
+                path, _, qualname = kind[6:].rpartition(":")
+                out |= self.instance_kinds(path, qualname, 0)
+            else:
+                result = self.api.results.get(kind)
+                if result is not None:
+                    out.add(result)
+        return frozenset(out)
+
+    def enter_kinds(self, value: Term, ctx: ModuleFacts) -> frozenset[str]:
+        out: set[str] = set()
+        if value[0] == "call":
+            for kind in self.kinds(value[1], ctx):
+                if kind.startswith(("func:", "bound:")):
+                    path, _, qualname = kind.split(":", 1)[1].rpartition(":")
+                    facts = self.module(path)
+                    fn = facts.functions.get(qualname) if facts is not None else None
+                    if fn is not None and facts is not None and fn.get("cm"):
+                        out |= self.kinds(fn["yields"], facts)
+        for kind in self.kinds(value, ctx):
+            entered = self.api.enters.get(kind)
+            if entered is not None:
+                out.add(entered)
+        return frozenset(out)
+
+    # -- parameters -------------------------------------------------------------------------
+
+    def param_kinds(self, ctx: ModuleFacts, qualname: str, index: int, name: str) -> frozenset[str]:
+        fn = ctx.functions.get(qualname)
+        if fn is None:
+            return EMPTY
+        out: set[str] = set()
+        annotation = fn["ann"].get(str(index))
+        if annotation is not None:
+            out |= self.kinds(annotation, ctx)
+        default = fn["defaults"].get(str(index))
+        if default is not None:
+            out |= self.kinds(default, ctx)
+        for site, site_ctx, offset in self.callers(ctx, qualname, fn):
+            _, _, args, keywords = site
+            argument: Term | None = None
+            position = index - offset
+            if index >= 0 and 0 <= position < len(args):
+                if ("*",) not in args[: position + 1]:
+                    argument = args[position]
+            if argument is None:
+                argument = keywords.get(name)
+            if argument is not None and argument != UNKNOWN:
+                out |= self.kinds(argument, site_ctx)
+        return frozenset(out)
+
+    def _index_sites(self) -> None:
+        for path, facts in list(self._modules.items()):
+            if facts is None or path in self._indexed:
+                continue
+            self._indexed.add(path)
+            for site in facts.calls:
+                self._sites.setdefault(site[0], []).append((site, facts))
+
+    def callers(
+        self, ctx: ModuleFacts, qualname: str, fn: dict[str, Any]
+    ) -> list[tuple[Any, ModuleFacts, int]]:
+        """Call sites that may call ``qualname`` of ``ctx``, with the number of arguments the
+        call binds implicitly (``self`` for a bound method or a constructor)."""
+        key = (ctx.path, qualname)
+        found = self._callers.get(key)
+        if found is not None:
+            return found
+        self._callers[key] = []  # recursion through a caller's own parameters stops here
+        self._index_sites()
+        name = qualname.rsplit(".", 1)[-1]
+        plain = f"func:{ctx.path}:{qualname}"
+        bound = f"bound:{ctx.path}:{qualname}"
+        constructor = None
+        keys = [name, "*"]
+        if name == "__init__" and "." in qualname:
+            class_qualname = qualname.rsplit(".", 1)[0]
+            constructor = f"class:{ctx.path}:{class_qualname}"
+            keys.append(class_qualname.rsplit(".", 1)[-1])
+        if "<locals>" in qualname:
+            keys = list(self._sites)  # a closure is called by whatever name holds it
+        out: list[tuple[Any, ModuleFacts, int]] = []
+        for site_key in keys:
+            for site, site_ctx in self._sites.get(site_key, ()):
+                kinds = self.kinds(site[1], site_ctx)
+                if plain in kinds:
+                    out.append((site, site_ctx, 0))
+                elif bound in kinds or (constructor is not None and constructor in kinds):
+                    out.append((site, site_ctx, 1))
+        self._callers[key] = out
+        return out
+
+
+def matches_kind(kinds: frozenset[str], wanted: str) -> bool:
+    """``wanted`` is a kind, or a prefix ending in ``*`` (``app:*``)."""
+    if wanted.endswith("*"):
+        prefix = wanted[:-1]
+        return any(k.startswith(prefix) for k in kinds)
+    return wanted in kinds
+
+
+def relative_roots(path: Path, stop_at: Path, index: ModuleIndex) -> tuple[str, ...]:
+    _, package_root = index.identity(str(path))
+    return search_roots(package_root, str(stop_at))
