@@ -242,9 +242,9 @@ def count_lines_with(text: str, needle: str) -> int:
 def bench_fixit(args: argparse.Namespace, tools: Tools) -> None:
     fixit = Path(args.fixit)
     print(
-        f"\nFixit 2.2.1 vs somatrace on a sample of llm-stack ({args.fixit_sample} files, ", end=""
+        f"\nFixit 2.2.1 vs somatrace on {args.fixit_sample} files of {args.fixit_tree} "
+        f"(seed {args.seed}, {args.fixit_rounds} round(s), medians)"
     )
-    print(f"seed {args.seed}, {args.fixit_rounds} round(s), medians)")
     if not fixit.exists():
         print(f"  {fixit} not found: python -m venv benchmarks/.venv-fixit && ", end="")
         print("benchmarks/.venv-fixit/bin/pip install fixit==2.2.1")
