@@ -108,7 +108,11 @@ class Cost:
     @property
     def total(self) -> Decimal:
         return (
-            self.input + self.input_cache_read + self.input_cache_creation + self.output + self.other
+            self.input
+            + self.input_cache_read
+            + self.input_cache_creation
+            + self.output
+            + self.other
         )
 
     def details(self) -> dict[str, Decimal]:
@@ -155,7 +159,9 @@ class PerMillionPrices(Protocol):
     def cache_write(self) -> Decimal | None: ...
 
 
-def token_parts(prices: PerMillionPrices, usage: Usage) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+def token_parts(
+    prices: PerMillionPrices, usage: Usage
+) -> tuple[Decimal, Decimal, Decimal, Decimal]:
     """(uncached input, cache read, cache write, output) costs, exact."""
     cache_read_price = prices.cached_input if prices.cached_input is not None else prices.input
     cache_write_price = prices.cache_write if prices.cache_write is not None else prices.input

@@ -94,11 +94,7 @@ class SpanEnricher:
 
     def _cost_attributes(self, span: ReadableSpan, source: Any, usage: Usage) -> dict[str, Any]:
         model = model_of(source)
-        when = (
-            dt.datetime.fromtimestamp(span.start_time / 1e9, dt.UTC)
-            if span.start_time
-            else None
-        )
+        when = dt.datetime.fromtimestamp(span.start_time / 1e9, dt.UTC) if span.start_time else None
         found = (
             self.prices.quote(model, usage, when, provider_of(source))
             if model

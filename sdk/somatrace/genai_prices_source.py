@@ -50,7 +50,7 @@ class DatasetPrices:
         from genai_prices import data_snapshot
 
         snapshot = data_snapshot.get_snapshot()
-        for provider_id in ((provider, None) if provider else (None,)):
+        for provider_id in (provider, None) if provider else (None,):
             try:
                 return snapshot.find_provider_model(model_name, None, provider_id, None)
             except LookupError:

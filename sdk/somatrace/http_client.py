@@ -12,6 +12,7 @@ breaks a blocked call at once.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -130,10 +131,8 @@ class DeadlineHTTPClient:
         with self._lock:
             sock, self._sock = self._sock, None
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.close()
-            except OSError:
-                pass
 
     def abort(self) -> None:
         """Break a call in progress (it raises) and refuse later calls: for shutdown."""
@@ -141,10 +140,8 @@ class DeadlineHTTPClient:
             self._aborted = True
             sock = self._sock
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     # -- one request ------------------------------------------------------------------------
 

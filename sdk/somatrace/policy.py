@@ -61,7 +61,8 @@ HEADER_VARS: tuple[str, ...] = (
 # web/src/pages/api/public/otel/v1/traces/index.ts). Our deploy installs the Helm release
 # "langfuse" in the namespace "langfuse" (deploy/helm/langfuse/helmfile.yaml), so the chart's web
 # Service is "langfuse-web" there. tests/sdk/test_endpoint_agreement.py proves that the SDK
-# default, docs/observability/.env.template, deploy/k8s/otel-defaults.yaml and the Helm values agree.
+# default, docs/observability/.env.template, deploy/k8s/otel-defaults.yaml and the Helm values
+# agree.
 LANGFUSE_NAMESPACE = "langfuse"
 LANGFUSE_RELEASE = "langfuse"
 LANGFUSE_WEB_SERVICE = f"{LANGFUSE_RELEASE}-web"

@@ -255,7 +255,9 @@ class PriceTable:
 
     def rate(self, currency: str, on: dt.date) -> CurrencyRate | None:
         with self._lock:
-            candidates = [r for r in self._rates if r.currency == currency and r.effective_date <= on]
+            candidates = [
+                r for r in self._rates if r.currency == currency and r.effective_date <= on
+            ]
         return max(candidates, key=lambda r: r.effective_date) if candidates else None
 
     def quote(
@@ -276,7 +278,9 @@ class PriceTable:
                 return found
         return Unpriced("no-price", model_name)
 
-    def _own_cost(self, entry: ModelPrice, model_name: str, usage: Usage, day: dt.date) -> Cost | Unpriced:
+    def _own_cost(
+        self, entry: ModelPrice, model_name: str, usage: Usage, day: dt.date
+    ) -> Cost | Unpriced:
         parts = token_parts(entry, usage)
         conversion = None
         if entry.currency != COST_CURRENCY:
@@ -311,9 +315,7 @@ class PriceTable:
         provider: str | None = None,
     ) -> Cost | None:
         """The exact cost of one call, or ``None`` when the model has no price."""
-        when = (
-            dt.datetime.combine(on, dt.time(12), dt.UTC) if on is not None else None
-        )
+        when = dt.datetime.combine(on, dt.time(12), dt.UTC) if on is not None else None
         found = self.quote(
             model_name,
             Usage(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens),

@@ -99,7 +99,12 @@ class SomatraceSpanProcessor(SpanProcessor):
         self.max_export_batch_bytes = max_export_batch_bytes
         self.schedule_delay = schedule_delay_ms / 1000
         self.export_timeout = export_timeout_ms / 1000
-        self.flush_timeout_ms = flush_timeout_ms if flush_timeout_ms is not None else export_timeout_ms
+        # force_flush waits for an export to end (up to its timeout) and for the next one;
+        # shutdown (the exit handler) gets the export timeout alone.
+        self.flush_timeout_ms = (
+            flush_timeout_ms if flush_timeout_ms is not None else 2 * export_timeout_ms
+        )
+        self.shutdown_timeout_ms = export_timeout_ms
         self.logs = LogLimiter(log_interval_s)
         self._shutdown = False
         self._init_worker()
@@ -327,7 +332,9 @@ class SomatraceSpanProcessor(SpanProcessor):
         """
         if self._shutdown:
             return
-        timeout = (timeout_millis if timeout_millis is not None else self.flush_timeout_ms) / 1000
+        timeout = (
+            timeout_millis if timeout_millis is not None else self.shutdown_timeout_ms
+        ) / 1000
         deadline = time.monotonic() + timeout
         if self.batch and self._worker is not None:
             self._closing.set()
@@ -351,7 +358,9 @@ class SomatraceSpanProcessor(SpanProcessor):
         self._abort_exporter()
         if left:
             logger.warning(
-                "somatrace: %d span(s) not exported before the exit deadline (%.1f s)", left, timeout
+                "somatrace: %d span(s) not exported before the exit deadline (%.1f s)",
+                left,
+                timeout,
             )
         if self._worker is not None:
             self._worker.join(timeout=0.2)

@@ -260,7 +260,9 @@ def _endpoints(env: Mapping[str, str], option: str | None) -> tuple[str, str]:
     ``$LANGFUSE_HOST/api/public/otel``, else our deploy's in-cluster Langfuse."""
     host = (env.get(LANGFUSE_HOST_VAR) or "").strip().rstrip("/")
     from_host = host + LANGFUSE_OTLP_PATH if host else ""
-    base = (option or env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or from_host or DEFAULT_ENDPOINT).strip()
+    base = (
+        option or env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or from_host or DEFAULT_ENDPOINT
+    ).strip()
     traces = (env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or "").strip() if not option else ""
     for name, url in (("endpoint", base), ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", traces)):
         if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname):

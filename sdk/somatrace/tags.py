@@ -77,9 +77,7 @@ def span_tags(context: Context | None = None) -> dict[str, str]:
     ``tracer.start_as_current_span("step", attributes={**span_tags()})``.
     """
     return {
-        str(key): str(value)
-        for key, value in effective_tags(context).items()
-        if value is not None
+        str(key): str(value) for key, value in effective_tags(context).items() if value is not None
     }
 
 

@@ -251,7 +251,9 @@ def test_a_short_job_exits_within_the_export_timeout(fault: str) -> None:
             receiver.stop()
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
-    last = float(next(line for line in result.stdout.splitlines() if line.startswith("LAST_SPAN_AT"))[13:])
+    last = float(
+        next(line for line in result.stdout.splitlines() if line.startswith("LAST_SPAN_AT"))[13:]
+    )
     # export timeout + 2.5 s for interpreter teardown and scheduling (used to be 15-20 s)
     assert ended - last < budget_ms / 1000 + 2.5, ended - last
     assert "not exported before the exit deadline" in result.stderr or fault == "down"
@@ -260,3 +262,25 @@ def test_a_short_job_exits_within_the_export_timeout(fault: str) -> None:
         assert receiver.credentials.secret_key not in handle_repr
         assert "<redacted>" in handle_repr
     assert json.dumps(handle_repr)  # printable, no secret
+
+
+def test_503_then_recovering_delivers_after_a_retry(pipeline_factory: type[Pipeline]) -> None:
+    with OTLPReceiver(fail_status=503, fail_count=1, retry_after=0) as flaky:
+        pipeline = pipeline_factory(flaky, timeout_s=5.0)
+        make_spans(pipeline, 5)
+        assert pipeline.flush()
+        assert [r["status"] for r in flaky.requests()] == [503, 200]
+        assert len(flaky.wait_for_spans(5)) == 5
+        assert pipeline.stats.snapshot()["spans_exported"] == 5
+
+
+def test_synchronous_mode_against_a_dead_port_does_not_raise(
+    pipeline_factory: type[Pipeline],
+) -> None:
+    pipeline = pipeline_factory(
+        f"http://127.0.0.1:{free_closed_port()}", batch=False, timeout_s=0.5
+    )
+    make_spans(pipeline, 3)
+    snapshot = pipeline.stats.snapshot()
+    assert snapshot["spans_ended"] == 3
+    assert snapshot["spans_export_failed"] == 3

@@ -71,7 +71,9 @@ def test_wrong_path_deflate_and_no_auth_are_refused_like_langfuse(receiver: OTLP
     assert deflated.status_code == 400  # not decoded at all, so the protobuf does not parse
     assert deflated.json() == {"error": "Failed to parse OTel Protobuf Trace"}
     assert post(receiver, b"\x1f\x8b-not-gzip", content_encoding="gzip").status_code == 400
-    assert post(receiver, gzip.compress(protobuf_body()), content_encoding="gzip").status_code == 200
+    assert (
+        post(receiver, gzip.compress(protobuf_body()), content_encoding="gzip").status_code == 200
+    )
     assert post(receiver, protobuf_body(), content_type="text/plain").json() == {
         "error": "Invalid content type"
     }
@@ -82,7 +84,11 @@ def test_wrong_path_deflate_and_no_auth_are_refused_like_langfuse(receiver: OTLP
     ("authorization", "status", "message"),
     [
         ("-", 401, "No authorization header"),
-        ("Basic " + base64.b64encode(b"pk-lf-somatrace-contract:wrong").decode(), 401, "Invalid credentials"),
+        (
+            "Basic " + base64.b64encode(b"pk-lf-somatrace-contract:wrong").decode(),
+            401,
+            "Invalid credentials",
+        ),
         ("Basic " + base64.b64encode(b"pk-only").decode(), 401, "Invalid authorization header"),
         ("Basic !!!", 401, "not correctly encoded"),
         ("Bearer pk-lf-somatrace-contract", 403, "insufficient permissions"),
@@ -113,7 +119,9 @@ def test_ingestion_version_header_at_most_4(
 
 def test_json_bodies_and_invalid_ids_reject_the_whole_batch(receiver: OTLPReceiver) -> None:
     assert post(receiver, json_body(), content_type="application/json").status_code == 200
-    missing = post(receiver, json_body({"spanId": SPAN_ID, "name": "x"}), content_type="application/json")
+    missing = post(
+        receiver, json_body({"spanId": SPAN_ID, "name": "x"}), content_type="application/json"
+    )
     assert missing.status_code == 400 and "traceId:absent" in missing.json()["error"]
     mapped = post(
         receiver,
@@ -163,7 +171,11 @@ def test_a_stock_otlp_exporter_with_deflate_loses_its_spans(receiver: OTLPReceiv
 
 def test_the_store_never_holds_the_secret(receiver: OTLPReceiver) -> None:
     post(receiver, protobuf_body())
-    post(receiver, protobuf_body(), authorization="Basic " + base64.b64encode(b"pk:SECRET-x").decode())
+    post(
+        receiver,
+        protobuf_body(),
+        authorization="Basic " + base64.b64encode(b"pk:SECRET-x").decode(),
+    )
     dump = "\n".join(receiver.store.dump())
     assert receiver.credentials.secret_key not in dump and "SECRET-x" not in dump
     assert base64.b64encode(b"pk:SECRET-x").decode() not in dump

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -25,8 +26,6 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from collections.abc import Iterator
-
 from somatrace.checks.runtime.receiver import OTLPReceiver, TelemetryStore
 
 from .conftest import REPO
@@ -36,6 +35,7 @@ from .conftest import REPO
 def receiver() -> Iterator[OTLPReceiver]:
     with OTLPReceiver(profile="otlp") as running:
         yield running
+
 
 TRACE_ID = "5b8efff798038103d269b633813fc60c"
 SPAN_ID = "eee19b7ec3c1b174"

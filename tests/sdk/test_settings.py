@@ -76,7 +76,7 @@ def test_environment_then_options_win() -> None:
     )
     assert overridden.endpoint == "https://other:4318"
     assert overridden.traces_endpoint == "https://other:4318/v1/traces"
-    assert overridden.headers == {"a": "1", "b": "2", "x": "y"}
+    assert overridden.headers == {"a": "1", "b": "2", "x": "y", "x-langfuse-ingestion-version": "4"}
     assert overridden.content_tenants == frozenset({"initech"})
     assert overridden.disable_batch is False and overridden.max_queue_size == 7
 
@@ -155,7 +155,9 @@ def test_only_gzip_or_none_compression_is_accepted(value: str) -> None:
         load_settings("svc", env={"OTEL_EXPORTER_OTLP_COMPRESSION": value})
     with pytest.raises(ConfigError, match="use one of none, gzip"):
         load_settings("svc", env={}, compression=value)
-    assert load_settings("svc", env={"OTEL_EXPORTER_OTLP_COMPRESSION": "GZIP"}).compression == "gzip"
+    assert (
+        load_settings("svc", env={"OTEL_EXPORTER_OTLP_COMPRESSION": "GZIP"}).compression == "gzip"
+    )
 
 
 @pytest.mark.parametrize(
@@ -172,7 +174,9 @@ def test_ingestion_version_above_4_or_not_a_number_is_refused_like_the_server(va
     with pytest.raises(ConfigError, match="Langfuse rejects"):
         load_settings("svc", env={}, ingestion_version=value)
     with pytest.raises(ConfigError, match="Langfuse rejects"):
-        load_settings("svc", env={"OTEL_EXPORTER_OTLP_HEADERS": f"x-langfuse-ingestion-version={value}"})
+        load_settings(
+            "svc", env={"OTEL_EXPORTER_OTLP_HEADERS": f"x-langfuse-ingestion-version={value}"}
+        )
 
 
 def test_unpriced_mode_is_validated() -> None:

@@ -179,14 +179,18 @@ def test_tags_and_content_come_from_the_current_context_like_traceloop(
 
     policy = ContentPolicy(tenants=frozenset({"acme"}))
     pipeline = pipeline_factory(receiver, content=policy)
-    with tags.bind(tenant_id="acme", workflow_name="w", agent_id="a"):
-        with pipeline.tracer.start_as_current_span("acme-parent") as parent:
-            acme_context = trace.set_span_in_context(parent, otel_context.get_current())
-    with tags.bind(tenant_id="globex", workflow_name="w", agent_id="a"):
-        with pipeline.tracer.start_as_current_span(
+    with (
+        tags.bind(tenant_id="acme", workflow_name="w", agent_id="a"),
+        pipeline.tracer.start_as_current_span("acme-parent") as parent,
+    ):
+        acme_context = trace.set_span_in_context(parent, otel_context.get_current())
+    with (
+        tags.bind(tenant_id="globex", workflow_name="w", agent_id="a"),
+        pipeline.tracer.start_as_current_span(
             "explicit-context", context=acme_context, attributes=CONTENT
-        ):
-            pass
+        ),
+    ):
+        pass
     pipeline.flush()
     spans = {span["name"]: span for span in receiver.wait_for_spans(2)}
     child = spans["explicit-context"]
@@ -269,13 +273,16 @@ def test_cost_is_attached_before_export_and_unpriced_is_explicit(
     details = json.loads(openai["langfuse.observation.cost_details"], parse_float=Decimal)
     assert details == {
         "input": Decimal("0.00125"),
-        "input_cache_read": Decimal("0.001875"),
+        "input_cached_tokens": Decimal("0.001875"),
+        "input_cache_creation": 0,
         "output": Decimal("0.001"),
         "total": Decimal("0.004125"),
     }
     assert spans["local.chat"]["somatrace.cost.total"] == "0.000004"
+    # default SOMATRACE_UNPRICED=zero-with-flag: an explicit zero replaces Langfuse's inference
     assert spans["mystery.chat"]["somatrace.cost.status"] == "unpriced"
-    assert "gen_ai.usage.cost" not in spans["mystery.chat"]
+    assert spans["mystery.chat"]["langfuse.observation.cost_details"] == '{"total":0}'
+    assert spans["mystery.chat"]["gen_ai.usage.cost"] == 0.0
     assert not any(key.startswith("somatrace.cost") for key in spans["http.get"])
     snapshot = pipeline.stats.snapshot()
     assert snapshot["llm_spans_priced"] == 2

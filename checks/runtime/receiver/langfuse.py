@@ -248,8 +248,10 @@ def _id_problem(value: Any) -> str | None:
         return "absent"
     if isinstance(value, str | list):
         return None
-    if isinstance(value, dict) and value.get("type") == "Buffer" and isinstance(
-        value.get("data"), list
+    if (
+        isinstance(value, dict)
+        and value.get("type") == "Buffer"
+        and isinstance(value.get("data"), list)
     ):
         return None
     return "not_an_id"
@@ -299,7 +301,9 @@ def _json_problems(resource_spans: Any) -> list[str]:
                 if _not_list(events):
                     problems.append("events:not_an_array")
                 elif isinstance(events, list) and any(
-                    _not_list(event.get("attributes")) for event in events if isinstance(event, dict)
+                    _not_list(event.get("attributes"))
+                    for event in events
+                    if isinstance(event, dict)
                 ):
                     problems.append("event.attributes:not_an_array")  # utils.ts:201-210
     return problems

@@ -95,7 +95,8 @@ class OTLPProfile:
         if content_type not in (decode.PROTOBUF, decode.JSON):
             return text_reply(
                 415,
-                f"unsupported content type {content_type!r}; use {decode.PROTOBUF} or {decode.JSON}",
+                f"unsupported content type {content_type!r}; "
+                f"use {decode.PROTOBUF} or {decode.JSON}",
             )
         try:
             body = decompress(request.body, encoding)
