@@ -36,7 +36,7 @@ from somatrace.checks.smoke.spans import (
     tag,
 )
 from somatrace.cost import PriceTable
-from somatrace.policy import COST_CURRENCY
+from somatrace.policy import COST_CURRENCY as USD
 
 PERCENTILES = (50, 95, 99)
 UNTAGGED = "(no tenant_id)"
@@ -190,7 +190,7 @@ def tenant_totals(
                 entry.expected_output_tokens += record.output_tokens
                 cost = expected_cost(record, record.model, prices)
                 if cost is not None:
-                    currency = COST_CURRENCY  # the spine converts every price to USD
+                    currency = USD  # the spine converts every price to USD
                     entry.expected_cost[currency] = (
                         entry.expected_cost.get(currency, Decimal(0)) + cost
                     )
