@@ -99,6 +99,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="port of the embedded receiver on 127.0.0.1 (default: 0, a free one)",
     )  # fmt: skip
     parser.add_argument(
+        "--receiver-profile", choices=("langfuse", "otlp"), default="langfuse",
+        help="langfuse (default): the receiver enforces Langfuse's ingestion contract and the "
+        "script gets LANGFUSE_HOST and a key pair; otlp: a lenient OTLP/HTTP receiver",
+    )  # fmt: skip
+    parser.add_argument(
         "--report-dir", type=Path, default=None, metavar="DIR",
         help="write report.json, junit.xml, cost-digest.md, latency-histogram.png, "
         "summary.txt and the scripts' logs there",
@@ -145,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
         receiver_url=args.receiver_url,
         receiver_store=args.receiver_store,
         receiver_port=args.receiver_port,
+        receiver_profile=args.receiver_profile,
         span_timeout=args.span_timeout,
         script_timeout=args.script_timeout,
         extra_env=dict(args.env),

@@ -36,6 +36,7 @@ from somatrace.checks.smoke.spans import (
     tag,
 )
 from somatrace.cost import PriceTable
+from somatrace.policy import COST_CURRENCY as USD
 
 PERCENTILES = (50, 95, 99)
 UNTAGGED = "(no tenant_id)"
@@ -188,9 +189,8 @@ def tenant_totals(
                 entry.expected_input_tokens += record.input_tokens
                 entry.expected_output_tokens += record.output_tokens
                 cost = expected_cost(record, record.model, prices)
-                price = prices.lookup(record.model)
-                if cost is not None and price is not None:
-                    currency = price.currency
+                if cost is not None:
+                    currency = USD  # the spine converts every price to USD
                     entry.expected_cost[currency] = (
                         entry.expected_cost.get(currency, Decimal(0)) + cost
                     )

@@ -45,7 +45,7 @@ from somatrace.checks.smoke.spans import (
     strings_in,
 )
 from somatrace.content import is_content_event, is_content_key
-from somatrace.cost import PriceTable, Usage, compute_cost
+from somatrace.cost import PriceTable
 from somatrace.settings import REQUIRED_TAGS
 
 MIN_COMPLETION_CHARS = 12  # shorter completions ("OK", "Yes.") could match innocent text
@@ -203,10 +203,8 @@ def _model_and_token_problems(span: SpanDict, record: CallRecord) -> list[str]:
 
 def expected_cost(record: CallRecord, model: str, prices: PriceTable) -> Decimal | None:
     """The price table's exact cost of the usage the LLM API reported, ``None`` if unpriced."""
-    price = prices.lookup(model)
-    if price is None:
-        return None
-    return compute_cost(price, Usage(record.input_tokens, record.output_tokens), model).total
+    cost = prices.cost(model, record.input_tokens, record.output_tokens)
+    return None if cost is None else cost.total
 
 
 def _cost_problems(span: SpanDict, record: CallRecord, prices: PriceTable) -> list[str]:

@@ -80,6 +80,9 @@ class SmokeOptions:
     receiver_url: str | None = None
     receiver_store: Path | None = None
     receiver_port: int = 0
+    # langfuse: the receiver enforces Langfuse's ingestion contract and the script is configured
+    # as docs/observability/.env.template says (LANGFUSE_HOST + key pair); otlp: lenient.
+    receiver_profile: str = "langfuse"
     span_timeout: float = 10.0
     script_timeout: float = 900.0
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -175,7 +178,7 @@ def validate(options: SmokeOptions) -> list[Path]:
 def script_environment(
     base: Mapping[str, str],
     *,
-    receiver_url: str,
+    receiver_env: Mapping[str, str],
     llm_base_url: str,
     llm_api_key: str,
     plan_file: Path,
@@ -186,7 +189,7 @@ def script_environment(
     env = {key: value for key, value in base.items() if not key.startswith(STRIPPED_PREFIXES)}
     env.update(
         {
-            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver_url,
+            **receiver_env,
             "OPENAI_BASE_URL": llm_base_url,
             "OPENAI_API_KEY": llm_api_key,
             PLAN_VARIABLE: str(plan_file),
@@ -205,12 +208,13 @@ class _Receiver:
     """The receiver the run reads spans from: in-process, or another process's SQLite store."""
 
     def __init__(self, options: SmokeOptions, registry: ProcessRegistry) -> None:
-        from somatrace.checks.runtime.receiver import OTLPReceiver, TelemetryStore
+        from somatrace.checks.runtime.receiver import Credentials, OTLPReceiver, TelemetryStore
 
         self.local = options.receiver_url is None
+        self.profile = options.receiver_profile
         if options.receiver_url is None:
             try:
-                receiver = OTLPReceiver(options.receiver_port)
+                receiver = OTLPReceiver(options.receiver_port, profile=options.receiver_profile)
             except OSError as error:
                 raise SmokeSetupError(
                     f"cannot start the OTLP receiver on 127.0.0.1:{options.receiver_port}: "
@@ -221,8 +225,20 @@ class _Receiver:
             registry.add("OTLP receiver", receiver)
             self.url = receiver.url
             self.store = receiver.store
+            self.service_env = receiver.service_env()
         else:
             self.url = options.receiver_url.rstrip("/")
+            # An external receiver started with its defaults (`python -m
+            # somatrace.checks.runtime.receiver`): the langfuse profile and its test key pair.
+            if self.profile == "langfuse":
+                pair = Credentials()
+                self.service_env = {
+                    "LANGFUSE_HOST": self.url,
+                    "LANGFUSE_PUBLIC_KEY": pair.public_key,
+                    "LANGFUSE_SECRET_KEY": pair.secret_key,
+                }
+            else:
+                self.service_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": self.url}
             _require_listening(self.url, "the OTLP receiver")
             assert options.receiver_store is not None
             if not options.receiver_store.is_file():
@@ -234,7 +250,7 @@ class _Receiver:
             registry.add("receiver store", _Closer(self.store))
 
     def describe(self) -> dict[str, Any]:
-        return {"url": self.url, "local": self.local}
+        return {"url": self.url, "local": self.local, "profile": self.profile}
 
 
 class _Closer:
@@ -468,7 +484,7 @@ def run_smoke(options: SmokeOptions, log: Callable[[str], None] | None = None) -
                 plan_file.write_text(plan.to_json(), encoding="utf-8")
                 env = script_environment(
                     os.environ,
-                    receiver_url=receiver.url,
+                    receiver_env=receiver.service_env,
                     llm_base_url=llm.endpoint.base_url,
                     llm_api_key=llm.endpoint.api_key,
                     plan_file=plan_file,

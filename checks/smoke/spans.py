@@ -34,7 +34,7 @@ def is_llm_span(span: SpanDict) -> bool:
 
 
 def tag_values(span: SpanDict, tag: str) -> tuple[str | None, str | None]:
-    """The tag as OpenLLMetry carries it and as Langfuse segments on it."""
+    """The tag as OpenLLMetry carries it and as Langfuse trace metadata (filterable)."""
     attributes = span.get("attributes", {})
     association = attributes.get(ASSOCIATION_PREFIX + tag)
     metadata = attributes.get(METADATA_PREFIX + tag)

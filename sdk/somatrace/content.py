@@ -21,33 +21,132 @@ from somatrace.redact import Redactor
 TENANT_ATTRIBUTE = "traceloop.association.properties.tenant_id"
 TENANT_METADATA_ATTRIBUTE = "langfuse.trace.metadata.tenant_id"
 
-CONTENT_KEYS = frozenset(
+# Langfuse builds an observation's input/output from these attributes and copies *every other*
+# attribute into metadata.attributes as a string (langfuse/langfuse v4.16,
+# packages/shared/src/server/otel/OtelIngestionProcessor.ts:1656-1724, "potentialInputOutputKeys",
+# and 2090-2095 for tool_arguments/tool_response): with content off, all of them go.
+LANGFUSE_CONTENT_KEYS = frozenset(
     {
-        "gen_ai.input.messages",
-        "gen_ai.output.messages",
-        "gen_ai.system_instructions",
-        "gen_ai.prompt",
-        "gen_ai.completion",
-        "gen_ai.tool.call.arguments",
-        "gen_ai.tool.call.result",
+        "langfuse.trace.input",
+        "langfuse.trace.output",
+        "langfuse.observation.input",
+        "langfuse.observation.output",
+        "ai.prompt.messages",
+        "ai.prompt",
+        "ai.toolCall.args",
+        "ai.response.text",
+        "ai.result.text",
+        "ai.toolCall.result",
+        "ai.response.object",
+        "ai.result.object",
+        "ai.response.toolCalls",
+        "ai.result.toolCalls",
+        "gcp.vertex.agent.llm_request",
+        "gcp.vertex.agent.llm_response",
+        "gcp.vertex.agent.tool_call_args",
+        "gcp.vertex.agent.tool_response",
+        "prompt",
+        "all_messages_events",
+        "events",
+        "lk.input_text",
+        "lk.user_transcript",
+        "lk.chat_ctx",
+        "lk.user_input",
+        "lk.function_tool.output",
+        "lk.response.text",
+        "mlflow.spanInputs",
+        "mlflow.spanOutputs",
         "traceloop.entity.input",
         "traceloop.entity.output",
-        "traceloop.prompt.template",
-        "llm.prompts",
-        "llm.completions",
         "input.value",
         "output.value",
+        "final_result",
+        "pydantic_ai.all_messages",
+        "gen_ai.system_instructions",
+        "input",
+        "output",
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "gen_ai.tool.call.arguments",
+        "gen_ai.tool.call.result",
+        "genkit:input",
+        "genkit:output",
+        "flue.turn.input",
+        "flue.turn.output",
+        "flue.tool.arguments",
+        "flue.tool.result",
+        "flue.task.prompt",
+        "flue.task.result",
+        "flue.operation.result",
+        "flue.workflow.payload",
+        "flue.workflow.result",
+        "tool_arguments",
+        "tool_response",
     }
 )
-CONTENT_PREFIXES = (
-    "gen_ai.prompt.",
-    "gen_ai.completion.",
-    "gen_ai.input.messages.",
-    "gen_ai.output.messages.",
-    "llm.prompts.",
-    "llm.completions.",
-    "traceloop.prompt.template_variables.",
+# OtelIngestionProcessor.ts:1733-1745 (the metadata blob prefixes there are not content).
+LANGFUSE_CONTENT_PREFIXES = (
+    "gen_ai.prompt",
+    "gen_ai.completion",
+    "llm.input_messages",
+    "llm.output_messages",
 )
+# traceloop-sdk 0.62 (opentelemetry/semconv_ai/__init__.py): prompt templates and their
+# variables (132-133), tool/function definitions (170), request headers (llm.headers, may
+# carry credentials), task input/output (321-322), vector-store query texts; and the OTel GenAI
+# semantic conventions' tool definitions.
+TRACELOOP_CONTENT_KEYS = frozenset(
+    {
+        "traceloop.prompt.template",
+        "traceloop.prompt.template_variables",
+        "gen_ai.task.input",
+        "gen_ai.task.output",
+        "gen_ai.tool.definitions",
+        "llm.headers",
+        "db.marqo.search.query",
+        "db.chroma.query.where_document",
+        "db.chroma.get.where_document",
+        "db.chroma.delete.where_document",
+    }
+)
+TRACELOOP_CONTENT_PREFIXES = (
+    "traceloop.prompt.template_variables.",
+    "llm.request.functions.",
+    "gen_ai.tool.definitions.",
+)
+# OpenInference (Arize-ai/openinference, openinference/semconv/trace/__init__.py): input/output
+# values (19-26), messages (54-58), prompts and choices (86-92), prompt templates (98-102), tool
+# definitions and calls (220-238), retrieval and reranker documents (243, 468-476), embedded
+# texts (32, 495), function calls (45).
+OPENINFERENCE_CONTENT_KEYS = frozenset(
+    {
+        "llm.prompts",
+        "llm.choices",
+        "llm.prompt_template.template",
+        "llm.prompt_template.variables",
+        "llm.function_call",
+        "llm.tools",
+        "tool.parameters",
+        "reranker.query",
+    }
+)
+OPENINFERENCE_CONTENT_PREFIXES = (
+    "llm.prompts.",
+    "llm.choices.",
+    "llm.completions",
+    "llm.tools.",
+    "retrieval.documents",
+    "reranker.input_documents",
+    "reranker.output_documents",
+    "embedding.embeddings",
+)
+CONTENT_KEYS = LANGFUSE_CONTENT_KEYS | TRACELOOP_CONTENT_KEYS | OPENINFERENCE_CONTENT_KEYS
+CONTENT_PREFIXES = (
+    LANGFUSE_CONTENT_PREFIXES + TRACELOOP_CONTENT_PREFIXES + OPENINFERENCE_CONTENT_PREFIXES
+)
+# Span events that carry content: the GenAI message events Langfuse reads
+# (OtelIngestionProcessor.ts:1866-1870, 1889-1898, 1945-1953), traceloop's completion chunks
+# (semconv_ai/__init__.py:76, 183) and vector-store results (336-341).
 CONTENT_EVENT_PREFIXES = (
     "gen_ai.content.",
     "gen_ai.user.message",
@@ -56,6 +155,9 @@ CONTENT_EVENT_PREFIXES = (
     "gen_ai.tool.message",
     "gen_ai.choice",
     "gen_ai.client.inference.operation.details",
+    "llm.content.completion.chunk",
+    "db.query.result",
+    "db.search.result",
 )
 
 

@@ -54,5 +54,53 @@ HEADER_VARS: tuple[str, ...] = (
     "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
     "TRACELOOP_HEADERS",
 )
+
+# -- where our own deploy serves OTLP ---------------------------------------------------------
+# Langfuse has no separate ingester: langfuse-web serves OTLP/HTTP at
+# POST {host}/api/public/otel/v1/traces on port 3000 (langfuse/langfuse v4.16,
+# web/src/pages/api/public/otel/v1/traces/index.ts). Our deploy installs the Helm release
+# "langfuse" in the namespace "langfuse" (deploy/helm/langfuse/helmfile.yaml), so the chart's web
+# Service is "langfuse-web" there. tests/sdk/test_endpoint_agreement.py proves that the SDK
+# default, docs/observability/.env.template, deploy/k8s/otel-defaults.yaml and the Helm values
+# agree.
+LANGFUSE_NAMESPACE = "langfuse"
+LANGFUSE_RELEASE = "langfuse"
+LANGFUSE_WEB_SERVICE = f"{LANGFUSE_RELEASE}-web"
+LANGFUSE_WEB_PORT = 3000
+LANGFUSE_OTLP_PATH = "/api/public/otel"  # the OTLP base path; exporters append /v1/traces
+OTLP_TRACES_PATH = "/v1/traces"
+OTLP_METRICS_PATH = "/v1/metrics"
+LANGFUSE_IN_CLUSTER_HOST = (
+    f"http://{LANGFUSE_WEB_SERVICE}.{LANGFUSE_NAMESPACE}.svc.cluster.local:{LANGFUSE_WEB_PORT}"
+)
 # Where spans go when no endpoint is configured.
-DEFAULT_ENDPOINT = "http://langfuse-ingester.observability:4318"
+DEFAULT_ENDPOINT = LANGFUSE_IN_CLUSTER_HOST + LANGFUSE_OTLP_PATH
+
+# -- Langfuse's OTLP contract (what the receiver's `langfuse` profile enforces) -------------------
+# Langfuse gunzips a body whose Content-Encoding includes "gzip" and decodes nothing else
+# (traces/index.ts:57-69): a deflate body fails to parse and is a 400.
+COMPRESSION_VAR = "OTEL_EXPORTER_OTLP_COMPRESSION"
+TRACES_COMPRESSION_VAR = "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION"
+COMPRESSIONS: tuple[str, ...] = ("none", "gzip")
+DEFAULT_COMPRESSION = "none"
+# Direct OTLP exporters send x-langfuse-ingestion-version; the server parses it like JS
+# parseInt and answers 400 when it is not a number or above 4 (traces/index.ts:259-283).
+INGESTION_VERSION_HEADER = "x-langfuse-ingestion-version"
+INGESTION_VERSION_VAR = "SOMATRACE_LANGFUSE_INGESTION_VERSION"
+MAX_INGESTION_VERSION = 4
+DEFAULT_INGESTION_VERSION = "4"
+# Langfuse's own SDK variables: the host and the key pair (Basic auth public:secret).
+LANGFUSE_HOST_VAR = "LANGFUSE_HOST"
+LANGFUSE_PUBLIC_KEY_VAR = "LANGFUSE_PUBLIC_KEY"
+LANGFUSE_SECRET_KEY_VAR = "LANGFUSE_SECRET_KEY"
+
+# -- cost -------------------------------------------------------------------------------------
+# What a span gets when no price is known: leave the cost out (Langfuse then prices the span
+# from its own model table), or send an explicit zero cost and flag the span unpriced.
+UNPRICED_VAR = "SOMATRACE_UNPRICED"
+UNPRICED_LEAVE_TO_LANGFUSE = "leave-to-langfuse"
+UNPRICED_ZERO_WITH_FLAG = "zero-with-flag"
+UNPRICED_MODES: tuple[str, ...] = (UNPRICED_LEAVE_TO_LANGFUSE, UNPRICED_ZERO_WITH_FLAG)
+DEFAULT_UNPRICED = UNPRICED_ZERO_WITH_FLAG
+# Langfuse labels every cost USD (its model prices carry no currency).
+COST_CURRENCY = "USD"

@@ -6,6 +6,7 @@ Every variable read here is documented in ``docs/observability/.env.template``.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from collections.abc import Mapping
@@ -14,18 +15,42 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from somatrace.policy import (
+    COMPRESSION_VAR,
+    COMPRESSIONS,
+    DEFAULT_COMPRESSION,
     DEFAULT_ENDPOINT,
+    DEFAULT_INGESTION_VERSION,
     DEFAULT_SAMPLER,
+    DEFAULT_UNPRICED,
     FALSE_VALUES,
+    INGESTION_VERSION_HEADER,
+    INGESTION_VERSION_VAR,
+    LANGFUSE_HOST_VAR,
+    LANGFUSE_OTLP_PATH,
+    LANGFUSE_PUBLIC_KEY_VAR,
+    LANGFUSE_SECRET_KEY_VAR,
+    MAX_INGESTION_VERSION,
+    OTLP_TRACES_PATH,
     RATIO_SAMPLERS,
     REQUIRED_TAGS,
+    TRACES_COMPRESSION_VAR,
     TRUE_VALUES,
+    UNPRICED_MODES,
+    UNPRICED_VAR,
 )
 
 DEFAULT_EXPORT_TIMEOUT_MS = 5_000
 DEFAULT_MAX_QUEUE_SIZE = 2_048
 DEFAULT_MAX_EXPORT_BATCH_SIZE = 512
 DEFAULT_SCHEDULE_DELAY_MS = 1_000
+# Memory held by spans waiting for export is capped in bytes too (issue: 100 KB attributes made a
+# 2,048-span queue hold ~900 MB): the estimate counts attribute keys and values.
+DEFAULT_MAX_QUEUE_BYTES = 32 * 1024 * 1024
+# One export request carries at most this many (estimated, uncompressed) bytes. Langfuse logs
+# bodies above 16 MB as oversized (traces/index.ts:238-252).
+DEFAULT_MAX_EXPORT_BATCH_BYTES = 4 * 1024 * 1024
+# Header names whose values are credentials: never shown in a repr or a log line.
+SECRET_HEADER_PATTERN = re.compile(r"authorization|cookie|token|secret|key|password", re.I)
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
@@ -86,6 +111,46 @@ def _positive_int(name: str, value: str | int) -> int:
     return number
 
 
+def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers with every credential value replaced (for reprs, logs and stores)."""
+    return {
+        name: ("<redacted>" if SECRET_HEADER_PATTERN.search(name) else value)
+        for name, value in headers.items()
+    }
+
+
+def js_parse_int(text: str) -> int | None:
+    """JavaScript ``parseInt(text, 10)``: leading whitespace, a sign, then digits; else NaN.
+
+    Langfuse parses ``x-langfuse-ingestion-version`` this way (traces/index.ts:272-274), so
+    ``"4abc"`` is 4 and ``"v4"`` is NaN (``None`` here).
+    """
+    match = re.match(r"\s*([+-]?\d+)", text)
+    return int(match.group(1)) if match else None
+
+
+def _ingestion_version(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    number = js_parse_int(value)
+    if number is None or number > MAX_INGESTION_VERSION:
+        raise ConfigError(
+            f"{INGESTION_VERSION_HEADER}={value!r}: Langfuse rejects a version that is not a "
+            f"number or above {MAX_INGESTION_VERSION} with HTTP 400"
+        )
+    return value.strip()
+
+
+def _compression(name: str, value: str) -> str:
+    text = value.strip().lower() or DEFAULT_COMPRESSION
+    if text not in COMPRESSIONS:
+        raise ConfigError(
+            f"{name}={value!r} is not supported: Langfuse decodes only gzip (a {text} body is "
+            f"a 400 and its spans are lost); use one of {', '.join(COMPRESSIONS)}"
+        )
+    return text
+
+
 def _csv(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
@@ -98,8 +163,13 @@ class TracingSettings:
 
     app_name: str
     endpoint: str = DEFAULT_ENDPOINT
-    traces_endpoint: str = DEFAULT_ENDPOINT + "/v1/traces"
-    headers: Mapping[str, str] = field(default_factory=dict)
+    traces_endpoint: str = DEFAULT_ENDPOINT + OTLP_TRACES_PATH
+    # Credentials live here: never in the repr (see __repr__).
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    compression: str = DEFAULT_COMPRESSION
+    certificate_file: str | None = None
+    client_certificate_file: str | None = None
+    client_key_file: str | None = None
     trace_content: bool = False
     content_tenants: frozenset[str] = frozenset()
     sample_rate: float = 1.0
@@ -108,8 +178,11 @@ class TracingSettings:
     max_queue_size: int = DEFAULT_MAX_QUEUE_SIZE
     max_export_batch_size: int = DEFAULT_MAX_EXPORT_BATCH_SIZE
     schedule_delay_ms: int = DEFAULT_SCHEDULE_DELAY_MS
+    max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES
+    max_export_batch_bytes: int = DEFAULT_MAX_EXPORT_BATCH_BYTES
     required_tags: tuple[str, ...] = REQUIRED_TAGS
     prices_file: str | None = None
+    unpriced: str = DEFAULT_UNPRICED
     redact_patterns_file: str | None = None
     redact_disable: tuple[str, ...] = ()
     resource_attributes: Mapping[str, Any] = field(default_factory=dict)
@@ -122,11 +195,21 @@ class TracingSettings:
         """Whether any span may carry prompt/completion content at all."""
         return self.trace_content or bool(self.content_tenants)
 
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={getattr(self, name)!r}"
+            for name in self.__dataclass_fields__
+            if self.__dataclass_fields__[name].repr
+        )
+        return f"TracingSettings({shown}, headers={masked_headers(self.headers)!r})"
+
 
 OPTION_NAMES = frozenset(
     {
         "endpoint",
         "headers",
+        "compression",
+        "ingestion_version",
         "trace_content",
         "content_tenants",
         "sample_rate",
@@ -135,8 +218,11 @@ OPTION_NAMES = frozenset(
         "max_queue_size",
         "max_export_batch_size",
         "schedule_delay_ms",
+        "max_queue_bytes",
+        "max_export_batch_bytes",
         "required_tags",
         "prices_file",
+        "unpriced",
         "redact_patterns_file",
         "redact_disable",
         "resource_attributes",
@@ -170,15 +256,43 @@ def _sample_rate(env: Mapping[str, str], option: float | None) -> float:
 
 
 def _endpoints(env: Mapping[str, str], option: str | None) -> tuple[str, str]:
-    base = (option or env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or DEFAULT_ENDPOINT).strip()
+    """Base and traces URLs: the option, else OTEL_EXPORTER_OTLP_ENDPOINT, else
+    ``$LANGFUSE_HOST/api/public/otel``, else our deploy's in-cluster Langfuse."""
+    host = (env.get(LANGFUSE_HOST_VAR) or "").strip().rstrip("/")
+    from_host = host + LANGFUSE_OTLP_PATH if host else ""
+    base = (
+        option or env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or from_host or DEFAULT_ENDPOINT
+    ).strip()
     traces = (env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or "").strip() if not option else ""
     for name, url in (("endpoint", base), ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", traces)):
         if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname):
             raise ConfigError(f"{name}={url!r} must be an http(s) URL (OTLP/HTTP)")
     base = base.rstrip("/")
-    if base.endswith("/v1/traces"):
-        base = base[: -len("/v1/traces")]
-    return base, traces or f"{base}/v1/traces"
+    if base.endswith(OTLP_TRACES_PATH):
+        base = base[: -len(OTLP_TRACES_PATH)]
+    return base, traces or f"{base}{OTLP_TRACES_PATH}"
+
+
+def _langfuse_authorization(env: Mapping[str, str]) -> str | None:
+    """``Basic base64(public:secret)`` from LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY."""
+    public = (env.get(LANGFUSE_PUBLIC_KEY_VAR) or "").strip()
+    secret = (env.get(LANGFUSE_SECRET_KEY_VAR) or "").strip()
+    if not public and not secret:
+        return None
+    if not public or not secret:
+        missing = LANGFUSE_PUBLIC_KEY_VAR if not public else LANGFUSE_SECRET_KEY_VAR
+        raise ConfigError(f"{missing} is not set: Langfuse needs both keys (Basic public:secret)")
+    if ":" in public:
+        raise ConfigError(f"{LANGFUSE_PUBLIC_KEY_VAR} must not contain ':' (Basic auth)")
+    token = base64.b64encode(f"{public}:{secret}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+def _first(env: Mapping[str, str], *names: str) -> str | None:
+    for name in names:
+        if env.get(name, "").strip():
+            return env[name].strip()
+    return None
 
 
 def load_settings(
@@ -204,6 +318,35 @@ def load_settings(
     headers.update(parse_otlp_headers(env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "")))
     if options.get("headers") is not None:
         headers.update({str(k): str(v) for k, v in dict(options["headers"]).items()})
+    authorization = _langfuse_authorization(env)
+    if authorization and not any(name.lower() == "authorization" for name in headers):
+        headers["Authorization"] = authorization
+    # x-langfuse-ingestion-version: 4 unless overridden (option, variable, or a header).
+    given = {name.lower(): name for name in headers}.get(INGESTION_VERSION_HEADER)
+    if options.get("ingestion_version") is not None:
+        version = _ingestion_version(str(options["ingestion_version"]))
+    elif env.get(INGESTION_VERSION_VAR) is not None:
+        version = _ingestion_version(env[INGESTION_VERSION_VAR])
+    elif given is not None:
+        version = _ingestion_version(headers[given])
+    else:
+        version = DEFAULT_INGESTION_VERSION
+    if given is not None:
+        del headers[given]
+    if version is not None:
+        headers[INGESTION_VERSION_HEADER] = version
+    compression = _compression(
+        "compression" if options.get("compression") is not None else COMPRESSION_VAR,
+        str(
+            options.get("compression")
+            or env.get(TRACES_COMPRESSION_VAR)
+            or env.get(COMPRESSION_VAR)
+            or DEFAULT_COMPRESSION
+        ),
+    )
+    unpriced = str(options.get("unpriced") or env.get(UNPRICED_VAR) or DEFAULT_UNPRICED).strip()
+    if unpriced not in UNPRICED_MODES:
+        raise ConfigError(f"{UNPRICED_VAR}={unpriced!r}: use one of {', '.join(UNPRICED_MODES)}")
 
     tenants_option = options.get("content_tenants")
     if tenants_option is None:
@@ -239,6 +382,18 @@ def load_settings(
         endpoint=endpoint,
         traces_endpoint=traces_endpoint,
         headers=headers,
+        compression=compression,
+        certificate_file=_first(
+            env, "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"
+        ),
+        client_certificate_file=_first(
+            env,
+            "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        ),
+        client_key_file=_first(
+            env, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY"
+        ),
         trace_content=parse_bool(
             "TRACE_CONTENT", options.get("trace_content", env.get("TRACE_CONTENT")), False
         ),
@@ -261,8 +416,17 @@ def load_settings(
         schedule_delay_ms=int_setting(
             "schedule_delay_ms", "OTEL_BSP_SCHEDULE_DELAY", DEFAULT_SCHEDULE_DELAY_MS
         ),
+        max_queue_bytes=int_setting(
+            "max_queue_bytes", "SOMATRACE_MAX_QUEUE_BYTES", DEFAULT_MAX_QUEUE_BYTES
+        ),
+        max_export_batch_bytes=int_setting(
+            "max_export_batch_bytes",
+            "SOMATRACE_MAX_EXPORT_BATCH_BYTES",
+            DEFAULT_MAX_EXPORT_BATCH_BYTES,
+        ),
         required_tags=tuple(required),
         prices_file=options.get("prices_file") or env.get("SOMATRACE_PRICES_FILE") or None,
+        unpriced=unpriced,
         redact_patterns_file=options.get("redact_patterns_file")
         or env.get("SOMATRACE_REDACT_PATTERNS_FILE")
         or None,

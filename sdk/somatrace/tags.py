@@ -1,18 +1,28 @@
 """Required tags (tenant, workflow, agent) bound in context and stamped on every span.
 
 ``bind(tenant_id=..., workflow_name=..., agent_id=...)`` is a context manager and a
-decorator (sync and async). The tags live in the OpenTelemetry context under the same
-key Traceloop uses for association properties, so they follow the code into asyncio
-tasks (each task copies its context) and into threads (``init_tracing`` turns on
-OpenTelemetry's threading instrumentation), and ``Traceloop.set_association_properties``
-and ``bind`` see the same tags.
+decorator (sync and async). The tags live in the OpenTelemetry context twice: under the key
+Traceloop uses for association properties (so Traceloop stamps them and its content
+allow-list sees them) and under somatrace's own key. ``Traceloop.set_association_properties``
+*replaces* Traceloop's dict (traceloop-sdk 0.62, tracing/tracing.py:247-248: it never
+merges), so a call inside ``bind`` would silently drop the bound tags; the own key keeps
+them, and the effective tags are the bound ones overlaid by the association properties
+(the later, inner call wins per key). They follow the code into asyncio tasks (each task
+copies its context) and into threads (``init_tracing`` turns on OpenTelemetry's threading
+instrumentation).
 
-:class:`TagSpanProcessor` stamps them on every span when it starts, as
+:class:`TagSpanProcessor` stamps the effective tags on every span when it starts, as
 
-- ``traceloop.association.properties.<key>`` (OpenLLMetry's convention),
-- ``langfuse.trace.metadata.<key>`` (what Langfuse filters and segments on),
-- ``langfuse.trace.tags`` (``["tenant_id:acme", ...]`` for the required keys),
+- ``traceloop.association.properties.<key>`` (OpenLLMetry's convention; Traceloop stamps
+  the keys of its own dict, the processor re-stamps bound keys that dict lost),
+- ``langfuse.trace.metadata.<key>`` (Langfuse metadata: filterable, not groupable),
+- ``langfuse.trace.tags`` (``["tenant_id:acme", ...]`` for the required keys): trace tags are
+  the dimension Langfuse's metrics API can filter and group cost by,
 - ``langfuse.user.id`` / ``langfuse.session.id`` when ``user_id`` / ``session_id`` are bound,
+
+reading them from the *current* context, as Traceloop does (tracing.py:189-200, 389-391): a
+span started with an explicit ``context=`` gets the tags (and the content decision) of the
+code that starts it, never a mix of two contexts,
 
 and counts spans that start without a required tag (see :func:`stats`); such spans also
 carry ``somatrace.tags.missing`` naming what is missing.
@@ -34,6 +44,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from somatrace.policy import REQUIRED_TAGS
 
 ASSOCIATION_PROPERTIES_KEY = "association_properties"  # Traceloop's context key
+BOUND_TAGS_KEY = "somatrace.bound_tags"  # ours: what `bind` bound, whatever Traceloop replaces
 ASSOCIATION_PREFIX = "traceloop.association.properties."
 LANGFUSE_METADATA_PREFIX = "langfuse.trace.metadata."
 LANGFUSE_TAGS = "langfuse.trace.tags"
@@ -44,16 +55,30 @@ F = TypeVar("F", bound=Callable[..., Any])
 _binding_ids = itertools.count()
 
 
+def _mapping(value: object) -> Mapping[str, Any] | None:
+    return value if isinstance(value, Mapping) else None
+
+
+def effective_tags(context: Context | None = None) -> dict[str, Any]:
+    """The bound tags overlaid by Traceloop's association properties (raw values)."""
+    bound = _mapping(get_value(BOUND_TAGS_KEY, context))
+    association = _mapping(get_value(ASSOCIATION_PROPERTIES_KEY, context))
+    if association is None:
+        return dict(bound) if bound else {}
+    if bound is None or bound is association:
+        return dict(association)
+    return {**bound, **association}
+
+
 def span_tags(context: Context | None = None) -> dict[str, str]:
     """The tags bound in ``context`` (default: the current one), values as strings.
 
     Spread them into spans you start yourself:
     ``tracer.start_as_current_span("step", attributes={**span_tags()})``.
     """
-    bound = get_value(ASSOCIATION_PROPERTIES_KEY, context)
-    if not isinstance(bound, Mapping):
-        return {}
-    return {str(key): str(value) for key, value in bound.items() if value is not None}
+    return {
+        str(key): str(value) for key, value in effective_tags(context).items() if value is not None
+    }
 
 
 class TagBinding:
@@ -73,14 +98,16 @@ class TagBinding:
         return dict(self._tags)
 
     def __enter__(self) -> dict[str, str]:
-        current = get_value(ASSOCIATION_PROPERTIES_KEY)
-        merged = dict(current) if isinstance(current, Mapping) else {}
+        merged = effective_tags()
         for key, value in self._tags.items():
             if value is None:
                 merged.pop(key, None)  # bind(key=None) unbinds a tag in this scope
             else:
                 merged[key] = value
-        token = attach(set_value(ASSOCIATION_PROPERTIES_KEY, merged))
+        # The same dict under both keys: Traceloop reads one, `set_association_properties`
+        # replaces that one only, the other survives.
+        context = set_value(BOUND_TAGS_KEY, merged, set_value(ASSOCIATION_PROPERTIES_KEY, merged))
+        token = attach(context)
         self._tokens.set((*self._tokens.get(), token))
         return span_tags()
 
@@ -175,9 +202,9 @@ def reset_stats() -> None:
 class TagSpanProcessor(SpanProcessor):
     """Stamps the bound tags on every span at start and counts missing required tags.
 
-    ``stamp_association_properties=False`` leaves ``traceloop.association.properties.*``
-    to Traceloop's own processor (``init_tracing`` does so: Traceloop stamps the same
-    context value already).
+    ``stamp_association_properties=False`` leaves ``traceloop.association.properties.*`` of
+    Traceloop's own dict to Traceloop's processor (``init_tracing`` does so) and stamps only
+    the bound keys that dict lacks.
     """
 
     _CACHE_LIMIT = 256
@@ -190,44 +217,51 @@ class TagSpanProcessor(SpanProcessor):
     ) -> None:
         self.required_tags = tuple(required_tags)
         self._stamp_association = stamp_association_properties
-        # Bound tag dicts are created once per `bind` and reused by every span inside it:
-        # cache the attributes computed from each one (holding the dict keeps its id valid).
-        self._cache: dict[int, tuple[Mapping[str, Any], dict[str, Any], tuple[str, ...]]] = {}
+        # Tag dicts are created once per `bind` and reused by every span inside it: cache the
+        # attributes computed from each (bound, association) pair (holding the dicts keeps
+        # their ids valid).
+        self._cache: dict[tuple[int, int], tuple[Any, Any, dict[str, Any], tuple[str, ...]]] = {}
         self._cache_lock = threading.Lock()
 
     def _attributes_for(
-        self, bound: Mapping[str, Any] | None
+        self, bound: Mapping[str, Any] | None, association: Mapping[str, Any] | None
     ) -> tuple[dict[str, Any], tuple[str, ...]]:
-        if bound is None:
+        if bound is None and association is None:
             return {MISSING_ATTRIBUTE: list(self.required_tags)}, self.required_tags
-        cached = self._cache.get(id(bound))
-        if cached is not None and cached[0] is bound:
-            return cached[1], cached[2]
-        tags = {str(k): str(v) for k, v in bound.items() if v is not None}
+        key = (id(bound), id(association))
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] is bound and cached[1] is association:
+            return cached[2], cached[3]
+        effective = {**(bound or {}), **(association or {})}
+        tags = {str(k): str(v) for k, v in effective.items() if v is not None}
+        stamped_by_traceloop = set() if self._stamp_association else set(association or {})
         attributes: dict[str, Any] = {}
-        for key, value in tags.items():
-            if self._stamp_association:
-                attributes[ASSOCIATION_PREFIX + key] = value
-            attributes[LANGFUSE_METADATA_PREFIX + key] = value
-            if key in _LANGFUSE_SPECIAL:
-                attributes[_LANGFUSE_SPECIAL[key]] = value
-        labels = [f"{key}:{tags[key]}" for key in self.required_tags if tags.get(key)]
+        for name, value in tags.items():
+            if name not in stamped_by_traceloop:
+                attributes[ASSOCIATION_PREFIX + name] = value
+            attributes[LANGFUSE_METADATA_PREFIX + name] = value
+            if name in _LANGFUSE_SPECIAL:
+                attributes[_LANGFUSE_SPECIAL[name]] = value
+        labels = [f"{name}:{tags[name]}" for name in self.required_tags if tags.get(name)]
         if labels:
             attributes[LANGFUSE_TAGS] = labels
-        missing = tuple(key for key in self.required_tags if not tags.get(key))
+        missing = tuple(name for name in self.required_tags if not tags.get(name))
         if missing:
             attributes[MISSING_ATTRIBUTE] = list(missing)
         with self._cache_lock:
             if len(self._cache) >= self._CACHE_LIMIT:
                 self._cache.clear()
-            self._cache[id(bound)] = (bound, attributes, missing)
+            self._cache[key] = (bound, association, attributes, missing)
         return attributes, missing
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        # The current context, not `parent_context`: Traceloop stamps association properties
+        # and decides content capture from the current one (tracing.py:194, 389), so a span
+        # started with an explicit `context=` must not get tags from another.
         try:
-            bound = get_value(ASSOCIATION_PROPERTIES_KEY, parent_context)
             attributes, missing = self._attributes_for(
-                bound if isinstance(bound, Mapping) else None
+                _mapping(get_value(BOUND_TAGS_KEY)),
+                _mapping(get_value(ASSOCIATION_PROPERTIES_KEY)),
             )
             span.set_attributes(attributes)
             counters = _COUNTERS
@@ -235,8 +269,8 @@ class TagSpanProcessor(SpanProcessor):
                 counters.spans += 1
                 if missing:
                     counters.spans_missing += 1
-                    for key in missing:
-                        counters.missing_by_tag[key] = counters.missing_by_tag.get(key, 0) + 1
+                    for name in missing:
+                        counters.missing_by_tag[name] = counters.missing_by_tag.get(name, 0) + 1
         except Exception:
             return
 

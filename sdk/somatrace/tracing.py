@@ -8,6 +8,7 @@ See ``docs/observability/sdk.md``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import logging
@@ -43,7 +44,7 @@ _LOCK = threading.Lock()
 _HANDLE: TracingHandle | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class TracingHandle:
     """What ``init_tracing`` set up; returned by every call in the process."""
 
@@ -53,6 +54,12 @@ class TracingHandle:
     processor: Any = None  # SomatraceSpanProcessor
     prices: Any = None  # PriceTable
     redactor: Any = None  # Redactor
+
+    def __repr__(self) -> str:  # the settings' repr masks credentials
+        return (
+            f"TracingHandle(app_name={self.app_name!r}, enabled={self.enabled!r}, "
+            f"settings={self.settings!r})"
+        )
 
     def stats(self) -> dict[str, Any]:
         """Counters: spans exported/dropped/failed, priced/unpriced, content, tags."""
@@ -77,6 +84,8 @@ class TracingHandle:
             return False
 
     def shutdown(self, timeout_millis: int | None = None) -> None:
+        """Export what is queued until the deadline (default: the export timeout), count
+        the rest as dropped. Never raises; returns within the deadline plus ~0.2 s."""
         if self.processor is not None:
             with contextlib.suppress(Exception):
                 self.processor.shutdown(timeout_millis)
@@ -182,18 +191,15 @@ def _start(settings: TracingSettings) -> TracingHandle:
         _set_content_environment(settings)
         return TracingHandle(settings.app_name, settings, enabled=False)
 
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
     from somatrace.content import ContentPolicy
     from somatrace.cost import PriceTable, set_default_table
-    from somatrace.pipeline import (
-        EnrichingSpanExporter,
-        PipelineStats,
-        SomatraceSpanProcessor,
-        SpanEnricher,
-    )
+    from somatrace.enrich import SpanEnricher
+    from somatrace.exporter import OTLPHttpExporter
+    from somatrace.processor import SomatraceSpanProcessor
     from somatrace.redact import Redactor
+    from somatrace.stats import PipelineStats
     from somatrace.tags import TagSpanProcessor
 
     instruments = _instruments(settings.instruments)  # raises ConfigError on a typo
@@ -204,23 +210,33 @@ def _start(settings: TracingSettings) -> TracingHandle:
     redactor = Redactor.from_config(settings.redact_patterns_file, settings.redact_disable)
     stats = PipelineStats()
     enricher = SpanEnricher(
-        prices, ContentPolicy(settings.trace_content, settings.content_tenants, redactor), stats
+        prices,
+        ContentPolicy(settings.trace_content, settings.content_tenants, redactor),
+        stats,
+        unpriced=settings.unpriced,
     )
-    otlp = OTLPSpanExporter(
-        endpoint=settings.traces_endpoint,
-        headers=dict(settings.headers),
-        timeout=settings.export_timeout_ms / 1000,
+    exporter = OTLPHttpExporter(
+        settings.traces_endpoint,
+        headers=settings.headers,
+        compression=settings.compression,
+        timeout_s=settings.export_timeout_ms / 1000,
+        ca_file=settings.certificate_file,
+        client_certificate_file=settings.client_certificate_file,
+        client_key_file=settings.client_key_file,
     )
     processor = SomatraceSpanProcessor(
-        EnrichingSpanExporter(otlp, enricher, stats),
-        # Traceloop's own on_start stamps traceloop.association.properties.* already.
+        exporter,
+        enricher=enricher,
+        # Traceloop's own on_start stamps traceloop.association.properties.* of its dict.
         tagger=TagSpanProcessor(settings.required_tags, stamp_association_properties=False),
         stats=stats,
         batch=not settings.disable_batch,
         max_queue_size=settings.max_queue_size,
+        max_queue_bytes=settings.max_queue_bytes,
         max_export_batch_size=settings.max_export_batch_size,
+        max_export_batch_bytes=settings.max_export_batch_bytes,
         schedule_delay_ms=settings.schedule_delay_ms,
-        flush_timeout_ms=2 * settings.export_timeout_ms,
+        export_timeout_ms=settings.export_timeout_ms,
     )
     handle = TracingHandle(
         settings.app_name,
@@ -241,7 +257,26 @@ def _start(settings: TracingSettings) -> TracingHandle:
     except Exception:
         logger.exception("somatrace: Traceloop.init failed; LLM calls will not be traced")
         handle.enabled = False
+    _install_exit_handler(handle)
     return handle
+
+
+def _install_exit_handler(handle: TracingHandle) -> None:
+    """One exit handler, bounded by the export timeout.
+
+    Traceloop registers its own (tracing/tracing.py:182: ``exit_handler`` -> ``force_flush``
+    with the default timeout) and the SDK's TracerProvider another (``shutdown_on_exit``):
+    each used to wait up to 2 x the export timeout, so a short job with a dead backend exited
+    15-20 s after its last span. Traceloop's is removed; ours runs first (atexit is LIFO) and
+    shuts the processor down within the export timeout, which makes the provider's a no-op.
+    """
+    with contextlib.suppress(Exception):
+        from traceloop.sdk.tracing.tracing import TracerWrapper
+
+        wrapper = getattr(TracerWrapper, "instance", None)
+        if wrapper is not None:
+            atexit.unregister(wrapper.exit_handler)
+    atexit.register(handle.shutdown)
 
 
 def _instruments(names: tuple[str, ...] | None) -> set[Any] | None:

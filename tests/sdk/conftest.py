@@ -1,4 +1,5 @@
-"""Fixtures for the spine: a real OTLP/HTTP receiver on loopback and real OTel pipelines."""
+"""Fixtures for the spine: a real OTLP/HTTP receiver on loopback (by default the ``langfuse``
+contract profile) and real OTel pipelines wired like ``init_tracing`` wires them."""
 
 from __future__ import annotations
 
@@ -11,19 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 from somatrace.checks.runtime.receiver import OTLPReceiver
 from somatrace.content import ContentPolicy
 from somatrace.cost import PriceTable
-from somatrace.pipeline import (
-    EnrichingSpanExporter,
-    PipelineStats,
-    SomatraceSpanProcessor,
-    SpanEnricher,
-)
+from somatrace.pipeline import OTLPHttpExporter, PipelineStats, SomatraceSpanProcessor, SpanEnricher
+from somatrace.policy import DEFAULT_INGESTION_VERSION, DEFAULT_UNPRICED, INGESTION_VERSION_HEADER
 from somatrace.redact import Redactor
 from somatrace.tags import TagSpanProcessor
 
@@ -44,40 +40,55 @@ def free_closed_port() -> int:
 
 
 class Pipeline:
-    """A real TracerProvider wired like init_tracing does, exporting OTLP to ``url``."""
+    """A real TracerProvider wired like init_tracing does, exporting OTLP to ``target``: a
+    receiver (its traces URL and credentials) or a base URL (no credentials)."""
 
     def __init__(
         self,
-        url: str,
+        target: OTLPReceiver | str,
         *,
+        headers: dict[str, str] | None = None,
         content: ContentPolicy | None = None,
         prices: PriceTable | None = None,
+        unpriced: str = DEFAULT_UNPRICED,
         batch: bool = True,
         timeout_s: float = 2.0,
+        compression: str = "none",
         max_queue_size: int = 2048,
+        max_queue_bytes: int = 32 * 1024 * 1024,
         max_export_batch_size: int = 512,
+        max_export_batch_bytes: int = 4 * 1024 * 1024,
         schedule_delay_ms: int = 50,
+        log_interval_s: float = 60.0,
     ) -> None:
+        if isinstance(target, OTLPReceiver):
+            url, headers = target.traces_url, target.auth_headers()
+        else:
+            url, headers = f"{target}/v1/traces", dict(headers or {})
+        headers[INGESTION_VERSION_HEADER] = DEFAULT_INGESTION_VERSION
         self.stats = PipelineStats()
         self.redactor = Redactor()
-        enricher = SpanEnricher(
-            prices or PriceTable.default(),
-            content or ContentPolicy(redactor=self.redactor),
-            self.stats,
+        self.exporter = OTLPHttpExporter(
+            url, headers=headers, compression=compression, timeout_s=timeout_s
         )
         self.processor = SomatraceSpanProcessor(
-            EnrichingSpanExporter(
-                OTLPSpanExporter(endpoint=f"{url}/v1/traces", timeout=timeout_s),
-                enricher,
+            self.exporter,
+            enricher=SpanEnricher(
+                prices or PriceTable.default(),
+                content or ContentPolicy(redactor=self.redactor),
                 self.stats,
+                unpriced=unpriced,
             ),
             tagger=TagSpanProcessor(),
             stats=self.stats,
             batch=batch,
             max_queue_size=max_queue_size,
+            max_queue_bytes=max_queue_bytes,
             max_export_batch_size=max_export_batch_size,
+            max_export_batch_bytes=max_export_batch_bytes,
             schedule_delay_ms=schedule_delay_ms,
-            flush_timeout_ms=int(timeout_s * 2000),
+            export_timeout_ms=int(timeout_s * 1000),
+            log_interval_s=log_interval_s,
         )
         self.provider = TracerProvider(
             resource=Resource.create({"service.name": "pipeline-test"}), shutdown_on_exit=False

@@ -1,4 +1,5 @@
-"""Cost attribution: hand-computed cases, exact with Decimal, Langfuse-style regex matching."""
+"""Cost attribution: exact Decimal arithmetic over layered prices (your entries, the project's
+self-hosted models, the genai-prices dataset), hand-computed cases, currencies, unpriced."""
 
 from __future__ import annotations
 
@@ -10,94 +11,94 @@ from pathlib import Path
 import pytest
 
 from somatrace import cost
-from somatrace.cost import ModelPrice, PriceError, PriceTable, Usage, compute_cost, decimal_text
+from somatrace.cost import (
+    ModelPrice,
+    PriceError,
+    PriceTable,
+    Unpriced,
+    Usage,
+    cost_attributes,
+    decimal_text,
+    unpriced_attributes,
+)
 
 TABLE = PriceTable.default()
+NOON = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize(
-    ("model", "usage", "expected"),
+    ("model", "usage", "expected", "source"),
     [
-        # gpt-4o: $2.50 in / $10.00 out per 1M: 1234*2.5e-6 + 567*10e-6 = 0.003085 + 0.00567
-        ("gpt-4o", Usage(input=1234, output=567), "0.008755"),
-        # a million tokens each way is exactly 2.50 + 10.00
-        ("gpt-4o-2024-08-06", Usage(input=1_000_000, output=1_000_000), "12.5"),
-        # 1500 of 2000 input tokens from the cache at $1.25: 500*2.5e-6 + 1500*1.25e-6 + 100*1e-5
-        ("openai/gpt-4o", Usage(input=2000, output=100, cache_read=1500), "0.004125"),
-        # Anthropic with cache reads ($0.30) and writes ($3.75); input includes both:
-        # 3000*3e-6 + 4000*0.3e-6 + 3000*3.75e-6 + 2000*15e-6 = 0.009+0.0012+0.01125+0.03
-        (
-            "claude-sonnet-4-5-20250929",
-            Usage(input=10_000, output=2000, cache_read=4000, cache_write=3000),
-            "0.05145",
-        ),
-        # the local model at the internal compute rate ($0.02 / $0.04): 100*2e-8 + 50*4e-8
-        ("smollm2", Usage(input=100, output=50), "0.000004"),
-        ("gpt-4o-mini", Usage(input=0, output=0), "0"),
+        # gpt-4o (genai-prices, openai): $2.50 in / $1.25 cached / $10.00 out per 1M
+        ("gpt-4o", Usage(input=1234, output=567), "0.008755", "genai-prices"),
+        ("gpt-4o-2024-08-06", Usage(input=1_000_000, output=1_000_000), "12.5", "genai-prices"),
+        # 1500 of 2000 input tokens from the cache: 500*2.5e-6 + 1500*1.25e-6 + 100*1e-5
+        ("gpt-4o", Usage(input=2000, output=100, cache_read=1500), "0.004125", "genai-prices"),
+        ("gpt-4o-mini", Usage(input=1000, output=500), "0.00045", "genai-prices"),
+        # the self-hosted model at the internal compute rate ($0.02 / $0.04): 100*2e-8 + 50*4e-8
+        ("smollm2", Usage(input=100, output=50), "0.000004", "internal compute rate"),
+        ("smollm2", Usage(input=0, output=0), "0", "internal compute rate"),
     ],
 )
-def test_hand_computed_costs_are_exact(model: str, usage: Usage, expected: str) -> None:
-    price = TABLE.lookup(model)
-    assert price is not None
-    computed = compute_cost(price, usage, model)
+def test_hand_computed_costs_are_exact(
+    model: str, usage: Usage, expected: str, source: str
+) -> None:
+    computed = TABLE.quote(model, usage, NOON)
+    assert not isinstance(computed, Unpriced), computed
     assert computed.total == Decimal(expected)
     assert decimal_text(computed.total) == expected
     assert computed.currency == "USD"
+    assert source in computed.source
+
+
+def test_cache_writes_use_the_datasets_cache_write_price() -> None:
+    usage = Usage(input=10_000, output=2000, cache_read=4000, cache_write=3000)
+    price = TABLE.lookup("claude-sonnet-4-5-20250929", NOON.date())
+    assert price is not None and price.cache_write is not None and price.cached_input is not None
+    computed = TABLE.quote("claude-sonnet-4-5-20250929", usage, NOON, "anthropic")
+    assert not isinstance(computed, Unpriced)
+    million = Decimal(1_000_000)
+    assert computed.input == 3000 * price.input / million
+    assert computed.input_cache_read == 4000 * price.cached_input / million
+    assert computed.input_cache_creation == 3000 * price.cache_write / million
+    assert computed.output == 2000 * price.output / million
+    assert computed.total == sum(
+        (computed.input, computed.input_cache_read, computed.input_cache_creation, computed.output)
+    )
 
 
 def test_cost_details_json_is_exact_and_sums_to_total() -> None:
-    computed = TABLE.cost(
-        "claude-sonnet-4-5", 10_000, 2000, cache_read_tokens=4000, cache_write_tokens=3000
-    )
-    assert computed is not None
+    computed = TABLE.quote("gpt-4o", Usage(input=2000, output=100, cache_read=1500), NOON)
+    assert not isinstance(computed, Unpriced)
     details = json.loads(computed.details_json(), parse_float=Decimal)
     assert details == {
-        "input": Decimal("0.009"),
-        "input_cache_read": Decimal("0.0012"),
-        "input_cache_creation": Decimal("0.01125"),
-        "output": Decimal("0.03"),
-        "total": Decimal("0.05145"),
+        "input": Decimal("0.00125"),
+        "input_cached_tokens": Decimal("0.001875"),
+        "input_cache_creation": 0,
+        "output": Decimal("0.001"),
+        "total": Decimal("0.004125"),
     }
     assert sum(v for k, v in details.items() if k != "total") == details["total"]
+    attributes = cost_attributes(computed)
+    assert attributes["somatrace.cost.total"] == "0.004125"
+    assert attributes["gen_ai.usage.cost"] == pytest.approx(0.004125)
+    assert attributes["somatrace.cost.status"] == "priced"
 
 
 def test_many_calls_reconcile_to_the_cent_without_float_drift() -> None:
     one = TABLE.cost("gpt-4o-mini", 333, 77)
-    assert one is not None
-    assert one.total == Decimal("0.00009615")  # 333*0.15e-6 + 77*0.6e-6
+    assert one is not None and one.total == Decimal("0.00009615")  # 333*0.15e-6 + 77*0.6e-6
     total = sum((TABLE.cost("gpt-4o-mini", 333, 77).total for _ in range(10_000)), Decimal(0))  # type: ignore[union-attr]
     assert total == Decimal("0.9615")
-    assert total.quantize(Decimal("0.01")) == Decimal("0.96")
 
 
-@pytest.mark.parametrize(
-    ("model", "entry"),
-    [
-        ("gpt-4o", "gpt-4o"),
-        ("GPT-4O", "gpt-4o"),
-        ("gpt-4o-2024-11-20", "gpt-4o"),
-        ("gpt-4o-2024-05-13", "gpt-4o-2024-05-13"),
-        ("gpt-4o-mini", "gpt-4o-mini"),
-        ("gpt-4o-mini-2024-07-18", "gpt-4o-mini"),
-        ("gpt-4.1-nano", "gpt-4.1-nano"),
-        ("anthropic/claude-3-5-haiku-20241022", "claude-3-5-haiku"),
-        ("claude-opus-4-1-20250805", "claude-opus-4-1"),
-        ("smollm2", "smollm2"),
-        ("smollm2-135m-instruct", "smollm2"),
-    ],
-)
-def test_regex_matching_like_langfuse(model: str, entry: str) -> None:
-    price = TABLE.lookup(model)
-    assert price is not None and price.model == entry
-
-
-@pytest.mark.parametrize("model", ["gpt-4", "gpt-4o-mini-tts", "gpt-41", "my-finetune", "claude-2"])
+@pytest.mark.parametrize("model", ["my-finetune-7b", "house-llm", "definitely-not-a-model"])
 def test_unknown_models_have_no_price(model: str) -> None:
     assert TABLE.lookup(model) is None
-    assert TABLE.cost(model, 10, 10) is None
+    assert TABLE.quote(model, Usage(10, 10), NOON) == Unpriced("no-price", model)
 
 
-def test_user_prices_win_and_effective_dates_apply(tmp_path: Path) -> None:
+def test_user_prices_win_over_the_dataset_and_dates_apply(tmp_path: Path) -> None:
     table = PriceTable.default()
     table.add(
         {
@@ -109,24 +110,11 @@ def test_user_prices_win_and_effective_dates_apply(tmp_path: Path) -> None:
             "effective_date": "2024-01-01",
         }
     )
-    table.add(
-        {
-            "model": "gpt-4o-2099",
-            "match_pattern": "(?i)^gpt-4o$",
-            "input": "1",
-            "output": "1",
-            "currency": "EUR",
-            "effective_date": "2099-01-01",
-        }
-    )
     today = table.lookup("gpt-4o")
-    assert today is not None and today.model == "gpt-4o-negotiated" and today.currency == "USD"
-    future = table.lookup("gpt-4o", on=dt.date(2099, 6, 1))
-    assert future is not None and future.currency == "EUR"
-    assert table.lookup("gpt-4o", on=dt.date(2023, 1, 1)) is None  # nothing effective yet
-    # shipped entries are untouched for other models
-    assert table.lookup("gpt-4o-mini").model == "gpt-4o-mini"  # type: ignore[union-attr]
-
+    assert today is not None and today.model == "gpt-4o-negotiated"
+    assert table.cost("gpt-4o", 1_000_000, 1_000_000).total == Decimal("10")  # type: ignore[union-attr]
+    # before the negotiated rate applied, the dataset's list price is used
+    assert table.cost("gpt-4o", 1_000_000, 0, on=dt.date(2023, 6, 1)).total == Decimal("2.5")  # type: ignore[union-attr]
     yaml_file = tmp_path / "prices.yaml"
     yaml_file.write_text(
         "models:\n"
@@ -140,6 +128,38 @@ def test_user_prices_win_and_effective_dates_apply(tmp_path: Path) -> None:
     )
     extended = PriceTable.default(yaml_file)
     assert extended.cost("in-house-llm-v2", 2_000_000, 1_000_000).total == Decimal("2.5")  # type: ignore[union-attr]
+
+
+def test_other_currencies_are_converted_by_a_dated_rate_or_refused() -> None:
+    table = PriceTable.default()
+    table.add(
+        {
+            "model": "eu-llm",
+            "input": "1.00",
+            "output": "3.00",
+            "currency": "EUR",
+            "effective_date": "2025-01-01",
+        }
+    )
+    usage = Usage(input=1_000_000, output=1_000_000)
+    refused = table.quote("eu-llm", usage, NOON)
+    assert isinstance(refused, Unpriced) and refused.reason == "no-rate"
+    table.add_rate(
+        {"currency": "EUR", "usd_per_unit": "1.0836", "effective_date": "2026-11-01",
+         "source": "ECB reference rate 2026-11-01"}
+    )  # fmt: skip
+    assert isinstance(
+        table.quote("eu-llm", usage, dt.datetime(2026, 10, 1, tzinfo=dt.UTC)), Unpriced
+    )
+    converted = table.quote("eu-llm", usage, NOON)
+    assert not isinstance(converted, Unpriced)
+    assert converted.currency == "USD" and converted.total == Decimal("4.3344")  # 4 EUR x 1.0836
+    assert converted.conversion is not None and converted.conversion.total == Decimal("4.00")
+    attributes = cost_attributes(converted)
+    assert attributes["somatrace.cost.original.currency"] == "EUR"
+    assert attributes["somatrace.cost.original.rate_date"] == "2026-11-01"
+    with pytest.raises(PriceError, match="source"):
+        table.add_rate({"currency": "GBP", "usd_per_unit": "1.3", "effective_date": "2026-01-01"})
 
 
 @pytest.mark.parametrize(
@@ -194,13 +214,37 @@ def test_malformed_price_entries_are_rejected(entry: dict, message: str) -> None
         ModelPrice.from_mapping(entry)
 
 
-def test_shipped_table_has_currency_dates_and_the_local_model() -> None:
-    entries = TABLE.entries()
-    assert len(entries) >= 25
-    assert all(e.currency == "USD" and e.effective_date <= dt.date.today() for e in entries)
-    assert {"smollm2", "gpt-4o", "gpt-4o-mini", "claude-sonnet-4-5", "claude-3-5-haiku"} <= {
-        e.model for e in entries
-    }
+def test_shipped_layer_holds_only_self_hosted_models_and_the_dataset_is_pinned() -> None:
+    from importlib import metadata
+
+    assert [entry.model for entry in TABLE.entries()] == ["smollm2"]
+    price = TABLE.lookup("gpt-4o-mini")
+    assert price is not None and price.source == f"genai-prices {metadata.version('genai-prices')}"
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert f'"genai-prices=={metadata.version("genai-prices")}"' in pyproject
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        (
+            "leave-to-langfuse",
+            {"somatrace.cost.status": "unpriced", "somatrace.cost.unpriced_reason": "no-price"},
+        ),
+        (
+            "zero-with-flag",
+            {
+                "somatrace.cost.status": "unpriced",
+                "somatrace.cost.unpriced_reason": "no-price",
+                "langfuse.observation.cost_details": '{"total":0}',
+                "gen_ai.usage.cost": 0.0,
+                "somatrace.cost.total": "0",
+            },
+        ),
+    ],
+)
+def test_unpriced_modes(mode: str, expected: dict) -> None:
+    assert unpriced_attributes(Unpriced("no-price", "m"), mode) == expected
 
 
 def test_module_level_api_uses_the_process_table() -> None:

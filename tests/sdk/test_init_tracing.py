@@ -1,5 +1,6 @@
 """init_tracing end to end: a real service process with traceloop-sdk 0.62 and the real
-OpenTelemetry SDK, exporting OTLP/HTTP to the real receiver on loopback.
+OpenTelemetry SDK, exporting OTLP/HTTP to the real receiver on loopback (the ``langfuse``
+contract profile: it refuses what Langfuse's ingestion refuses).
 
 Each case is its own process, as in production: Traceloop and the global TracerProvider
 can be initialised once per process.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 
 from somatrace.checks.runtime.receiver import OTLPReceiver, iter_attribute_strings
 
@@ -105,8 +107,8 @@ def test_default_settings_tag_every_span_price_llm_calls_and_capture_no_content(
     result = run_service(
         service(),
         {
-            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-            "OTEL_EXPORTER_OTLP_HEADERS": "Authorization=Basic%20cGstbGY6c2stbGY=",
+            # Configured only as docs/observability/.env.template says: host and key pair.
+            **receiver.service_env(),
             # A hostile environment: none of this may take effect.
             "TRACELOOP_TRACE_CONTENT": "true",
             "TRACELOOP_BASE_URL": "https://api.traceloop.com",
@@ -134,16 +136,32 @@ def test_default_settings_tag_every_span_price_llm_calls_and_capture_no_content(
     llm_spans = [span for span in spans if span["name"] == "openai.chat"]
     assert len(llm_spans) == 8
     for span in llm_spans:
-        # gpt-4o-mini: 1000 * 0.15e-6 + 500 * 0.60e-6
-        assert span["attributes"]["somatrace.cost.total"] == "0.00045"
+        # gpt-4o-mini (genai-prices): 1000 * 0.15e-6 + 500 * 0.60e-6
+        attributes = span["attributes"]
+        assert attributes["somatrace.cost.total"] == "0.00045"
+        assert json.loads(attributes["langfuse.observation.cost_details"], parse_float=Decimal) == {
+            "input": Decimal("0.00015"),
+            "input_cached_tokens": 0,
+            "input_cache_creation": 0,
+            "output": Decimal("0.0003"),
+            "total": Decimal("0.00045"),
+        }
+        assert attributes["gen_ai.usage.cost"] == 0.00045
+        assert attributes["langfuse.trace.tags"] == [
+            f"tenant_id:{attributes['langfuse.trace.metadata.tenant_id']}",
+            "workflow_name:report",
+            "agent_id:researcher",
+        ]
     by_id = {span["span_id"]: span for span in spans}
     for span in llm_spans:  # LLM spans ran in pool threads yet sit under their task span
         assert by_id[span["parent_span_id"]]["name"] == "llm_call.task"
 
-    assert {r["headers"]["authorization"] for r in receiver.requests()} == {
-        "Basic cGstbGY6c2stbGY="
-    }
-    assert {r["path"] for r in receiver.requests()} == {"/v1/traces"}
+    requests = receiver.requests()
+    assert {(r["path"], r["status"]) for r in requests} == {("/api/public/otel/v1/traces", 200)}
+    assert {r["principal"] for r in requests} == {receiver.credentials.public_key}
+    assert {r["headers"]["x-langfuse-ingestion-version"] for r in requests} == {"4"}
+    # the store keeps who authenticated, never the secret
+    assert receiver.credentials.secret_key not in "\n".join(receiver.store.dump())
     egress = json.loads(line_value(result.stdout, "EGRESS"))
     hosts = {entry[1] for entry in egress}
     assert hosts == {"127.0.0.1"}, egress
@@ -159,7 +177,7 @@ def test_opted_in_tenant_gets_redacted_content_others_get_none(receiver: OTLPRec
     result = run_service(
         service(),
         {
-            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            **receiver.service_env(),
             "TRACE_CONTENT_TENANTS": "acme",
             "SOMATRACE_INSTRUMENTS": "openai",
         },

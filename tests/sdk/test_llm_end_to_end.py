@@ -11,6 +11,7 @@ import pytest
 
 from somatrace.checks.runtime.llm_server import LocalLLMServer
 from somatrace.checks.runtime.receiver import OTLPReceiver, iter_attribute_strings
+from somatrace.content import is_content_event, is_content_key
 
 from .conftest import run_service
 
@@ -52,7 +53,7 @@ def test_openai_call_to_llama_cpp_is_tagged_priced_and_content_safe(
     result = run_service(
         script,
         {
-            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            **receiver.service_env(),  # host and key pair, as .env.template says
             "SOMATRACE_INSTRUMENTS": "openai",
             "TRACE_CONTENT_TENANTS": "acme",
         },
@@ -85,6 +86,14 @@ def test_openai_call_to_llama_cpp_is_tagged_priced_and_content_safe(
         ) / Decimal(1_000_000)
         assert Decimal(attributes["somatrace.cost.total"]) == expected
         assert attributes["somatrace.cost.currency"] == "USD"
+        details = json.loads(attributes["langfuse.observation.cost_details"], parse_float=Decimal)
+        assert details["total"] == expected and attributes["gen_ai.usage.cost"] == float(expected)
+        assert attributes["langfuse.trace.tags"] == [
+            f"tenant_id:{tenant}",
+            "workflow_name:qa",
+            "agent_id:answerer",
+        ]
+        assert attributes["traceloop.association.properties.tenant_id"] == tenant
         texts = [text for _, text in iter_attribute_strings(span)]
         assert not any("bob@example.com" in text for text in texts)
 
@@ -94,6 +103,10 @@ def test_openai_call_to_llama_cpp_is_tagged_priced_and_content_safe(
     globex_texts = [text for _, text in iter_attribute_strings(spans["globex"])]
     assert not any(MARKER in text for text in globex_texts)
     assert "gen_ai.input.messages" not in spans["globex"]["attributes"]
+    # content off for globex: no attribute or event of Langfuse's (or traceloop's) content list
+    assert not [key for key in spans["globex"]["attributes"] if is_content_key(key)]
+    assert not [e for e in spans["globex"]["events"] if is_content_event(e["name"])]
+    assert {r["status"] for r in receiver.requests()} == {200}
     stats = json.loads(
         next(line for line in result.stdout.splitlines() if line.startswith("STATS "))[6:]
     )

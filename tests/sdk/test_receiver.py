@@ -1,4 +1,5 @@
-"""The embedded OTLP/HTTP receiver answers per the OTLP/HTTP spec and stores what it accepts."""
+"""The embedded OTLP/HTTP receiver's lenient ``otlp`` profile answers per the OTLP/HTTP spec
+and stores what it accepts (the ``langfuse`` profile: test_langfuse_contract.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -27,6 +29,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from somatrace.checks.runtime.receiver import OTLPReceiver, TelemetryStore
 
 from .conftest import REPO
+
+
+@pytest.fixture
+def receiver() -> Iterator[OTLPReceiver]:
+    with OTLPReceiver(profile="otlp") as running:
+        yield running
+
 
 TRACE_ID = "5b8efff798038103d269b633813fc60c"
 SPAN_ID = "eee19b7ec3c1b174"
@@ -202,16 +211,18 @@ def test_unknown_content_type_encoding_and_path(receiver: OTLPReceiver) -> None:
     assert brotli.status_code == 415
     assert httpx.post(f"{receiver.url}/v2/nothing", json={}).status_code == 404
     assert httpx.get(f"{receiver.url}/v1/traces").status_code == 405
-    assert [r["status"] for r in receiver.requests()] == [415, 415, 404]
+    assert [r["status"] for r in receiver.requests()] == [415, 415, 404, 405]
 
 
 def test_fail_status_delay_and_fail_count() -> None:
-    with OTLPReceiver(fail_status=500, fail_count=1, delay_seconds=0.3) as failing:
+    with OTLPReceiver(
+        profile="otlp", fail_status=500, fail_count=1, delay_seconds=0.3, retry_after=7
+    ) as failing:
         started = time.monotonic()
         first = httpx.post(f"{failing.url}/v1/traces", json=json_traces())
         elapsed = time.monotonic() - started
         second = httpx.post(f"{failing.url}/v1/traces", json=json_traces())
-    assert first.status_code == 500 and first.json()["code"] == 13
+    assert first.status_code == 500 and first.headers["retry-after"] == "7"
     assert elapsed >= 0.3
     assert second.status_code == 200
     assert [r["status"] for r in failing.requests()] == [500, 200]
@@ -236,6 +247,8 @@ def test_runs_as_a_process_with_a_file_store(tmp_path: Path) -> None:
             "0",
             "--store",
             str(store_file),
+            "--profile",
+            "otlp",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -248,6 +261,23 @@ def test_runs_as_a_process_with_a_file_store(tmp_path: Path) -> None:
         assert httpx.post(f"{url}/v1/traces", json=json_traces()).status_code == 200
         spans = TelemetryStore(store_file).wait_for_spans(1, timeout=5)
         assert spans[0]["name"] == "json-span"
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+
+
+def test_the_process_defaults_to_the_langfuse_contract(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "somatrace.checks.runtime.receiver", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        line = process.stdout.readline() if process.stdout else ""
+        url = line.split("listening on ", 1)[1].strip()
+        assert url.endswith("/api/public/otel")
+        assert httpx.post(f"{url}/v1/traces", json=json_traces()).status_code == 401
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0

@@ -35,7 +35,7 @@ def assert_tagged(span: dict, tenant: str, workflow: str, agent: str) -> None:
 def test_nested_workflow_across_threads_and_tasks_is_tagged_everywhere(
     receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
 ) -> None:
-    pipeline = pipeline_factory(receiver.url)
+    pipeline = pipeline_factory(receiver)
     tracer = pipeline.tracer
 
     def retrieve(doc: int) -> None:
@@ -76,7 +76,7 @@ def test_nested_workflow_across_threads_and_tasks_is_tagged_everywhere(
 def test_concurrent_tasks_with_different_tenants_do_not_leak(
     receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
 ) -> None:
-    pipeline = pipeline_factory(receiver.url)
+    pipeline = pipeline_factory(receiver)
 
     async def serve(tenant: str) -> None:
         async with tags.bind(tenant_id=tenant, workflow_name="chat", agent_id="bot"):
@@ -140,10 +140,69 @@ def test_traceloop_association_properties_are_the_same_tags() -> None:
         assert ctx.run(inside) == {"tenant_id": "acme", "workflow_name": "wf", "agent_id": "ag"}
 
 
+def test_set_association_properties_inside_bind_keeps_the_bound_tags(
+    receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
+) -> None:
+    """traceloop-sdk 0.62 replaces the whole dict (tracing.py:247-248); the bound tags survive."""
+    from traceloop.sdk import Traceloop
+
+    pipeline = pipeline_factory(receiver)
+    with tags.bind(tenant_id="acme", workflow_name="report", agent_id="planner"):
+
+        def inside() -> dict[str, str]:
+            Traceloop.set_association_properties({"chat_id": "c-42", "agent_id": "writer"})
+            with pipeline.tracer.start_as_current_span("after-replace"):
+                pass
+            return tags.span_tags()
+
+        seen = contextvars.copy_context().run(inside)
+    assert seen == {
+        "tenant_id": "acme",
+        "workflow_name": "report",
+        "agent_id": "writer",  # the inner, explicit call wins per key
+        "chat_id": "c-42",
+    }
+    pipeline.flush()
+    (span,) = receiver.wait_for_spans(1)
+    assert_tagged(span, "acme", "report", "writer")
+    assert span["attributes"]["traceloop.association.properties.chat_id"] == "c-42"
+
+
+def test_tags_and_content_come_from_the_current_context_like_traceloop(
+    receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
+) -> None:
+    """A span started with an explicit ``context=`` (another tenant's) gets the tags of the
+    code that starts it, as Traceloop stamps association properties from the current context
+    (tracing.py:189-200, 389-391): tags and the content decision agree."""
+    from opentelemetry import context as otel_context
+    from opentelemetry import trace
+
+    policy = ContentPolicy(tenants=frozenset({"acme"}))
+    pipeline = pipeline_factory(receiver, content=policy)
+    with (
+        tags.bind(tenant_id="acme", workflow_name="w", agent_id="a"),
+        pipeline.tracer.start_as_current_span("acme-parent") as parent,
+    ):
+        acme_context = trace.set_span_in_context(parent, otel_context.get_current())
+    with (
+        tags.bind(tenant_id="globex", workflow_name="w", agent_id="a"),
+        pipeline.tracer.start_as_current_span(
+            "explicit-context", context=acme_context, attributes=CONTENT
+        ),
+    ):
+        pass
+    pipeline.flush()
+    spans = {span["name"]: span for span in receiver.wait_for_spans(2)}
+    child = spans["explicit-context"]
+    assert child["parent_span_id"] == spans["acme-parent"]["span_id"]
+    assert_tagged(child, "globex", "w", "a")
+    assert not any(key in child["attributes"] for key in CONTENT)  # globex: content stripped
+
+
 def test_missing_required_tags_are_counted_and_marked(
     receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
 ) -> None:
-    pipeline = pipeline_factory(receiver.url)
+    pipeline = pipeline_factory(receiver)
     tags.reset_stats()
     with pipeline.tracer.start_as_current_span("untagged"):
         pass
@@ -177,7 +236,7 @@ def llm_span(pipeline: Pipeline, name: str, model: str, attributes: dict) -> Non
 def test_cost_is_attached_before_export_and_unpriced_is_explicit(
     receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
 ) -> None:
-    pipeline = pipeline_factory(receiver.url)
+    pipeline = pipeline_factory(receiver)
     with tags.bind(tenant_id="acme", workflow_name="w", agent_id="a"):
         llm_span(
             pipeline,
@@ -214,13 +273,16 @@ def test_cost_is_attached_before_export_and_unpriced_is_explicit(
     details = json.loads(openai["langfuse.observation.cost_details"], parse_float=Decimal)
     assert details == {
         "input": Decimal("0.00125"),
-        "input_cache_read": Decimal("0.001875"),
+        "input_cached_tokens": Decimal("0.001875"),
+        "input_cache_creation": 0,
         "output": Decimal("0.001"),
         "total": Decimal("0.004125"),
     }
     assert spans["local.chat"]["somatrace.cost.total"] == "0.000004"
+    # default SOMATRACE_UNPRICED=zero-with-flag: an explicit zero replaces Langfuse's inference
     assert spans["mystery.chat"]["somatrace.cost.status"] == "unpriced"
-    assert "gen_ai.usage.cost" not in spans["mystery.chat"]
+    assert spans["mystery.chat"]["langfuse.observation.cost_details"] == '{"total":0}'
+    assert spans["mystery.chat"]["gen_ai.usage.cost"] == 0.0
     assert not any(key.startswith("somatrace.cost") for key in spans["http.get"])
     snapshot = pipeline.stats.snapshot()
     assert snapshot["llm_spans_priced"] == 2
@@ -243,7 +305,7 @@ def test_content_is_stripped_for_other_tenants_and_redacted_for_opted_in(
     receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
 ) -> None:
     policy = ContentPolicy(tenants=frozenset({"acme"}))
-    pipeline = pipeline_factory(receiver.url, content=policy)
+    pipeline = pipeline_factory(receiver, content=policy)
     for tenant in ("acme", "globex"):
         with (
             tags.bind(tenant_id=tenant, workflow_name="w", agent_id="a"),
@@ -279,7 +341,7 @@ def test_content_is_stripped_for_other_tenants_and_redacted_for_opted_in(
 def test_default_policy_strips_content_everywhere(
     receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
 ) -> None:
-    pipeline = pipeline_factory(receiver.url)
+    pipeline = pipeline_factory(receiver)
     with (
         tags.bind(tenant_id="acme", workflow_name="w", agent_id="a"),
         pipeline.tracer.start_as_current_span("chat", attributes=CONTENT),
@@ -293,7 +355,7 @@ def test_default_policy_strips_content_everywhere(
 def test_trace_content_true_keeps_redacted_content_on_every_span(
     receiver: OTLPReceiver, pipeline_factory: type[Pipeline]
 ) -> None:
-    pipeline = pipeline_factory(receiver.url, content=ContentPolicy(all_tenants=True))
+    pipeline = pipeline_factory(receiver, content=ContentPolicy(all_tenants=True))
     with pipeline.tracer.start_as_current_span("chat", attributes=CONTENT):
         pass
     pipeline.flush()
@@ -312,7 +374,7 @@ def test_export_thread_is_restarted_in_a_forked_worker(receiver: OTLPReceiver) -
         import os, sys
         sys.path.insert(0, "tests/sdk")
         from conftest import Pipeline
-        pipeline = Pipeline("{receiver.url}")
+        pipeline = Pipeline("{receiver.url}", headers={receiver.auth_headers()!r})
         with pipeline.tracer.start_as_current_span("in-parent"):
             pass
         pid = os.fork()
