@@ -50,6 +50,20 @@ _FRAMEWORK_IMPORT = re.compile(
 )
 
 
+_APP_CLASS_NAMES = (
+    rb"FastAPI|Starlette|Flask|Quart|Sanic|Celery|Application|Litestar|FastMCP|Blocks|"
+    rb"Interface|ChatInterface|TabbedInterface"
+)
+_BUILDS_OR_SERVES = re.compile(
+    rb"\b(?:" + _APP_CLASS_NAMES + rb")\s*[(),]"  # built, subclassed, or imported in a list
+    rb"|\bimport\s+[^\n]*\bas\b"  # an alias may hide an app class
+    rb"|\b(?:uvicorn|hypercorn|granian|waitress|gunicorn)\b"
+    rb"|\b(?:run_app|make_server|HTTPServer|ThreadingHTTPServer|TCPServer|"
+    rb"start_http_server|worker_main)\b"
+    rb"|\b(?:server|serve|launch)\s*\(",
+)
+
+
 def _init_functions(ctx: FileContext) -> frozenset[str]:
     return frozenset(ctx.config.init_functions)
 
@@ -126,11 +140,15 @@ class MissingInitTracing(PythonRule):
             return True
         if not ctx.config.auto_detect_entrypoints:
             return False
-        # An app or server can only be detected where its framework is imported; the import
-        # check keeps "Quarter" or "XQuartz" from costing a parse.
+        # An app or server can only be detected where its framework is imported (the import
+        # check keeps "Quarter" or "XQuartz" from costing a parse), and where an app is built,
+        # a server started, or an app class imported under another name or subclassed: a
+        # module that only defines routes, schemas or dependencies is not parsed.
         if not any(t in source for t in _FRAMEWORK_MODULES):
             return False
-        return _FRAMEWORK_IMPORT.search(source) is not None
+        if _FRAMEWORK_IMPORT.search(source) is None:
+            return False
+        return _BUILDS_OR_SERVES.search(source) is not None
 
     def check(self, module: Module) -> None:
         analysis = EntrypointAnalysis(

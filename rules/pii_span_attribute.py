@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
@@ -169,8 +170,19 @@ def personal_data_phrase(key: str, phrases: tuple[tuple[str, ...], ...]) -> str 
     return None
 
 
+def configured_words(ctx: FileContext) -> tuple[str, ...]:
+    return tuple(ctx.config.get("pii-words") or DEFAULT_PII_WORDS)
+
+
+@functools.lru_cache(maxsize=16)
+def _pii_word_pattern(configured: tuple[str, ...]) -> re.Pattern[bytes]:
+    """Any word of any phrase, case-insensitively (``apiKey``, ``API_KEY``, ``api-key``)."""
+    parts = sorted({w for phrase in configured for w in words(phrase)}, key=len, reverse=True)
+    return re.compile(b"|".join(re.escape(w.encode()) for w in parts) or b"(?!)", re.IGNORECASE)
+
+
 def configured_phrases(ctx: FileContext) -> tuple[tuple[str, ...], ...]:
-    configured = ctx.config.get("pii-words") or DEFAULT_PII_WORDS
+    configured = configured_words(ctx)
     phrases = {tuple(words(phrase)) for phrase in configured}
     # Longer phrases first, so "api key" is named rather than a part of it.
     return tuple(sorted((p for p in phrases if p), key=lambda p: (-len(p), p)))
@@ -252,6 +264,10 @@ class PiiSpanAttribute(PythonRule):
 
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
+        # A key can only name personal data if one of the words is in the file (in a literal,
+        # a constant or a semantic-convention name).
+        if not _pii_word_pattern(configured_words(ctx)).search(source):
+            return False
         # "attributes" and "bind" are everyday words (socket.bind, XML attributes): they only
         # matter next to a span API or somatrace's tag binding.
         if b"association_properties" in source:

@@ -149,6 +149,9 @@ class TagFlow:
     associations: list[tuple[ast.Call, Scope]] = field(default_factory=list)
 
 
+_INTERESTING = frozenset({*SPAN_METHODS, "bind", "set_association_properties"})
+
+
 def _union(proofs: list[TagProof]) -> TagProof:
     out = TagProof()
     for proof in proofs:
@@ -179,7 +182,14 @@ class _TagWalker:
         self.flow = TagFlow()
 
     def run(self) -> TagFlow:
-        self._body(self.module.tree.body, self.module.scope, TagProof())
+        # Only bodies that make one of the calls of interest are walked in order.
+        relevant: set[int] = set()
+        for call, scope in self.module.calls:
+            if _last_name(call.func) in _INTERESTING:
+                function = scope.function
+                relevant.add(id(function.node) if function is not None else id(self.module.tree))
+        if id(self.module.tree) in relevant:
+            self._body(self.module.tree.body, self.module.scope, TagProof())
         for fn, scope in self.module.functions:
             context = TagProof()
             outer = scope.parent or self.module.scope
@@ -191,7 +201,8 @@ class _TagWalker:
                 if type(decorator) is ast.Call and self._is(decorator, outer, BIND, "bind"):
                     self.flow.decorator_binds[id(decorator)] = context
             self.flow.bound_by_decorators[id(fn)] = context
-            self._body(fn.body, scope, context, fn)
+            if id(fn) in relevant:
+                self._body(fn.body, scope, context, fn)
         return self.flow
 
     def _is(self, call: ast.Call, scope: Scope, wanted: frozenset[str], last: str) -> bool:

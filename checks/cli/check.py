@@ -83,6 +83,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="only report on files changed since this git revision",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but findings")
+    parser.add_argument(
+        "--no-fix-edits",
+        action="store_true",
+        help="json/sarif: leave out each fix's exact edits (computing them parses every file "
+        "with a fixable finding with LibCST)",
+    )
     from somatrace.checks.cli.fix import add_fix_options  # fixers' options, owned there
 
     add_fix_options(parser, for_check=True)
@@ -105,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         return fixed_exit
     settings = settings_from_args(args)
     result = Engine(settings, all_rules()).run(list(args.paths))
-    if args.output_format in ("sarif", "json") and not args.statistics:
+    if args.output_format in ("sarif", "json") and not args.statistics and not args.no_fix_edits:
         # Machine-readable formats carry every available fix as exact edits.
         from somatrace.fixers.support.sarif import with_fix_edits
 

@@ -39,7 +39,13 @@ from somatrace.checks.lint.globs import matches_any
 from somatrace.checks.lint.known import ApiTable
 from somatrace.checks.lint.module import Module
 from somatrace.checks.lint.modules import module_identity
-from somatrace.checks.lint.project import ModuleFacts, ModuleIndex, ProjectModel, search_roots
+from somatrace.checks.lint.project import (
+    Missing,
+    ModuleFacts,
+    ModuleIndex,
+    ProjectModel,
+    search_roots,
+)
 from somatrace.checks.lint.provenance import VALUES_FACET, values_facet
 from somatrace.checks.lint.rule import FileContext, PythonRule, Rule, TextRule
 from somatrace.checks.lint.source import Source, Unreadable, decode, read_bytes
@@ -276,6 +282,42 @@ def _run_task(task: _Task) -> dict[str, Any]:
     }
 
 
+_FACETS: dict[str, Any] = {}
+_NOT_FETCHED = object()
+
+
+@dataclass(frozen=True)
+class _FacetTask:
+    path: str
+    relpath: str
+    config: Config
+    name: str
+
+
+def _run_facet_task(task: _FacetTask) -> dict[str, Any]:
+    """Runs in a worker: one facet of one module the project join needs."""
+    data = read_bytes(Path(task.path), int(task.config.get("max-file-size")))
+    if isinstance(data, Unreadable):
+        return {"facet": None, "stat": None}
+    try:
+        key = stat_key(os.stat(task.path))
+    except OSError:
+        key = None
+    decoded = decode(Path(task.path), data, python=True)
+    function = _FACETS.get(task.name)
+    facet = None
+    if not isinstance(decoded, Unreadable) and function is not None:
+        ctx = make_context(task.path, task.relpath, task.config)
+        module = parse_source(decoded, ctx)
+        if not isinstance(module, Finding):
+            facet = function(module, ctx)
+    return {"facet": facet, "stat": key, "digest": content_hash(data)}
+
+
+def _failed_facet_task(task: _FacetTask, reason: str) -> dict[str, Any]:
+    return {"facet": None, "stat": None}
+
+
 def _failed_task(task: _Task, reason: str) -> dict[str, Any]:
     finding = Finding(task.relpath, 1, 1, PARSE_ERROR, f"cannot check this file: {reason}")
     return {"kind": "failed", "finding": finding.to_dict()}
@@ -297,6 +339,11 @@ class Engine:
         self._effective: dict[int, Config] = {}
         self._active: dict[tuple[tuple[str, ...], tuple[str, ...]], list[type[Rule]]] = {}
         self._index: ModuleIndex | None = None
+        self._fetched: dict[tuple[str, str], Any] = {}
+        self.fetched = 0
+        self._join_rounds = 0
+        _FACETS.clear()
+        _FACETS.update(self._facets())
 
     # -- configuration ----------------------------------------------------------------------
 
@@ -378,9 +425,9 @@ class Engine:
         phases["cache"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
-        workers = self.settings.jobs or default_workers()
+        workers = default_workers() if self.settings.jobs is None else self.settings.jobs
         if len(tasks) < PARALLEL_THRESHOLD:
-            workers = min(workers, 1)
+            workers = min(workers, 1)  # 0 stays 0: in this process (tests, profiling)
         budget = max(
             float(c.get("timeout-per-file"))
             for c in [*self._effective.values()] or [Config(self.cwd)]
@@ -454,6 +501,8 @@ class Engine:
                 "parsed": parsed,
                 "cached": cached,
                 "worker_failures": pool.failures,
+                "join_fetched": self.fetched,
+                "join_rounds": self._join_rounds,
             },
         )
 
@@ -476,19 +525,37 @@ class Engine:
             return [Finding.from_dict(f) for f in reused]
         model = self._model(results)
         out: list[Finding] = []
-        for path, result in pending:
-            cand = by_path[path]
-            facts = model.context_for(path)
-            noqa = NoqaMap.from_json(result.get("noqa"))
-            display = display_path(cand.path, self.cwd)
-            for raw, query in result["deferred"]:
+        questions = [
+            (path, result, raw, query)
+            for path, result in pending
+            for raw, query in result["deferred"]
+        ]
+        rounds = 0
+        while questions:
+            rounds += 1
+            needed: dict[tuple[str, str], None] = {}
+            unanswered = []
+            for path, result, raw, query in questions:
                 finding = Finding.from_dict(raw)
                 rule = _RULES.get(finding.code)
                 if rule is None or not issubclass(rule, PythonRule):
                     continue
-                settled = list(rule.settle(finding, query, model, facts))
-                for f in noqa.apply(settled):
-                    out.append(f.with_path(display))
+                try:
+                    settled = list(rule.settle(finding, query, model, model.context_for(path)))
+                except Missing as missing:
+                    needed[(missing.path, missing.name)] = None
+                    unanswered.append((path, result, raw, query))
+                    continue
+                noqa = NoqaMap.from_json(result.get("noqa"))
+                display = display_path(by_path[path].path, self.cwd)
+                out.extend(f.with_path(display) for f in noqa.apply(settled))
+            if not needed:
+                break
+            # Nothing derived from a missing module was remembered, so every answer so far
+            # stands; the unanswered questions go on where they stopped.
+            self._fetch(list(needed))
+            questions = unanswered
+        self._join_rounds = rounds
         if join_cache is not None:
             used = {p: stats.get(p) or _stat_or_none(p) for p in model.used}
             join_cache.store_join(join_key, [f.to_dict() for f in out], used)
@@ -550,41 +617,43 @@ class Engine:
         return None if values is None else self._facts(path, values)
 
     def _load_facet(self, path: str, name: str) -> Any:
-        """A facet of any project module: from this run's results, the cache, or a parse."""
+        """A facet of any project module: from this run's results, what an earlier round of
+        the join fetched, or the cache; otherwise :class:`Missing` (fetched in parallel)."""
         result = getattr(self, "_results", {}).get(path)
         if result is not None and name in result.get("facets", {}):
             return result["facets"][name]
+        fetched = self._fetched.get((path, name), _NOT_FETCHED)
+        if fetched is not _NOT_FETCHED:
+            return fetched
         config = self.config_for(self.resolver.for_path(Path(path)))
-        cache = self.cache_for(config)
-        relpath = config.relpath(Path(path))
         try:
             key = stat_key(os.stat(path))
         except OSError:
             return None
-        slot = f"facet:{name}:{relpath}"
-        hit = cache.lookup(slot, key)
+        hit = self.cache_for(config).lookup(f"facet:{name}:{config.relpath(Path(path))}", key)
         if hit is not None:
             return hit.get("facet")
-        data = read_bytes(Path(path), int(config.get("max-file-size")))
-        if isinstance(data, Unreadable):
-            return None
-        digest = content_hash(data)
-        hit = cache.lookup_digest(slot, key, digest)
-        if hit is not None:
-            return hit.get("facet")
-        facet = None
-        decoded = decode(Path(path), data, python=True)
-        function = self._facets().get(name)
-        if not isinstance(decoded, Unreadable) and function is not None:
-            ctx = make_context(path, relpath, config)
-            module = parse_source(decoded, ctx)
-            if not isinstance(module, Finding):
-                try:
-                    facet = function(module, ctx)
-                except RecursionError:
-                    facet = None
-        cache.store(slot, key, digest, {"facet": facet})
-        return facet
+        raise Missing(path, name)
+
+    def _fetch(self, wanted: list[tuple[str, str]]) -> None:
+        """Compute the facets a round of the join asked for, on every core, and cache them."""
+        tasks = []
+        for path, name in wanted:
+            config = self.config_for(self.resolver.for_path(Path(path)))
+            tasks.append(_FacetTask(path, config.relpath(Path(path)), config, name))
+        workers = default_workers() if self.settings.jobs is None else self.settings.jobs
+        if len(tasks) < 4:
+            workers = 0  # a fork costs more than parsing a few modules here
+        pool = WorkerPool(_run_facet_task, _failed_facet_task, workers, chunk_size=2)
+        for task, output in zip(tasks, pool.map(tasks), strict=True):
+            self._fetched[(task.path, task.name)] = output["facet"]
+            if output.get("stat") is not None:
+                cache = self.cache_for(task.config)
+                slot = f"facet:{task.name}:{task.relpath}"
+                cache.store(
+                    slot, tuple(output["stat"]), output["digest"], {"facet": output["facet"]}
+                )  # type: ignore[arg-type]
+        self.fetched += len(tasks)
 
     # -- filters ----------------------------------------------------------------------------
 

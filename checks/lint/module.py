@@ -469,8 +469,19 @@ class Module:
 
     def source_of(self, node: ast.AST) -> str:
         """The exact source text of ``node`` (for messages)."""
-        segment = ast.get_source_segment(self.text, node)
-        return segment if segment is not None else ast.unparse(node)
+        line = getattr(node, "lineno", None)
+        end_line = getattr(node, "end_lineno", None)
+        lines = self.lines
+        if line is None or end_line is None or not 0 < line <= end_line <= len(lines):
+            return ast.unparse(node)
+        first = lines[line - 1].encode("utf-8")
+        col, end_col = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+        if line == end_line:
+            return first[col:end_col].decode("utf-8", "replace")
+        parts = [first[col:].decode("utf-8", "replace")]
+        parts.extend(lines[line : end_line - 1])
+        parts.append(lines[end_line - 1].encode("utf-8")[:end_col].decode("utf-8", "replace"))
+        return "".join(parts)
 
 
 def parse_module(

@@ -30,6 +30,9 @@ from somatrace.checks.lint.provenance import UNKNOWN, Term
 EMPTY: frozenset[str] = frozenset()
 _STDLIB = frozenset(sys.stdlib_module_names) | {"builtins"}
 _MAX_CLASS_DEPTH = 12
+# A chain of values longer than this (a value from a call of a function returning a value from
+# ...) contributes nothing; counted in `ProjectModel.truncated`.
+MAX_RESOLUTION_DEPTH = 150
 
 
 def to_term(value: Any) -> Any:
@@ -202,14 +205,18 @@ class ProjectModel:
         self._active: set[tuple[Term, str]] = set()
         self._globals: dict[tuple[str, tuple[str, ...]], frozenset[str]] = {}
         self._sites: dict[str, list[tuple[Any, ModuleFacts]]] = {}
-        self._indexed: set[str] = set()
+        self._sources: list[str] = []
+        self._indexed_count = 0
+        self._function_args: dict[str, list[tuple[Any, ModuleFacts, int]]] = {}
         self._callers: dict[tuple[str, str], list[tuple[Any, ModuleFacts, int]]] = {}
         self.used: set[str] = set()  # every file whose facts a verdict rested on
+        self.truncated = 0  # resolutions cut at MAX_RESOLUTION_DEPTH
 
     # -- modules ----------------------------------------------------------------------------
 
     def add(self, facts: ModuleFacts) -> None:
         self._modules[facts.path] = facts
+        self._sources.append(facts.path)
 
     def module(self, path: str) -> ModuleFacts | None:
         if path not in self._modules:
@@ -244,7 +251,8 @@ class ProjectModel:
         found = self._memo.get(key)
         if found is not None:
             return found
-        if key in self._active:
+        if key in self._active or len(self._active) > MAX_RESOLUTION_DEPTH:
+            self.truncated += key not in self._active
             return EMPTY
         self._active.add(key)
         try:
@@ -290,7 +298,11 @@ class ProjectModel:
         if found is not None:
             return found
         self._globals[key] = EMPTY  # a cycle through imports contributes nothing
-        result = self._global_kinds(name, ctx)
+        try:
+            result = self._global_kinds(name, ctx)
+        except Missing:
+            del self._globals[key]
+            raise
         self._globals[key] = result
         return result
 
@@ -476,13 +488,33 @@ class ProjectModel:
                 out |= self.kinds(argument, site_ctx)
         return frozenset(out)
 
+    def _closure_names(self, qualname: str) -> list[str]:
+        """The names a closure ``D.<locals>.F`` is called by: ``D`` returns it, so it is called
+        by the names of the functions ``D`` decorates (``@D def name``)."""
+        outer = qualname.rsplit(".<locals>.", 1)[0]
+        decorator = outer.rsplit(".", 1)[-1]
+        names: list[str] = []
+        for site, _ in self._sites.get(decorator, ()):
+            for arg in site[2][:1]:
+                if type(arg) is tuple and arg and arg[0] in ("fn", "cls"):
+                    names.append(arg[1].rsplit(".", 1)[-1])
+        return names
+
     def _index_sites(self) -> None:
-        for path, facts in list(self._modules.items()):
-            if facts is None or path in self._indexed:
+        # Call sites come from the modules the rules read (``add``): a parameter is what those
+        # pass. Modules loaded on demand answer for their own values but add no callers, so an
+        # answer never depends on the order in which modules were loaded.
+        for path in self._sources[self._indexed_count :]:
+            facts = self._modules.get(path)
+            if facts is None:
                 continue
-            self._indexed.add(path)
             for site in facts.calls:
-                self._sites.setdefault(site[0], []).append((site, facts))
+                for key in _site_keys(site[1], facts):
+                    self._sites.setdefault(key, []).append((site, facts))
+                for position, arg in enumerate(site[2]):
+                    for name in _function_names(arg):
+                        self._function_args.setdefault(name, []).append((site, facts, position))
+        self._indexed_count = len(self._sources)
 
     def callers(
         self, ctx: ModuleFacts, qualname: str, fn: dict[str, Any]
@@ -494,28 +526,90 @@ class ProjectModel:
         if found is not None:
             return found
         self._callers[key] = []  # recursion through a caller's own parameters stops here
+        try:
+            out = self._find_callers(ctx, qualname)
+        except Missing:
+            del self._callers[key]
+            raise
+        self._callers[key] = out
+        return out
+
+    def _find_callers(self, ctx: ModuleFacts, qualname: str) -> list[tuple[Any, ModuleFacts, int]]:
         self._index_sites()
         name = qualname.rsplit(".", 1)[-1]
         plain = f"func:{ctx.path}:{qualname}"
         bound = f"bound:{ctx.path}:{qualname}"
         constructor = None
-        keys = [name, "*"]
+        keys = [name]
         if name == "__init__" and "." in qualname:
             class_qualname = qualname.rsplit(".", 1)[0]
             constructor = f"class:{ctx.path}:{class_qualname}"
             keys.append(class_qualname.rsplit(".", 1)[-1])
         if "<locals>" in qualname:
-            keys = list(self._sites)  # a closure is called by whatever name holds it
+            keys.extend(self._closure_names(qualname))
         out: list[tuple[Any, ModuleFacts, int]] = []
-        for site_key in keys:
+        for site_key in dict.fromkeys(keys):
             for site, site_ctx in self._sites.get(site_key, ()):
                 kinds = self.kinds(site[1], site_ctx)
                 if plain in kinds:
                     out.append((site, site_ctx, 0))
                 elif bound in kinds or (constructor is not None and constructor in kinds):
                     out.append((site, site_ctx, 1))
-        self._callers[key] = out
+        # Passed as an argument, it is called through the parameter it lands in: the calls of
+        # that parameter (`func(tracer, ...)` in a decorator) are its calls too.
+        for site, site_ctx, position in self._function_args.get(name, ()):
+            if plain not in self.kinds(site[2][position], site_ctx):
+                continue
+            for kind in self.kinds(site[1], site_ctx):
+                if kind.startswith(("func:", "bound:")):
+                    offset = 1 if kind.startswith("bound:") else 0
+                    path, _, receiver = kind.split(":", 1)[1].rpartition(":")
+                    param_key = f"param:{path}:{receiver}:{position + offset}"
+                    out.extend((s, c, 0) for s, c in self._sites.get(param_key, ()))
         return out
+
+
+def _site_keys(callee: Term, facts: ModuleFacts) -> list[str]:
+    """The names a call site is found by: the callee's last name, or for a parameter called as
+    a function, the parameter itself."""
+    head = callee[0]
+    if head == "g":
+        name: str = callee[1]
+        return [] if name.split(".", 1)[0] in _STDLIB else [name.rsplit(".", 1)[-1]]
+    if head in ("m", "fn", "cls"):
+        return [callee[1].rsplit(".", 1)[-1]]
+    if head == "attr":
+        return [callee[2]]
+    if head == "any":
+        return [key for part in callee[1] for key in _site_keys(part, facts)]
+    if head == "p":
+        return [f"param:{facts.path}:{callee[1]}:{callee[2]}"]
+    return []
+
+
+def _function_names(arg: Any) -> list[str]:
+    """Names under which ``arg`` may pass a project function (``@D def f``, ``D(f)``)."""
+    if type(arg) is not tuple or not arg:
+        return []
+    head = arg[0]
+    if head in ("fn", "cls", "m"):
+        return [arg[1].rsplit(".", 1)[-1]]
+    if head == "g":
+        return [arg[1].rsplit(".", 1)[-1]]
+    if head == "any":
+        return [name for part in arg[1] for name in _function_names(part)]
+    return []
+
+
+class Missing(Exception):
+    """Raised by a loader that will not parse now: the facts of ``path`` (facet ``name``) are
+    needed. The engine fetches every missing module of a round on all cores, then asks again;
+    nothing derived from a missing module is remembered."""
+
+    def __init__(self, path: str, name: str) -> None:
+        super().__init__(path, name)
+        self.path = path
+        self.name = name
 
 
 def matches_kind(kinds: frozenset[str], wanted: str) -> bool:
