@@ -252,15 +252,15 @@ class _Exposition:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def family(self, metric: names.Metric) -> None:
-        self.lines += [f"# HELP {metric.name} {metric.description}", f"# TYPE {metric.name} gauge"]
+    def family(self, family: names.Metric) -> None:
+        self.lines += [f"# HELP {family.name} {family.description}", f"# TYPE {family.name} gauge"]
 
-    def sample(self, metric: names.Metric, value: float, **labels: str) -> None:
-        self.lines.append(f"{metric.series}{_labels(**labels)} {value:g}")
+    def sample(self, family: names.Metric, value: float, /, **labels: str) -> None:
+        self.lines.append(f"{family.series}{_labels(**labels)} {value:g}")
 
-    def timestamp(self, metric: names.Metric, moment: datetime | None, **labels: str) -> None:
+    def timestamp(self, family: names.Metric, moment: datetime | None, /, **labels: str) -> None:
         stamp = moment.timestamp() if moment else 0.0
-        self.lines.append(f"{metric.series}{_labels(**labels)} {stamp:.3f}")
+        self.lines.append(f"{family.series}{_labels(**labels)} {stamp:.3f}")
 
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
