@@ -46,7 +46,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--webhook-url", default=_env("webhook-url"), metavar="URL")
     out.add_argument("--smtp-host", default=_env("smtp-host"), metavar="HOST")
     out.add_argument("--smtp-port", type=int, default=int(_env("smtp-port", "25") or 25))
-    out.add_argument("--smtp-starttls", action="store_true", default=_env("smtp-starttls") == "true")
+    out.add_argument(
+        "--smtp-starttls", action="store_true", default=_env("smtp-starttls") == "true"
+    )
     out.add_argument("--mail-from", default=_env("mail-from", "somatrace@localhost"))
     out.add_argument(
         "--mail-to", action="append", default=[t for t in (_env("mail-to") or "").split(",") if t],

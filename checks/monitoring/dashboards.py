@@ -68,6 +68,7 @@ def _rate(metric: m.Metric | str, by: str, selector: str = _SEL) -> str:
     return f"sum by ({by}) (rate({series}{{{selector}}}[$__rate_interval]))"
 
 
+_SERVICE_MODEL = ("{{service}} {{model}}", "service", "model")  # legend, labels
 _ERRORS_ONLY = f'{_SEL}, status="{m.STATUS_ERROR}"'
 
 
@@ -156,7 +157,14 @@ COST = Dashboard(
         Panel(
             "Unpriced LLM calls (no cost recorded)",
             "timeseries",
-            (_q(_rate(m.LLM_UNPRICED, "service, model"), "{{service}} {{model}}", "service", "model"),),
+            (
+                _q(
+                    _rate(m.LLM_UNPRICED, "service, model"),
+                    "{{service}} {{model}}",
+                    "service",
+                    "model",
+                ),
+            ),
             unit="reqps",
         ),
     ),
@@ -175,7 +183,14 @@ LATENCY = Dashboard(
         Panel(
             "LLM calls per second",
             "timeseries",
-            (_q(_rate(m.LLM_CALLS, "service, model"), "{{service}} {{model}}", "service", "model"),),
+            (
+                _q(
+                    _rate(m.LLM_CALLS, "service, model"),
+                    "{{service}} {{model}}",
+                    "service",
+                    "model",
+                ),
+            ),
             unit="reqps",
         ),
         Panel(

@@ -66,7 +66,9 @@ def wait_until_ready(proc: Process, path: str, timeout: float = 30) -> None:
 
 
 @contextmanager
-def running(name: str, command: Sequence[str], url: str, ready: str, log: Path) -> Iterator[Process]:
+def running(
+    name: str, command: Sequence[str], url: str, ready: str, log: Path
+) -> Iterator[Process]:
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     proc = Process(name, url, process, log)

@@ -10,99 +10,27 @@ then its next night failed: ``RagetRunFailed`` fires and inhibits its regression
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from somatrace.checks.eval import alerts
-from somatrace.checks.eval.config import load_config
 from somatrace.checks.eval.history import (
     STATUS_ERROR,
     STATUS_OK,
     STATUS_REGRESSION,
     History,
-    RunRecord,
 )
 from somatrace.checks.monitoring import alert_rules, alertmanager
-from tests.helpers import REPO
 
 from . import servers
 from .conftest import TIMINGS
+from .evalfiles import GOOD, REGRESSED, eval_metrics, night, write_config
 
 pytestmark = [pytest.mark.slow, servers.needs_binaries]
-KB = REPO / "tests" / "fixtures" / "eval" / "kb"
-AGENTS = REPO / "tests" / "fixtures" / "eval" / "agents"
-NOW = datetime.now(UTC)
-GOOD = {"correctness": 0.8, "answer_f1": 0.4, "component.GENERATOR": 0.8}
-REGRESSED = {"correctness": 0.8, "answer_f1": 0.3, "component.GENERATOR": 0.8}
 FAST = alertmanager.Timing("1s", "1s", "1h", "1h", "1h")
-
-
-def write_config(root: Path, textfile: Path) -> Path:
-    services = "".join(
-        f"""
-[[eval.services]]
-name = "{name}"
-agent = "nimbus_support:answer"
-agent_path = [{json.dumps(str(AGENTS))}]
-description = "Support bot"
-knowledge_base = {json.dumps(str(KB))}
-"""
-        for name in ("support-bot", "billing-bot")
-    )
-    path = root / "eval.toml"
-    path.write_text(
-        f"""[eval]
-output_dir = "out"
-regression_threshold = 0.05
-
-[eval.alerts]
-textfile = {json.dumps(str(textfile))}
-{services}""",
-        encoding="utf-8",
-    )
-    return path
-
-
-def night(history: History, config_path: Path, service: str, hours_ago: float, scores: dict[str, float] | None) -> str:
-    """One nightly run recorded the way ``evaluate_service`` records it: the regression check
-    against the history's baseline decides the status; ``None`` scores is a failed night."""
-    config = load_config(config_path)
-    finished = NOW - timedelta(hours=hours_ago)
-    run_id = f"{finished:%Y%m%dT%H%M%S}-{service}"
-    if scores is None:
-        status, found = STATUS_ERROR, []
-    else:
-        baseline = history.baseline(service, "ts-1", mode=config.baseline)
-        found = alerts.find_regressions(
-            service, scores, baseline, threshold=config.regression_threshold, watch=config.watch
-        )
-        status = STATUS_REGRESSION if found else STATUS_OK
-    history.append(
-        RunRecord(
-            run_id=run_id, service=service, testset_id="ts-1",
-            started_at=finished - timedelta(minutes=5), finished_at=finished, status=status,
-            num_questions=3 if scores else 0, scores=scores or {},
-            message="; ".join(r.describe() for r in found),
-        )
-    )  # fmt: skip
-    return status
-
-
-def eval_metrics(config: Path) -> None:
-    """``somatrace eval metrics``: the real command rewrites the textfile from the history."""
-    done = subprocess.run(
-        [sys.executable, "-m", "somatrace.checks.cli.main", "eval", "metrics", "--config", str(config)],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
 
 
 def key(alert: dict[str, Any]) -> tuple[str, str]:
@@ -123,7 +51,10 @@ def test_regression_reaches_the_notification_service_and_recovery_resolves_it(
     assert night(history, config, "billing-bot", 2, None) == STATUS_ERROR
     eval_metrics(config)
     text = (textfile_dir / "somatrace_raget.prom").read_text()
-    assert 'somagent_observability_raget_baseline_score{service="support-bot",metric="answer_f1"} 0.4' in text
+    assert (
+        'somagent_observability_raget_baseline_score{service="support-bot",metric="answer_f1"} 0.4'
+        in text
+    )
     assert 'somagent_observability_raget_run_failed{service="billing-bot"} 1' in text
 
     rules = tmp_path / "rules.yaml"
@@ -139,7 +70,9 @@ def test_regression_reaches_the_notification_service_and_recovery_resolves_it(
             rule_files=[rules], alertmanager_url=am.url,
         ) as prom,
     ):  # fmt: skip
-        TIMINGS["alert e2e: Prometheus, Alertmanager, node-exporter up"] = time.monotonic() - started
+        TIMINGS["alert e2e: Prometheus, Alertmanager, node-exporter up"] = (
+            time.monotonic() - started
+        )
         context = lambda: f"received: {notify.received}\n{prom.log_tail()}\n{am.log_tail()}"  # noqa: E731
         expected = {
             ("RagetScoreRegression", "support-bot"),
@@ -150,7 +83,9 @@ def test_regression_reaches_the_notification_service_and_recovery_resolves_it(
             lambda: expected <= {key(a) for a in notify.alerts("firing")} and notify.alerts("firing"),
             60, "the three alerts at the notification service", context=context,
         )  # fmt: skip
-        TIMINGS["alert e2e: processes started -> the 3 firing alerts received"] = time.monotonic() - started
+        TIMINGS["alert e2e: processes started -> the 3 firing alerts received"] = (
+            time.monotonic() - started
+        )
         by_key = {key(a): a for a in firing}
         regression = by_key["RagetScoreRegression", "support-bot"]
         assert regression["labels"] | {"instance": "", "job": ""} == {
@@ -183,7 +118,9 @@ def test_regression_reaches_the_notification_service_and_recovery_resolves_it(
             60, "the resolved notifications", context=context,
         )  # fmt: skip
         assert resolved
-        TIMINGS["alert e2e: recovered run written -> resolved received"] = time.monotonic() - recovered
+        TIMINGS["alert e2e: recovered run written -> resolved received"] = (
+            time.monotonic() - recovered
+        )
         still = {
             (a["metric"]["alertname"], a["metric"]["service"])
             for a in servers.query(prom, 'ALERTS{alertstate="firing"}')
