@@ -119,15 +119,30 @@ def test_a_service_serves_prometheus_metrics_and_pushes_otlp_metrics(tmp_path: P
     nanos = int(float(line.rsplit(" ", 1)[1]))
     # gpt-4o: 2.50 / 10.00 USD per 1M tokens -> 0.008755 USD per call, 3 calls
     assert nanos == 3 * 8_755_000
-    exported = [Decimal(s["attributes"]["somatrace.cost.total"]) for s in spans if s["attributes"].get("somatrace.cost.status") == "priced"]
+    exported = [
+        Decimal(s["attributes"]["somatrace.cost.total"])
+        for s in spans
+        if s["attributes"].get("somatrace.cost.status") == "priced"
+    ]
     assert Decimal(nanos) / Decimal(names.NANO_UNITS_PER_UNIT) == sum(exported, Decimal(0))
-    assert f'{names.LLM_UNPRICED.series}{{agent_id="planner",model="mystery-9",service="metrics-demo",tenant_id="acme",workflow_name="invoice-qa"}} 1.0' in text
-    assert f'{names.SPANS_UNTAGGED.series}{{missing="agent_id,tenant_id,workflow_name",service="metrics-demo"}} 1.0' in text
-    assert f'{names.LLM_TOKENS.series}{{agent_id="planner",model="gpt-4o-2024-08-06",service="metrics-demo",tenant_id="acme",token_type="input",workflow_name="invoice-qa"}} 3702.0' in text
+    assert (
+        f'{names.LLM_UNPRICED.series}{{agent_id="planner",model="mystery-9",service="metrics-demo",tenant_id="acme",workflow_name="invoice-qa"}} 1.0'
+        in text
+    )
+    assert (
+        f'{names.SPANS_UNTAGGED.series}{{missing="agent_id,tenant_id,workflow_name",service="metrics-demo"}} 1.0'
+        in text
+    )
+    assert (
+        f'{names.LLM_TOKENS.series}{{agent_id="planner",model="gpt-4o-2024-08-06",service="metrics-demo",tenant_id="acme",token_type="input",workflow_name="invoice-qa"}} 3702.0'
+        in text
+    )
     assert f'{names.SPANS_DROPPED.series}{{reason="queue_full",service="metrics-demo"}} 0.0' in text
     assert f"{names.LLM_DURATION.bucket}{{" in text and 'le="0.025"' in text
     for metric in names.SPINE_METRICS:
-        assert f"# TYPE {metric.name if metric.kind != 'counter' else metric.series} " in text, metric
+        assert f"# TYPE {metric.name if metric.kind != 'counter' else metric.series} " in text, (
+            metric
+        )
 
     # OTLP: the same instruments reached the receiver's /v1/metrics at shutdown.
     pushed_names = json.dumps(pushed)

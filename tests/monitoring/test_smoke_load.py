@@ -101,7 +101,9 @@ def load(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Load]:
             work,
         ) as prom,
     ):
-        TIMINGS["load: LLM servers, receiver, Prometheus, node-exporter up"] = time.monotonic() - clock
+        TIMINGS["load: LLM servers, receiver, Prometheus, node-exporter up"] = (
+            time.monotonic() - clock
+        )
         start = time.time()
         faulty = subprocess.run(
             [sys.executable, str(FAULTY)],
@@ -152,11 +154,17 @@ def _last(load: Load, expr: str) -> list[dict[str, Any]]:
 def test_metric_names_and_labels_are_what_metric_names_declares(load: Load) -> None:
     found = {r["metric"]["__name__"]: r["metric"] for r in _last(load, '{job="smoke"}')}
     for metric in names.SPINE_METRICS:
-        series = (metric.bucket, metric.sum, metric.count) if metric.kind == "histogram" else (metric.series,)
+        series = (
+            (metric.bucket, metric.sum, metric.count)
+            if metric.kind == "histogram"
+            else (metric.series,)
+        )
         for name in series:
             assert name in found, f"{name} was not scraped (exposed names: {sorted(found)})"
             extra = {"le"} if name == metric.bucket else set()
-            assert set(found[name]) - {"__name__", "job", "instance"} == set(metric.labels) | extra, name
+            assert (
+                set(found[name]) - {"__name__", "job", "instance"} == set(metric.labels) | extra
+            ), name
 
 
 def test_cost_counters_reconcile_exactly_with_the_span_costs(load: Load) -> None:
@@ -165,7 +173,10 @@ def test_cost_counters_reconcile_exactly_with_the_span_costs(load: Load) -> None
     exact: dict[tuple[str, ...], Decimal] = defaultdict(Decimal)
     for span in spans:
         a = span["attributes"]
-        key = tuple(a[f"traceloop.association.properties.{t}"] for t in ("tenant_id", "workflow_name", "agent_id"))
+        key = tuple(
+            a[f"traceloop.association.properties.{t}"]
+            for t in ("tenant_id", "workflow_name", "agent_id")
+        )
         exact[(*key, a["gen_ai.response.model"])] += Decimal(a["somatrace.cost.total"])
     counted: dict[tuple[str, ...], Decimal] = {}
     for row in _last(load, f'{names.LLM_COST.series}{{job="smoke"}}'):
@@ -219,7 +230,9 @@ def _span_costs_per_tenant(load: Load) -> dict[str, Decimal]:
     for span in _llm_spans(load):
         a = span["attributes"]
         if a.get("somatrace.cost.status") == "priced":
-            totals[a["traceloop.association.properties.tenant_id"]] += Decimal(a["somatrace.cost.total"])
+            totals[a["traceloop.association.properties.tenant_id"]] += Decimal(
+                a["somatrace.cost.total"]
+            )
     return dict(totals)
 
 
@@ -261,7 +274,7 @@ def test_digest_is_delivered_by_webhook_and_smtp(load: Load) -> None:
         def __init__(self) -> None:
             self.messages: list[Message] = []
 
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             self.messages.append(email.message_from_bytes(envelope.content))
             return "250 OK"
 
