@@ -88,7 +88,7 @@ def load(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Load]:
     smoke_port, faulty_port = free_port(), free_port()
     clock = time.monotonic()
     with (
-        LocalLLMServer(n_threads=2) as llm,
+        LocalLLMServer() as llm,
         LocalLLMServer(alias=UNPRICED_MODEL) as unpriced_llm,
         OTLPReceiver(store=work / "spans.db") as receiver,
         servers.node_exporter(textfile_dir, work) as node,
@@ -126,7 +126,7 @@ def load(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Load]:
         smoke = subprocess.run(
             [
                 *CLI, "smoke", "--workflows", str(WORKFLOWS), "--tenants", str(TENANTS),
-                "--max-tokens", "3", "--llm-url", llm.base_url,
+                "--max-tokens", "1", "--llm-url", llm.base_url,
                 "--receiver-url", receiver.url, "--receiver-store", str(work / "spans.db"),
                 "--report-dir", str(report_dir),
                 *(f"--env={k}={v}" for k, v in _metrics_env(smoke_port).items()),
