@@ -10,8 +10,8 @@ nothing (and imports nothing) unless one of these is set:
 - ``OTEL_EXPORTER_OTLP_METRICS_ENDPOINT``: push OTLP/HTTP metrics there every
   ``OTEL_METRIC_EXPORT_INTERVAL`` ms (headers from ``OTEL_EXPORTER_OTLP_METRICS_HEADERS``).
 
-:class:`MetricsSpanProcessor` reads every span as it ends (in the thread that ends it; a few
-counter updates, no I/O). Metric names live in :mod:`somatrace.metric_names`.
+:class:`MetricsSpanProcessor` queues every span as it ends and records it on a background
+thread (and at every scrape). Metric names live in :mod:`somatrace.metric_names`.
 
 **Exact cost.** Prometheus stores float64 and a float sum of Decimal costs drifts. The cost is a
 counter of whole *nano-units* of the currency (1e-9 USD), an integer: :class:`ExactCostCounter`
@@ -32,6 +32,7 @@ the export pipeline uses, which writes ``somatrace.cost.total`` on the exported 
 from __future__ import annotations
 
 import atexit
+import collections
 import logging
 import os
 import threading
@@ -167,19 +168,71 @@ class SpineInstruments:
 
 
 class MetricsSpanProcessor(SpanProcessor):
-    """A span processor that turns each ended span into metric updates. Never raises."""
+    """A span processor that turns each ended span into metric updates. Never raises.
 
-    def __init__(self, instruments: SpineInstruments, prices: PriceTable | None = None) -> None:
+    ``on_end`` only queues the span (the OpenTelemetry metrics SDK costs tens of microseconds
+    per measurement, too much for the service's thread); a background thread records the
+    queue every ``interval`` seconds, and every collection (a scrape, the OTLP export,
+    shutdown) drains it first, so what is exposed is never behind. At most ``max_queue``
+    spans wait; beyond that spans are not counted (``dropped``)."""
+
+    def __init__(
+        self,
+        instruments: SpineInstruments,
+        prices: PriceTable | None = None,
+        *,
+        max_queue: int = 8192,
+        interval: float = 1.0,
+    ) -> None:
         self.instruments = instruments
         self.prices = prices
         self.errors = 0
+        self.dropped = 0
+        self.max_queue = max_queue
+        self.interval = interval
+        self._queue: collections.deque[ReadableSpan] = collections.deque()
+        self._drain_lock = threading.Lock()
+        self._start_worker()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._start_worker)
+
+    def _start_worker(self) -> None:
+        self._queue = collections.deque()
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._run, name="somatrace-metrics", daemon=True)
+        self._worker.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.drain()
 
     def on_end(self, span: ReadableSpan) -> None:
-        try:
-            self._record(span)
-        except Exception:
-            self.errors += 1
-            logger.debug("somatrace: metrics could not read span %s", span.name, exc_info=True)
+        if len(self._queue) >= self.max_queue:
+            self.dropped += 1
+            return
+        self._queue.append(span)  # deque.append is atomic: no lock in the service's thread
+
+    def drain(self) -> None:
+        """Record every queued span now."""
+        with self._drain_lock:
+            while True:
+                try:
+                    span = self._queue.popleft()
+                except IndexError:
+                    return
+                try:
+                    self._record(span)
+                except Exception:
+                    self.errors += 1
+                    logger.debug("somatrace: metrics could not read span", exc_info=True)
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        self.drain()
+        return True
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self.drain()
 
     def _record(self, span: ReadableSpan) -> None:
         attributes = span.attributes or {}
@@ -241,13 +294,16 @@ def _failed(span: ReadableSpan) -> bool:
 
 
 class _ScrapeWatch:
-    """A prometheus_client collector that yields nothing and counts the scrapes."""
+    """A prometheus_client collector that yields nothing: registered before the exporter's
+    collector, it drains the span queue at the start of every scrape and counts scrapes."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.before_scrape: Callable[[], None] = lambda: None
         self._changed = threading.Condition()
 
     def collect(self) -> Iterable[Any]:
+        self.before_scrape()
         with self._changed:
             self.count += 1
             self._changed.notify_all()
@@ -288,12 +344,14 @@ class SpineMetrics:
         if self._closed:
             return
         self._closed = True
+        self.processor.drain()
         timeout = self.settings.final_scrape_timeout_s
         if self.scrapes is not None and timeout > 0:
             # The first scrape after this point serves the final values; it has been answered
             # once the next one starts (Prometheus never overlaps scrapes of one target).
             if not self.scrapes.wait_for(self.scrapes.count + 2, timeout):
                 logger.warning("somatrace: no final metrics scrape within %.1f s", timeout)
+        self.processor.shutdown()
         try:
             self.provider.shutdown()
         except Exception:
@@ -358,6 +416,8 @@ def install(handle: Any, settings: MetricsSettings) -> SpineMetrics:
         instruments = _instruments(meter)
         _observe_pipeline(meter, handle)
         processor = MetricsSpanProcessor(instruments, getattr(handle, "prices", None))
+        if scrapes is not None:
+            scrapes.before_scrape = processor.drain
         tracer_provider = trace.get_tracer_provider()
         if hasattr(tracer_provider, "add_span_processor"):
             tracer_provider.add_span_processor(processor)
@@ -422,10 +482,10 @@ def _prometheus_reader(settings: MetricsSettings) -> tuple[Any, tuple[str, int],
     from prometheus_client import CollectorRegistry, start_http_server
 
     registry = CollectorRegistry()
+    scrapes = _ScrapeWatch()
+    registry.register(scrapes)  # type: ignore[arg-type]  # first: collectors run in order
     # scope labels (otel_scope_name, ...) would only repeat "somatrace" on every series.
     reader = PrometheusMetricReader(scope_info_enabled=False, registry=registry)
-    scrapes = _ScrapeWatch()
-    registry.register(scrapes)  # type: ignore[arg-type]
     assert settings.port is not None
     server, _thread = start_http_server(settings.port, addr=settings.host, registry=registry)
     host, port = server.server_address[:2]
