@@ -185,8 +185,6 @@ def _metrics(config: EvalConfig) -> int:
     from somatrace.checks.eval import alerts
     from somatrace.checks.eval.history import History
 
-    history = History(config.history)
-    services = sorted({s.name for s in config.services} | set(history.services()))
-    alerts.write_textfile(config.textfile, alerts.prometheus_textfile(history, services))
+    alerts.write_metrics(config, History(config.history))
     print(f"wrote {config.textfile}")
     return 0

@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fix": ("somatrace.checks.cli.fix", "apply the available fixes, then re-check"),
     "smoke": ("somatrace.checks.cli.smoke", "end-to-end smoke trace with a real LLM"),
     "eval": ("somatrace.checks.cli.eval", "nightly RAG-quality evaluation (Giskard RAGET)"),
+    "digest": ("somatrace.checks.cli.digest", "daily LLM cost digest per tenant for FinOps"),
 }
 
 EXIT_OK = 0

@@ -84,6 +84,8 @@ def validate_directory(
         for doc in docs:
             if kube.is_manifest(doc.data):
                 objects.append(Located(doc, (), doc.data))
+            elif _is_monitoring_config(doc.data):
+                continue  # a Prometheus rules file or Alertmanager config: promtool/amtool's
             elif file.parent not in helm_dirs or _looks_like_object(doc.data):
                 # YAML beside a helmfile that it does not use may be values kept for later
                 report.issues.append(doc.issue(K8S_SCHEMA, _not_an_object(doc.data)))
@@ -136,6 +138,17 @@ def _object_issues(
             obj.issue(finding.code, f"{obj.kind} {obj.name}: {finding.message}", finding.path)
         )
     return issues
+
+
+def _is_monitoring_config(data: object) -> bool:
+    """A Prometheus rules file (``groups`` of named rule lists) or an Alertmanager config
+    (``route`` + ``receivers``), as in ``deploy/monitoring``: not Kubernetes objects; checked
+    by ``promtool check rules`` and ``amtool check-config`` (tests/monitoring)."""
+    if not isinstance(data, dict):
+        return False
+    if set(data) == {"groups"} and isinstance(data["groups"], list):
+        return all(isinstance(g, dict) and "name" in g and "rules" in g for g in data["groups"])
+    return "route" in data and "receivers" in data
 
 
 def _looks_like_object(data: object) -> bool:

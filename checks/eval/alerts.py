@@ -19,12 +19,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from somatrace.checks.eval.history import STATUS_OK, History
+from somatrace import metric_names as names
+from somatrace.checks.eval.config import EvalConfig
+from somatrace.checks.eval.history import STATUS_ERROR, STATUS_OK, History, RunRecord
 
-STATUS_METRIC = "somagent_observability_raget_status"
-LAST_SUCCESS_METRIC = "somagent_observability_raget_last_success_timestamp_seconds"
-LAST_RUN_METRIC = "somagent_observability_raget_last_run_timestamp_seconds"
-SCORE_METRIC = "somagent_observability_raget_score"
+STATUS_METRIC = names.RAGET_STATUS.series
+LAST_SUCCESS_METRIC = names.RAGET_LAST_SUCCESS.series
+LAST_RUN_METRIC = names.RAGET_LAST_RUN.series
+SCORE_METRIC = names.RAGET_SCORE.series
 ALERT_NAME = "SomatraceRagetRegression"
 
 
@@ -160,49 +162,118 @@ def post_webhook(url: str, payload: object, *, timeout: float = 10.0) -> int:
 
 
 # -- Prometheus textfile ----------------------------------------------------------------------
-def prometheus_textfile(history: History, services: Sequence[str]) -> str:
-    """Status, last run, last success and latest scores of every service, in the text format.
+@dataclass(frozen=True)
+class TextfileOptions:
+    """How the baselines in the textfile are computed: the same settings as the regression
+    check of the run (``[eval]`` ``baseline``, ``baseline_window``, ``watch``)."""
 
-    ``status`` is 1 when the service's latest run passed (no regression, no error), else 0.
-    ``last_success_timestamp_seconds`` is 0 for a service that never passed, so an alert rule
-    ``time() - ..._last_success_timestamp_seconds > 86400`` fires for it as well (stale > 24 h).
+    baseline_mode: str = "previous"
+    baseline_window: int = 7
+    watch: Sequence[str] = ("*",)
+
+
+def prometheus_textfile(
+    history: History,
+    services: Sequence[str],
+    options: TextfileOptions | None = None,
+    *,
+    started: Mapping[str, datetime] | None = None,
+) -> str:
+    """Status, failure, last run, last success, latest scores and their baselines of every
+    service, in the text format (metric names: :mod:`somatrace.metric_names`).
+
+    ``status`` is 1 when the service's latest run passed (no regression, no error), else 0;
+    ``run_failed`` is 1 when it ended in an error. ``last_success_timestamp_seconds`` is 0 for
+    a service that never passed, so ``time() - ..._last_success_timestamp_seconds > 86400``
+    fires for it as well (stale > 24 h). ``baseline_score`` is, per watched score of the latest
+    run, the baseline that run was compared against: the alert rule compares the two.
+    ``started`` (service -> start time) marks evaluations in progress
+    (``run_started_timestamp_seconds``), so a night that runs long does not look stale.
     """
-    lines = [
-        f"# HELP {STATUS_METRIC} 1 if the latest RAGET evaluation of the service passed "
-        "(no regression, no error), 0 otherwise.",
-        f"# TYPE {STATUS_METRIC} gauge",
-    ]
+    options = options or TextfileOptions()
     latest = {s: (history.runs(s, limit=1) or [None])[0] for s in services}
+    # Scores (and their baselines) of the latest run that has scores: a failed night keeps
+    # showing the last known quality, and its regression alert is inhibited by the failure.
+    scored = {s: _latest_scored(history, s) for s in services}
+    out = _Exposition()
+    out.family(names.RAGET_STATUS)
     for service, run in latest.items():
         if run is not None:
-            value = 1 if run.status == STATUS_OK else 0
-            lines.append(f"{STATUS_METRIC}{_labels(service=service)} {value}")
-    lines += [
-        f"# HELP {LAST_SUCCESS_METRIC} Unix time of the latest passing RAGET evaluation "
-        "(0: never passed).",
-        f"# TYPE {LAST_SUCCESS_METRIC} gauge",
-    ]
+            out.sample(names.RAGET_STATUS, 1 if run.status == STATUS_OK else 0, service=service)
+    out.family(names.RAGET_RUN_FAILED)
+    for service, run in latest.items():
+        if run is not None:
+            failed = 1 if run.status == STATUS_ERROR else 0
+            out.sample(names.RAGET_RUN_FAILED, failed, service=service)
+    out.family(names.RAGET_LAST_SUCCESS)
     for service in services:
         success = history.last_success(service)
-        stamp = success.timestamp() if success else 0.0
-        lines.append(f"{LAST_SUCCESS_METRIC}{_labels(service=service)} {stamp:.3f}")
-    lines += [
-        f"# HELP {LAST_RUN_METRIC} Unix time of the latest RAGET evaluation, whatever its result.",
-        f"# TYPE {LAST_RUN_METRIC} gauge",
-    ]
+        out.timestamp(names.RAGET_LAST_SUCCESS, success, service=service)
+    out.family(names.RAGET_LAST_RUN)
     for service, run in latest.items():
         if run is not None:
-            stamp = run.finished_at.timestamp()
-            lines.append(f"{LAST_RUN_METRIC}{_labels(service=service)} {stamp:.3f}")
-    lines += [
-        f"# HELP {SCORE_METRIC} Latest RAGET score per service and metric (0..1).",
-        f"# TYPE {SCORE_METRIC} gauge",
-    ]
-    for service, run in latest.items():
+            out.timestamp(names.RAGET_LAST_RUN, run.finished_at, service=service)
+    if started:
+        out.family(names.RAGET_RUN_STARTED)
+        for service, moment in sorted(started.items()):
+            out.timestamp(names.RAGET_RUN_STARTED, moment, service=service)
+    out.family(names.RAGET_SCORE)
+    for service, run in scored.items():
         if run is not None:
             for metric, value in sorted(run.scores.items()):
-                lines.append(f"{SCORE_METRIC}{_labels(service=service, metric=metric)} {value:g}")
-    return "\n".join(lines) + "\n"
+                out.sample(names.RAGET_SCORE, value, service=service, metric=metric)
+    out.family(names.RAGET_BASELINE)
+    for service, run in scored.items():
+        if run is None:
+            continue
+        baseline = history.baseline(
+            service,
+            run.testset_id,
+            mode=options.baseline_mode,
+            window=options.baseline_window,
+            before=run.run_id,
+        )
+        for metric, value in sorted(baseline.items()):
+            if metric in run.scores and watched(metric, options.watch):
+                out.sample(names.RAGET_BASELINE, value, service=service, metric=metric)
+    return out.text()
+
+
+def _latest_scored(history: History, service: str) -> RunRecord | None:
+    for run in history.runs(service):
+        if run.status != STATUS_ERROR and run.scores:
+            return run
+    return None
+
+
+class _Exposition:
+    """Prometheus text format lines, with HELP and TYPE from the metric's declaration."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def family(self, family: names.Metric) -> None:
+        self.lines += [f"# HELP {family.name} {family.description}", f"# TYPE {family.name} gauge"]
+
+    def sample(self, family: names.Metric, value: float, /, **labels: str) -> None:
+        self.lines.append(f"{family.series}{_labels(**labels)} {value:g}")
+
+    def timestamp(self, family: names.Metric, moment: datetime | None, /, **labels: str) -> None:
+        stamp = moment.timestamp() if moment else 0.0
+        self.lines.append(f"{family.series}{_labels(**labels)} {stamp:.3f}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def write_metrics(
+    config: EvalConfig, history: History, *, started: Mapping[str, datetime] | None = None
+) -> None:
+    """Rewrite the configured textfile for every configured or recorded service."""
+    services = sorted({s.name for s in config.services} | set(history.services()))
+    options = TextfileOptions(config.baseline, config.baseline_window, tuple(config.watch))
+    text = prometheus_textfile(history, services, options, started=started)
+    write_textfile(config.textfile, text)
 
 
 def write_textfile(path: Path, text: str) -> None:

