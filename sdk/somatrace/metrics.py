@@ -50,11 +50,12 @@ from somatrace.cost import (
     COST_CURRENCY_ATTRIBUTE,
     COST_STATUS_ATTRIBUTE,
     COST_TOTAL_ATTRIBUTE,
+    Cost,
     PriceTable,
     Usage,
-    compute_cost,
     default_table,
     model_of,
+    provider_of,
 )
 from somatrace.settings import ConfigError
 from somatrace.tags import ASSOCIATION_PREFIX, MISSING_ATTRIBUTE
@@ -281,11 +282,13 @@ class MetricsSpanProcessor(SpanProcessor):
                 return None
             return amount, str(attributes.get(COST_CURRENCY_ATTRIBUTE) or "USD")
         table = self.prices if self.prices is not None else default_table()
-        price = table.lookup(model) if model else None
-        if price is None:
+        if not model:
             return None
-        cost = compute_cost(price, usage, model)
-        return cost.total, cost.currency
+        # The same quote the export pipeline writes onto the span (somatrace.prices).
+        found = table.quote(model, usage, None, provider_of(attributes))
+        if not isinstance(found, Cost):
+            return None
+        return found.total, found.currency
 
 
 def _failed(span: ReadableSpan) -> bool:
