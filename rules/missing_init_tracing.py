@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from somatrace.checks.analysis.frameworks import (
+    APP_LABELS,
+    APP_SERVES,
     MAIN,
     MODULE,
     EntrypointAnalysis,
@@ -15,7 +17,7 @@ from somatrace.checks.analysis.frameworks import (
 from somatrace.checks.lint.codes import MISSING_INIT_TRACING
 from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.module import Module
-from somatrace.checks.lint.project import ModuleFacts, ProjectModel
+from somatrace.checks.lint.project import INIT_MENTIONED_HINT, Missing, ModuleFacts, ProjectModel
 from somatrace.checks.lint.rule import FileContext, FixAvailability, Invalid, PythonRule, Valid
 
 INIT_FACET = "init"
@@ -36,6 +38,8 @@ _FRAMEWORK_MODULES = (
     b"waitress",
     b"websockets",
     b"mcp",
+    b"fastmcp",
+    b"gunicorn",
     b"gradio",
     b"http.server",
     b"wsgiref",
@@ -45,7 +49,7 @@ _FRAMEWORK_MODULES = (
 _FRAMEWORK_IMPORT = re.compile(
     rb"^[ \t]*(?:from|import)[ \t]+(?:[\w.]+[ \t]*,[ \t]*)*(?:"
     + b"|".join(re.escape(m) for m in _FRAMEWORK_MODULES)
-    + rb")\b",
+    + rb")(?:\b|_)",  # `mcp_server_qdrant`, `fastapi_utils`: packages built on a framework
     re.MULTILINE,
 )
 
@@ -60,7 +64,15 @@ _BUILDS_OR_SERVES = re.compile(
     rb"|\b(?:uvicorn|hypercorn|granian|waitress|gunicorn)\b"
     rb"|\b(?:run_app|make_server|HTTPServer|ThreadingHTTPServer|TCPServer|"
     rb"start_http_server|worker_main)\b"
-    rb"|\b(?:server|serve|launch)\s*\(",
+    rb"|\b(?:server|serve|launch)\s*\("
+    rb"|\b[A-Z]\w*(?:App|Application|Server|MCP)\s*\(",  # a project subclass of an app class
+)
+
+
+# A program (a `__main__` block or a console script's `main`) that calls a serving method.
+_MAIN_SERVES = re.compile(
+    rb"(?:__main__|\bdef main\b)[\s\S]*\.(?:run|run_async|run_stdio_async|run_sse_async|"
+    rb"run_streamable_http_async|run_http_async|launch|worker_main)\s*\("
 )
 
 
@@ -146,6 +158,8 @@ class MissingInitTracing(PythonRule):
         # module that only defines routes, schemas or dependencies is not parsed.
         if not any(t in source for t in _FRAMEWORK_MODULES):
             return False
+        if _MAIN_SERVES.search(source) is not None:
+            return True  # a program that runs an app imported from elsewhere (`mcp.run()`)
         if _FRAMEWORK_IMPORT.search(source) is None:
             return False
         return _BUILDS_OR_SERVES.search(source) is not None
@@ -177,13 +191,30 @@ class MissingInitTracing(PythonRule):
                     "fix": "safe",
                 },
             )
-            self.defer_finding(finding, {"calls": entry["calls"], "imports": summary["imports"]})
+            query = {
+                "calls": entry["calls"],
+                "imports": summary["imports"],
+                "needs": entry.get("needs"),
+                "names": entry.get("names", []),
+            }
+            self.defer_finding(finding, query)
 
     @classmethod
     def settle(
         cls, finding: Finding, query: Any, project: ProjectModel, facts: ModuleFacts
     ) -> Iterable[Finding]:
-        proven, visited = _initialized_elsewhere(project, facts, query["calls"], query["imports"])
+        needs = query.get("needs")
+        if needs and not _needs_hold(project, facts, needs):
+            return
+        if query.get("names") and _mounted_elsewhere(project, query["names"]):
+            return
+        if project.hints.get(INIT_MENTIONED_HINT) == frozenset():
+            # No file of the project spells the init function: nothing can initialise tracing.
+            proven, visited = False, []
+        else:
+            proven, visited = _initialized_elsewhere(
+                project, facts, query["calls"], query["imports"]
+            )
         if proven:
             return
         data = dict(finding.data)
@@ -583,42 +614,116 @@ def _message(entry: dict[str, Any]) -> str:
     )
 
 
-def _is_wrapper(project: ProjectModel, facts: ModuleFacts, qualified: str) -> bool:
-    """Whether ``qualified`` names a project function that calls the init function."""
+def _needs_hold(project: ProjectModel, facts: ModuleFacts, needs: dict[str, str]) -> bool:
+    """What a candidate site needs from another module: ``mcp.run()`` on an imported ``mcp``
+    (is it bound to an app that serves with that method?), or an imported class built at
+    module level (is it a project subclass of an app class?)."""
+    if "app_class" in needs:
+        return _class_label(project, facts, needs["app_class"], 0) is not None
+    label = _variable_label(project, facts, needs["app_var"])
+    return label is not None and needs["method"] in APP_SERVES.get(label, ())
+
+
+def _summary(
+    project: ProjectModel, facts: ModuleFacts, qualified: str
+) -> tuple[dict[str, Any], ModuleFacts, str] | None:
+    """The ST101 facet of the project module defining ``qualified``, its context, the name."""
     if "." not in qualified:
-        return False
-    module, _ = qualified.rsplit(".", 1)
+        return None
+    module, name = qualified.rsplit(".", 1)
     files = project.resolve_module(module, facts)
     if not files:
-        return False
-    summary = project.facet(files[-1], INIT_FACET)
-    return bool(summary) and qualified in summary.get("wrappers", [])
+        return None
+    return project.facet(files[-1], INIT_FACET) or {}, project.context_for(files[-1]), name
+
+
+def _variable_label(project: ProjectModel, facts: ModuleFacts, qualified: str) -> str | None:
+    found = _summary(project, facts, qualified)
+    if found is None:
+        return None
+    summary, context, name = found
+    label = summary.get("apps", {}).get(name)
+    if label is None and name in summary.get("imported_instances", {}):
+        label = _class_label(project, context, summary["imported_instances"][name], 0)
+    return label
+
+
+def _class_label(
+    project: ProjectModel, facts: ModuleFacts, qualified: str, depth: int
+) -> str | None:
+    """The app label of a project class (``class QdrantMCPServer(FastMCP)``), following bases
+    imported from other project modules."""
+    if depth > 4:
+        return None
+    found = _summary(project, facts, qualified)
+    if found is None:
+        return None
+    summary, context, name = found
+    label = summary.get("app_classes", {}).get(name)
+    if label is not None:
+        return label
+    for base in summary.get("imported_bases", {}).get(name, ()):
+        label = APP_LABELS.get(base) or _class_label(project, context, base, depth + 1)
+        if label is not None:
+            return label
+    return None
+
+
+def _mounted_elsewhere(project: ProjectModel, names: list[str]) -> bool:
+    """Whether a module read in this run mounts the app into another one (a sub-app)."""
+    wanted = set(names)
+    return any(
+        wanted & set(summary.get("mounted", ())) for summary in project.read_facets(INIT_FACET)
+    )
 
 
 def _initialized_elsewhere(
     project: ProjectModel, facts: ModuleFacts, calls: list[str], imports: list[str]
 ) -> tuple[bool, list[str]]:
     """Follow one entrypoint's calls and import-time imports through the project: is tracing
-    initialised by a project function it calls, or by a module it imports (transitively)?"""
-    if any(_is_wrapper(project, facts, name) for name in calls):
+    initialised by a project function it calls, or by a module it imports (transitively)?
+
+    Breadth first; the modules of a level that are not known yet are asked for together, so
+    the project join fetches a whole level at once."""
+    missing: list[tuple[str, str]] = []
+
+    def summary_of(path: str) -> dict[str, Any] | None:
+        try:
+            return project.facet(path, INIT_FACET)
+        except Missing as need:
+            missing.extend(need.wanted)
+            return None
+
+    def is_wrapper(context: ModuleFacts, qualified: str) -> bool:
+        if "." not in qualified:
+            return False
+        files = project.resolve_module(qualified.rsplit(".", 1)[0], context)
+        summary = summary_of(files[-1]) if files else None
+        return bool(summary) and qualified in summary.get("wrappers", [])
+
+    if any([is_wrapper(facts, name) for name in calls]):
         return True, []
     visited: list[str] = []
     seen: set[str] = {facts.path}
-    queue: list[tuple[str, ModuleFacts]] = [(name, facts) for name in imports]
-    while queue and len(seen) < MAX_IMPORT_CLOSURE:
-        module, importer = queue.pop(0)
-        for path in project.resolve_module(module, importer):
-            if path in seen:
-                continue
-            seen.add(path)
-            visited.append(path)
-            summary = project.facet(path, INIT_FACET)
-            if not summary:
-                continue
-            context = project.context_for(path)
-            if summary.get("init_at_import") or any(
-                _is_wrapper(project, context, n) for n in summary.get("module_calls", [])
-            ):
-                return True, visited
-            queue.extend((name, context) for name in summary.get("imports", []))
+    level: list[tuple[str, ModuleFacts]] = [(name, facts) for name in imports]
+    while level and len(seen) < MAX_IMPORT_CLOSURE:
+        following: list[tuple[str, ModuleFacts]] = []
+        for module, importer in level:
+            for path in project.resolve_module(module, importer):
+                if path in seen:
+                    continue
+                seen.add(path)
+                visited.append(path)
+                summary = summary_of(path)
+                if not summary:
+                    continue
+                context = project.context_for(path)
+                if summary.get("init_at_import") or any(
+                    [is_wrapper(context, n) for n in summary.get("module_calls", [])]
+                ):
+                    return True, visited
+                following.extend((name, context) for name in summary.get("imports", []))
+        if missing:
+            raise Missing(*missing[0], *missing[1:])
+        level = following
     return False, visited

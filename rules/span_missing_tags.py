@@ -132,8 +132,12 @@ class SpanMissingTags(PythonRule):
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
         # A span start is spelled in the file (its tracer may come from anywhere in the
-        # project); Traceloop decorators are only importable from `traceloop.sdk.decorators`.
+        # project), or the file obtains a tracer (`get_tracer`, a `Tracer` annotation) and so
+        # may hand it to the functions that start spans; Traceloop decorators are only
+        # importable from `traceloop.sdk.decorators`.
         if b"start_span" in source or b"start_as_current_span" in source:
+            return True
+        if b"get_tracer" in source or b"Tracer" in source:
             return True
         return b"traceloop" in source and b"decorators" in source
 
@@ -141,6 +145,7 @@ class SpanMissingTags(PythonRule):
         self.required = tuple(self.ctx.config.required_tags)
         self.report_unprovable = bool(self.ctx.config.get("report-unprovable-tags"))
         flow = tag_flow(module)
+        otel_imported = otel.imports_opentelemetry(module)
         decorators = {id(d): fn for fn, _ in module.functions for d in fn.decorator_list}
         terms = terms_for(module)
         for call, scope in module.calls:
@@ -168,15 +173,16 @@ class SpanMissingTags(PythonRule):
             if message is None:
                 continue
             term = terms.of(receiver, scope)
-            self.defer(call, message, ["kind", term, otel.TRACER], data=data)
+            name = otel.receiver_name(receiver)
+            self.defer(call, message, ["tracer", term, name, otel_imported], data=data)
         self._traceloop(module, flow)
 
     @classmethod
     def settle(
         cls, finding: Finding, query: Any, project: ProjectModel, facts: ModuleFacts
     ) -> Iterable[Finding]:
-        _, term, wanted = query
-        if wanted in project.kinds(to_term(term), facts):
+        _, term, name, otel_imported = query
+        if otel.is_tracer_kinds(project.kinds(to_term(term), facts), name, otel_imported):
             yield finding
 
     # -- OpenTelemetry spans ----------------------------------------------------------------

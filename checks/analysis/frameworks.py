@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import os
+import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -50,6 +51,13 @@ _APPS = {
     "fastmcp.FastMCP": "FastMCP",
     "fastmcp.server.FastMCP": "FastMCP",
     "fastmcp.server.server.FastMCP": "FastMCP",
+    # mcp 2.x renamed FastMCP to MCPServer (mcp/server/__init__.py exports it).
+    "mcp.server.MCPServer": "MCPServer",
+    "mcp.server.mcpserver.MCPServer": "MCPServer",
+    "mcp.server.mcpserver.server.MCPServer": "MCPServer",
+    "gunicorn.app.base.BaseApplication": "gunicorn",
+    "gunicorn.app.base.Application": "gunicorn",
+    "gunicorn.app.wsgiapp.WSGIApplication": "gunicorn",
 }
 _GRADIO = {
     "gradio.Blocks": "Gradio",
@@ -64,6 +72,8 @@ SERVER_STARTS = frozenset(
     {
         "uvicorn.run",
         "uvicorn.main.run",
+        "uvicorn.Server",
+        "uvicorn.server.Server",
         "hypercorn.asyncio.serve",
         "hypercorn.trio.serve",
         "granian.Granian",
@@ -76,6 +86,12 @@ SERVER_STARTS = frozenset(
         "websockets.server.serve",
         "websockets.asyncio.server.serve",
         "websockets.sync.server.serve",
+    }
+)
+# Servers that serve only when told to serve forever (`handle_request()` answers one request:
+# a one-shot listener such as an OAuth callback is not a service).
+SERVE_FOREVER_SERVERS = frozenset(
+    {
         "http.server.HTTPServer",
         "http.server.ThreadingHTTPServer",
         "wsgiref.simple_server.make_server",
@@ -83,23 +99,39 @@ SERVER_STARTS = frozenset(
         "socketserver.ThreadingTCPServer",
     }
 )
-# `<app>.<method>()` that serves: Flask/Quart/Sanic/FastMCP `run`, Gradio `launch`, Celery's
-# `worker_main`/`start`.
+_MCP_SERVES = (
+    "run",
+    "run_async",
+    "run_stdio_async",
+    "run_sse_async",
+    "run_streamable_http_async",
+    "run_http_async",
+)
+# `<app>.<method>()` that serves: Flask/Quart/Sanic `run`, FastMCP/MCPServer `run*`, Gradio
+# `launch`, Celery's `worker_main`/`start`, a gunicorn application's `run`.
 APP_SERVES = {
     "Flask": ("run",),
     "Quart": ("run",),
     "Sanic": ("run",),
-    "FastMCP": ("run",),
-    "Gradio": ("launch", "queue"),
+    "FastMCP": _MCP_SERVES,
+    "MCPServer": _MCP_SERVES,
+    "Gradio": ("launch",),
     "Celery": ("worker_main", "start"),
+    "gunicorn": ("run",),
 }
+SERVE_METHODS = frozenset(m for methods in APP_SERVES.values() for m in methods)
+APP_LABELS = {**_APPS, **_GRADIO}  # qualified class name -> app label
 # A Prometheus exporter's `start_http_server` serves from a thread: it is a service only when
 # the same block then keeps the process alive.
 PROMETHEUS_SERVER = frozenset(
     {"prometheus_client.start_http_server", "prometheus_client.exposition.start_http_server"}
 )
-_BLOCKING_CALLS = frozenset({"serve_forever", "pause", "wait", "join", "run_forever", "sleep"})
+_BLOCKING_CALLS = frozenset({"serve_forever", "pause", "wait", "join", "run_forever"})
 _BLOCKING_NAMES = frozenset({"asyncio.run", "signal.pause"})
+# Calls that mount an app into another one: the mounted app is not a service of its own.
+_MOUNTS = frozenset(
+    {"mount", "Mount", "include_router", "add_sub_app", "mount_gradio_app", "add_subapp"}
+)
 # Decorators (dotted spelling, first string argument) that mark a start-up hook.
 STARTUP_DECORATORS = (
     "on_event:startup",
@@ -112,7 +144,6 @@ STARTUP_DECORATORS = (
     "celeryd_init.connect",
 )
 _CELERY_WORKER_SIGNALS = ("worker_process_init", "worker_init", "celeryd_init", "worker_ready")
-_NOT_SERVICES = frozenset({"typer.Typer", "click.group", "click.command"})
 _TEST_FUNCTIONS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
 
 TABLE = ApiTable(
@@ -124,6 +155,7 @@ TABLE = ApiTable(
 
 MODULE = "module"
 MAIN = "main"
+_STDLIB = frozenset(sys.stdlib_module_names)
 
 
 def is_test_path(relpath: str) -> bool:
@@ -144,6 +176,11 @@ class Site:
     col: int
     end_line: int
     end_col: int
+    # What the project must confirm before this is a site (an imported app's serving method).
+    needs: dict[str, str] | None = None
+    # Qualified names the app goes by (its module-level variables, its factory): when another
+    # module mounts one of them, the app is a sub-app, not a service.
+    names: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -189,11 +226,22 @@ class EntrypointAnalysis:
         self.module_calls: list[tuple[int, list[str]]] = []
         self.main_calls: list[tuple[int, list[str]]] = []
         self.sites: list[Site] = []
-        self.app_vars: dict[str, str] = {}  # module-level name -> app label
-        self.local_app_classes: dict[str, str] = {}
+        # (scope, name) -> app label: names bound to an app, in any scope.
+        self.app_vars: dict[tuple[int, str], str] = {}
+        # (scope, class name) -> (shown, kind label): project classes deriving from an app class
+        self.local_app_classes: dict[tuple[int, str], tuple[str, str]] = {}
+        # module-level classes whose bases are imported: name -> qualified names of the bases
+        self.imported_bases: dict[str, list[str]] = {}
+        # module-level names bound to an instance of an imported class: name -> class name
+        self.imported_instances: dict[str, str] = {}
+        self.app_factories: dict[str, str] = {}  # module-level function -> label of its app
         self.hooks: set[str] = set()
+        self.mounted: set[str] = set()  # qualified names of what this module mounts
         self.celery_evidence = False  # signs of a worker
         self.celery_producer = False  # signs of a producer
+        self.launches = False  # a Gradio `launch()` somewhere in the module
+        self.serves_forever = False  # a `serve_forever()` somewhere in the module
+        self.direct: set[int] = set()  # ids of values a statement binds, returns or runs
         self._collect()
 
     # -- facts ------------------------------------------------------------------------------
@@ -227,30 +275,163 @@ class EntrypointAnalysis:
                 self.celery_evidence = True
             self.functions[scope.qualname] = facts
         for cls, scope in module.classes:
-            if scope.parent is not module.scope:
-                continue
-            for base in cls.bases:
-                label = self._app_label(module.qualified_names(base, module.scope))
-                if label is None:
-                    name = base.id if type(base) is ast.Name else None  # type: ignore[attr-defined]
-                    label = self.local_app_classes.get(name or "")
+            outer = scope.parent or module.scope
+            # `class AtlassianMCP(ErrorPreservingFastMCP[Context])`: the generic's class.
+            bases = [b.value if type(b) is ast.Subscript else b for b in cls.bases]
+            for base in bases:
+                label = self._app_label(module.qualified_names(base, outer))
+                if label is None and type(base) is ast.Name:
+                    found = outer.lookup(base.id)
+                    known = self.local_app_classes.get((id(found[0]), base.id)) if found else None
+                    label = known[1] if known is not None else None
                 if label is not None:
-                    self.local_app_classes[cls.name] = cls.name  # named after itself
-        for node, scope in module.assignments:
-            if scope is not module.scope or type(node) is ast.AugAssign:
-                continue
-            value = node.value
-            if type(value) is not ast.Call:
-                continue
-            label = self._construction_label(value, scope)
-            if label is None:
-                continue
-            targets = node.targets if type(node) is ast.Assign else [node.target]  # type: ignore[union-attr]
-            for target in targets:
-                if type(target) is ast.Name:
-                    self.app_vars[target.id] = label
+                    self.local_app_classes[(id(outer), cls.name)] = (cls.name, label)
+                    break
+            else:
+                if outer is module.scope:
+                    imported = [
+                        name
+                        for base in bases
+                        for name in module.qualified_names(base, outer)
+                        if _is_imported(outer, base)
+                    ]
+                    if imported:
+                        self.imported_bases[cls.name] = imported
+        self._direct_values()
+        self._bind_app_names()
+        for call, _ in module.calls:
+            func = call.func
+            if type(func) is ast.Attribute:
+                if func.attr == "launch":
+                    self.launches = True
+                elif func.attr == "serve_forever":
+                    self.serves_forever = True
         for call, scope in module.calls:
             self._call(call, scope)
+
+    def _direct_values(self) -> None:
+        """Values a statement binds, returns, enters or runs (not an argument of a call, not an
+        element of a container): only those can be a service's own app."""
+        module = self.module
+        direct = self.direct
+        for node, _ in module.assignments:
+            if node.value is not None:
+                direct.add(id(node.value))
+        for node, _ in module.returns:
+            if node.value is not None:
+                direct.add(id(node.value))
+        for node, _ in module.withs:
+            for item in node.items:
+                direct.add(id(item.context_expr))
+        direct |= module.statement_values
+        for call, _ in module.calls:
+            # `FastAPI().include_router(...)`: the receiver of a direct call is direct too.
+            func = call.func
+            if id(call) in direct and type(func) is ast.Attribute:
+                direct.add(id(func.value))
+        for node, _ in module.assignments:
+            if type(node.value) is ast.Await:
+                direct.add(id(node.value.value))  # `app = await make_app()`
+
+    def _bind_app_names(self) -> None:
+        """Names bound to an app: `app = FastAPI()`, `with gr.Blocks() as demo:`, and
+        `demo = build_demo()` for a module-level function that returns its app."""
+        module = self.module
+        for fn, scope in module.functions:
+            if scope.parent is not module.scope:
+                continue
+            label = self._returned_app(fn, scope)
+            if label is not None:
+                self.app_factories[fn.name] = label
+        for node, scope in module.assignments:
+            if type(node) is ast.AugAssign or type(node.value) is not ast.Call:
+                continue
+            label = self._app_value(node.value, scope)
+            targets = node.targets if type(node) is ast.Assign else [node.target]  # type: ignore[union-attr]
+            if label is None:
+                self._note_imported_instance(node.value, scope, targets)
+                continue
+            for target in targets:
+                if type(target) is ast.Name:
+                    self.app_vars[(id(scope), target.id)] = label
+        for node, scope in module.withs:
+            for item in node.items:
+                if type(item.optional_vars) is ast.Name and type(item.context_expr) is ast.Call:
+                    label = self._app_value(item.context_expr, scope)
+                    if label is not None:
+                        self.app_vars[(id(scope), item.optional_vars.id)] = label
+
+    def _imported_class(self, call: ast.Call, scope: Scope) -> str | None:
+        """The qualified name of a class-like callee that is imported, or a class of this
+        module derived from an imported class (the join tells if it is an app class)."""
+        func = call.func
+        if type(func) is ast.Name and func.id in self.imported_bases:
+            found = scope.lookup(func.id)
+            if found is not None and found[0] is self.module.scope and self.module.module_name:
+                return f"{self.module.module_name}.{func.id}"
+        if not _is_imported(scope, call.func):
+            return None
+        for name in sorted(self.module.qualified_names(call.func, scope)):
+            if name.rsplit(".", 1)[-1][:1].isupper() and name.split(".", 1)[0] not in _STDLIB:
+                return name
+        return None
+
+    def _note_imported_instance(
+        self, call: ast.Call, scope: Scope, targets: list[ast.expr]
+    ) -> None:
+        """``main_mcp = AtlassianMCP(...)`` at module level, of a class whose app-ness another
+        module decides (imported, or derived from an imported class): the project join tells."""
+        if scope is not self.module.scope:
+            return
+        name = self._imported_class(call, scope)
+        if name is not None:
+            for target in targets:
+                if type(target) is ast.Name:
+                    self.imported_instances[target.id] = name
+
+    def _returned_app(self, fn: FunctionNode, scope: Scope) -> str | None:
+        for node, owner in self.module.returns:
+            if owner.function is not scope or type(node) is not ast.Return or node.value is None:
+                continue
+            value = node.value
+            if type(value) is ast.Call:
+                construction = self._construction(value, owner)
+                if construction is not None:
+                    return construction[1]
+            elif type(value) is ast.Name:
+                for assigned, assigned_scope in self.module.assignments:
+                    if assigned_scope is not owner or type(assigned.value) is not ast.Call:
+                        continue
+                    targets = assigned.targets if type(assigned) is ast.Assign else []  # type: ignore[union-attr]
+                    if any(type(t) is ast.Name and t.id == value.id for t in targets):
+                        construction = self._construction(assigned.value, owner)
+                        if construction is not None:
+                            return construction[1]
+                for with_node, with_scope in self.module.withs:
+                    if with_scope is not owner:
+                        continue
+                    for item in with_node.items:
+                        var = item.optional_vars
+                        if type(var) is ast.Name and var.id == value.id:
+                            construction = (
+                                self._construction(item.context_expr, owner)
+                                if type(item.context_expr) is ast.Call
+                                else None
+                            )
+                            if construction is not None:
+                                return construction[1]
+        return None
+
+    def _app_value(self, call: ast.Call, scope: Scope) -> str | None:
+        construction = self._construction(call, scope)
+        if construction is not None:
+            return construction[1]
+        func = call.func
+        if type(func) is ast.Name:
+            found = scope.lookup(func.id)
+            if found is not None and found[0] is self.module.scope:
+                return self.app_factories.get(func.id)
+        return None
 
     def _app_label(self, names: frozenset[str]) -> str | None:
         for name in names:
@@ -259,15 +440,29 @@ class EntrypointAnalysis:
                 return label
         return None
 
-    def _construction_label(self, call: ast.Call, scope: Scope) -> str | None:
-        names = self.module.qualified_names(call.func, scope)
-        label = self._app_label(names)
-        if label is None and type(call.func) is ast.Name:
-            if scope.lookup(call.func.id) and call.func.id in self.local_app_classes:
-                owner, _ = scope.lookup(call.func.id)  # type: ignore[misc]
-                if owner is self.module.scope:
-                    label = self.local_app_classes[call.func.id]
-        return label
+    def _construction(self, call: ast.Call, scope: Scope) -> tuple[str, str] | None:
+        """``(shown label, kind label)`` when ``call`` builds an app (or a project subclass)."""
+        label = self._app_label(self.module.qualified_names(call.func, scope))
+        if label is not None:
+            return label, label
+        if type(call.func) is ast.Name:
+            found = scope.lookup(call.func.id)
+            if found is not None:
+                return self.local_app_classes.get((id(found[0]), call.func.id))
+        return None
+
+    def _app_label_of_receiver(self, receiver: ast.expr, scope: Scope) -> str | None:
+        if type(receiver) is ast.Name:
+            found = scope.lookup(receiver.id)
+            if found is not None:
+                return self.app_vars.get((id(found[0]), receiver.id))
+            return None
+        if type(receiver) is ast.Call:
+            func = receiver.func
+            if type(func) is ast.Attribute and func.attr == "queue":
+                return self._app_label_of_receiver(func.value, scope)  # `demo.queue().launch()`
+            return self._app_value(receiver, scope)
+        return None
 
     def _call(self, call: ast.Call, scope: Scope) -> None:
         module = self.module
@@ -295,20 +490,36 @@ class EntrypointAnalysis:
                 self.celery_producer = True
             if attr in ("include", "imports") and type(func.value) is ast.Attribute:
                 self.celery_evidence = True
+        last = func.attr if type(func) is ast.Attribute else getattr(func, "id", None)
+        if last in _MOUNTS:
+            self._note_mount(call, scope)
         if self.test_file or not (self.auto_detect or self.configured):
             return
-        label = self._construction_label(call, scope)
-        if label is not None:
-            if label == "Gradio":
-                return  # a Gradio UI serves only when launched (or when mounted elsewhere)
+        construction = self._construction(call, scope)
+        if construction is not None:
+            shown, label = construction
+            if not self._is_service_app(call, scope, label):
+                return
             if label == "Celery" and any(kw.arg in ("include", "imports") for kw in call.keywords):
                 self.celery_evidence = True
-            self._add_site(call, "app", f"{label} app", where)
+            self._add_site(call, "app", f"{shown} app", where)
             self._note_hooks(call)
             return
+        if where == MODULE and id(call) in self.direct:
+            imported_class = self._imported_class(call, scope)
+            if imported_class is not None:
+                shown = imported_class.rsplit(".", 1)[-1]
+                needs = {"app_class": imported_class}
+                self._add_site(call, "app", f"{shown} app", where, needs=needs)
+                return
         starts = names & SERVER_STARTS
         if starts:
-            self._add_site(call, "server", sorted(starts)[0], where)
+            if not self._serves_a_parameter(call, scope):
+                self._add_site(call, "server", sorted(starts)[0], where)
+            return
+        if names & SERVE_FOREVER_SERVERS:
+            if self.serves_forever:
+                self._add_site(call, "server", sorted(names & SERVE_FOREVER_SERVERS)[0], where)
             return
         if names & PROMETHEUS_SERVER and self._blocks_after(call, scope):
             self._add_site(call, "server", "prometheus_client.start_http_server", where)
@@ -316,25 +527,118 @@ class EntrypointAnalysis:
         if type(func) is ast.Attribute:
             self._method_start(call, func, scope, where)
 
+    def _is_service_app(self, call: ast.Call, scope: Scope, label: str) -> bool:
+        """An app construction that is a service's own app (see the module docstring)."""
+        if label == "Gradio" and not self.launches:
+            return False  # a Gradio UI serves only when launched (else it is mounted)
+        if id(call) not in self.direct:
+            return False  # built as an argument or inside a container: a sub-app, a test stub
+        spread = [a.value for a in call.args if type(a) is ast.Starred]
+        spread += [kw.value for kw in call.keywords if kw.arg is None]
+        if spread and all(self._is_parameter(value, scope) for value in spread):
+            return False  # `FastAPI(*args, **kwargs)`: a generic helper; its callers serve
+        function = scope.function
+        # Built by a library class for its user (the user's script serves), unless the module
+        # runs as a program itself.
+        return function is None or function.owner is None or self._module_serves()
+
+    def _is_parameter(self, node: ast.expr, scope: Scope) -> bool:
+        if type(node) is not ast.Name:
+            return False
+        found = scope.lookup(node.id)
+        return found is not None and all(b.kind == "param" for b in found[1])
+
+    def _module_serves(self) -> bool:
+        """Whether the module itself runs as a program (then its classes' apps may be its
+        own)."""
+        return bool(self.module.main_guards)
+
+    def _serves_a_parameter(self, call: ast.Call, scope: Scope) -> bool:
+        """``uvicorn.run(app)`` where ``app`` is the enclosing function's parameter: a helper
+        that serves what its caller passes (the caller is the entrypoint)."""
+        function = scope.function
+        target = call.args[0] if call.args else None
+        if function is None or type(target) is not ast.Name:
+            return False
+        found = scope.lookup(target.id)
+        return (
+            found is not None
+            and found[0] is function
+            and all(binding.kind == "param" for binding in found[1])
+        )
+
+    def _note_mount(self, call: ast.Call, scope: Scope) -> None:
+        """``app.mount("/x", child)`` (Starlette), ``mcp.mount(child, prefix=...)`` (FastMCP),
+        ``mount_gradio_app(parent, child, path)``: the child is the first argument that is not
+        a path (or ``app=``/``blocks=``/``server=``)."""
+        func = call.func
+        method = type(func) is ast.Attribute
+        parent = func.value if method else (call.args[0] if call.args else None)  # type: ignore[union-attr]
+        if parent is not None and self._is_parameter(parent, scope):
+            return  # a helper that mounts into its caller's app (`mount_chainlit(app, ...)`)
+        mounted = [kw.value for kw in call.keywords if kw.arg in ("app", "blocks", "server")]
+        positional = call.args if method else call.args[1:]
+        child = next((a for a in positional if type(a) is not ast.Constant), None)
+        if child is not None:
+            mounted.append(child)
+        for arg in mounted:
+            for target in self._origins(arg, scope):
+                for name in self.module.qualified_names(target, scope):
+                    self.mounted.add(name)
+
+    def _origins(self, node: ast.expr, scope: Scope) -> list[ast.expr]:
+        """What a mounted value names: a factory it was built by (``create_api_app()``, also
+        through a local variable), or the name itself (a module-level app)."""
+        if type(node) is ast.Call:
+            return [node.func]
+        if type(node) is ast.Name:
+            found = scope.lookup(node.id)
+            if found is not None and found[0] is not self.module.scope:
+                return [
+                    b.value.func
+                    for b in found[1]
+                    if b.kind == "assign" and type(b.value) is ast.Call
+                ]
+        return [node]
+
     def _method_start(self, call: ast.Call, func: ast.Attribute, scope: Scope, where: str) -> None:
         receiver = func.value
-        label: str | None = None
-        if type(receiver) is ast.Name:
-            found = scope.lookup(receiver.id)
-            if found is not None and found[0] is self.module.scope:
-                label = self.app_vars.get(receiver.id)
-        elif type(receiver) is ast.Call:
-            label = self._construction_label(receiver, scope)
+        label = self._app_label_of_receiver(receiver, scope)
         if label is None:
+            if func.attr in SERVE_METHODS and type(receiver) is ast.Name:
+                self._imported_app_start(call, func, scope, where)
             return
         if func.attr in APP_SERVES.get(label, ()):
-            if func.attr == "queue":
-                return  # `demo.queue().launch()`: the launch is the start
             self._add_site(call, "server", f"{dotted_receiver(receiver)}.{func.attr}", where)
         elif func.attr == "add_event_handler" and call.args:
             if string_value(call.args[0]) == "startup" and len(call.args) > 1:
                 if type(call.args[1]) is ast.Name:
                     self.hooks.add(call.args[1].id)
+
+    def _imported_app_start(
+        self, call: ast.Call, func: ast.Attribute, scope: Scope, where: str
+    ) -> None:
+        """``mcp.run()`` on a name imported from a project module: a server start if that
+        module's name is an app that serves with this method (settled by the project join)."""
+        receiver: ast.Name = func.value  # type: ignore[assignment]
+        found = scope.lookup(receiver.id)
+        # `from app.server import mcp`: a name imported from a module (not a module itself).
+        if found is None or not all(
+            b.kind == "import" and type(b.node) is ast.ImportFrom for b in found[1]
+        ):
+            return
+        targets = sorted(
+            {b.target for b in found[1] if b.target and b.target.split(".")[0] not in _STDLIB}
+        )
+        if not targets:
+            return
+        self._add_site(
+            call,
+            "server",
+            f"{receiver.id}.{func.attr}",
+            where,
+            needs={"app_var": targets[0], "method": func.attr},
+        )
 
     def _note_hooks(self, call: ast.Call) -> None:
         for kw in call.keywords:
@@ -364,7 +668,7 @@ class EntrypointAnalysis:
                 if type(node) is ast.Call:
                     name = self.module.qualified_names(node.func, scope)  # type: ignore[attr-defined]
                     attr = node.func.attr if type(node.func) is ast.Attribute else None  # type: ignore[attr-defined]
-                    if name & _BLOCKING_NAMES or attr in _BLOCKING_CALLS - {"sleep"}:
+                    if name & _BLOCKING_NAMES or attr in _BLOCKING_CALLS:
                         return True
         return False
 
@@ -378,15 +682,29 @@ class EntrypointAnalysis:
             if fn is not None:
                 fn.init_lines.append(line)
 
-    def _add_site(self, call: ast.Call, kind: str, label: str, where: str) -> None:
+    def _add_site(
+        self, call: ast.Call, kind: str, label: str, where: str, needs: dict | None = None
+    ) -> None:
         if where.startswith("func:"):
             fn = self.functions.get(where[5:])
             if fn is not None and self._in_test_function(fn):
                 return
         span = self.module.span(call)
+        names = self._names_of(call, where) if kind == "app" else []
         self.sites.append(
-            Site(kind, label, where, span.line, span.col, span.end_line, span.end_col)
+            Site(kind, label, where, span.line, span.col, span.end_line, span.end_col, needs, names)
         )
+
+    def _names_of(self, call: ast.Call, where: str) -> list[str]:
+        prefix = f"{self.module.module_name}." if self.module.module_name else ""
+        if where.startswith("func:"):
+            return [prefix + where[5:].split(".<locals>.")[0]]
+        names = []
+        for node, scope in self.module.assignments:
+            if scope is self.module.scope and node.value is call:
+                targets = node.targets if type(node) is ast.Assign else [node.target]  # type: ignore[union-attr]
+                names.extend(prefix + t.id for t in targets if type(t) is ast.Name)
+        return names
 
     def _in_test_function(self, fn: _Function) -> bool:
         parts = fn.qualname.split(".<locals>.")
@@ -430,9 +748,11 @@ class EntrypointAnalysis:
             for name in names:
                 main_called.setdefault(name, line)
         entries: list[dict[str, Any]] = []
-        module_sites = [s for s in self.sites if s.scope in (MODULE, MAIN)]
-        sites = self._worker_sites(module_sites)
-        if sites:
+        module_sites = self._worker_sites([s for s in self.sites if s.scope in (MODULE, MAIN)])
+        confirmed = [s for s in module_sites if s.needs is None]
+        # One entry for the module's own service; sites that another module must confirm
+        # (an imported class or app) are entries of their own when nothing here is certain.
+        for sites in [confirmed] if confirmed else [[s] for s in module_sites]:
             apps = [s for s in sites if s.kind == "app"]
             site = apps[0] if apps else sites[0]
             starts = [s.line for s in sites if s.scope == MAIN and s.kind == "server"]
@@ -494,12 +814,33 @@ class EntrypointAnalysis:
         return [s for s in sites if s.label != "Celery app"]
 
     def import_facts(self, module_init: bool, wrappers: set[str]) -> dict[str, Any]:
+        top = id(self.module.scope)
         return {
             "init_at_import": module_init,
             "module_calls": sorted({n for _, names in self.module_calls for n in names}),
             "wrappers": sorted(wrappers),
             "imports": import_time_imports(self.module),
+            # module-level names bound to an app, and the label of each (`mcp = FastMCP()`)
+            "apps": {name: label for (scope, name), label in self.app_vars.items() if scope == top},
+            "app_classes": {
+                name: label
+                for (scope, name), (_, label) in self.local_app_classes.items()
+                if scope == top
+            },
+            "imported_bases": self.imported_bases,
+            "imported_instances": self.imported_instances,
+            "mounted": sorted(self.mounted),
         }
+
+
+def _is_imported(scope: Scope, node: ast.expr) -> bool:
+    """Whether the head name of ``node`` is bound by an import (and nothing else)."""
+    while type(node) is ast.Attribute:
+        node = node.value  # type: ignore[attr-defined]
+    if type(node) is not ast.Name:
+        return False
+    found = scope.lookup(node.id)  # type: ignore[attr-defined]
+    return found is not None and all(b.kind == "import" for b in found[1])
 
 
 def dotted_receiver(node: ast.expr) -> str:

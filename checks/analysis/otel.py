@@ -180,6 +180,33 @@ def is_span_kinds(kinds: frozenset[str], name: str | None) -> bool:
     return not kinds and looks_like_span_name(name)
 
 
+def imports_opentelemetry(module: Module) -> bool:
+    """Whether the module imports OpenTelemetry's API or SDK (anywhere in it)."""
+    for node, _ in module.imports:
+        names = (
+            [alias.name for alias in node.names]
+            if type(node) is ast.Import
+            else [node.module or ""]  # type: ignore[union-attr]
+        )
+        if any(name == "opentelemetry" or name.startswith("opentelemetry.") for name in names):
+            return True
+    return False
+
+
+def is_tracer_kinds(kinds: frozenset[str], name: str | None, otel_imported: bool) -> bool:
+    """The one notion of "this receiver is an OpenTelemetry tracer": the project model says
+    so, or, when it knows nothing at all about the receiver (a parameter no call site of the
+    project fills, a value from ``kwargs``), the receiver is named as tracers are in a module
+    that imports OpenTelemetry."""
+    if TRACER in kinds:
+        return True
+    return not kinds and otel_imported and looks_like_tracer_name(name)
+
+
+def looks_like_tracer_name(name: str | None) -> bool:
+    return name is not None and "tracer" in name.lower()
+
+
 def looks_like_span_name(name: str | None) -> bool:
     """The fallback when nothing is known about a receiver: it is named as a span is."""
     return name is not None and "span" in name.lower()

@@ -267,7 +267,7 @@ def load_config_file(path: Path) -> Config:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
         table = data.get("tool", {}).get("somatrace", data) if "tool" in data else data
-    absolute = Path(os.path.abspath(path))
+    absolute = Path(os.path.realpath(path))
     return Config(root=absolute.parent, source=absolute, values=parse_table(table, path))
 
 
@@ -279,7 +279,7 @@ class ConfigResolver:
 
     def __init__(self, explicit: Config | None = None, fallback_root: Path | None = None) -> None:
         self.explicit = explicit
-        self.fallback = Config(root=Path(os.path.abspath(fallback_root or Path.cwd())))
+        self.fallback = Config(root=Path(os.path.realpath(fallback_root or Path.cwd())))
         self._by_dir: dict[Path, Config] = {}
 
     def for_path(self, path: Path) -> Config:

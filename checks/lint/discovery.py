@@ -135,7 +135,9 @@ def discover(
     for given in paths:
         if not given.exists() and not given.is_symlink():
             raise UsageError(f"{given}: no such file or directory")
-        absolute = Path(os.path.abspath(given))
+        # A folder is checked where it really is (git reports real paths; a symlinked checkout
+        # must give the same module names and roots); a file keeps the name it was given.
+        absolute = Path(os.path.realpath(given) if given.is_dir() else os.path.abspath(given))
         resolver.for_path(absolute)  # a broken config is an error even where no file is checked
         from_git = False
         if given.is_dir():

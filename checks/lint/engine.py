@@ -40,6 +40,7 @@ from somatrace.checks.lint.known import ApiTable
 from somatrace.checks.lint.module import Module
 from somatrace.checks.lint.modules import module_identity
 from somatrace.checks.lint.project import (
+    INIT_MENTIONED_HINT,
     Missing,
     ModuleFacts,
     ModuleIndex,
@@ -331,7 +332,7 @@ class Engine:
         _RULES.clear()
         _RULES.update({rule.CODE: rule for rule in self.rules})
         self.settings = settings
-        self.cwd = Path(os.path.abspath(cwd or Path.cwd()))
+        self.cwd = Path(os.path.realpath(cwd or Path.cwd()))
         explicit = load_config_file(settings.config_file) if settings.config_file else None
         self.top = git_toplevel(self.cwd)
         self.resolver = ConfigResolver(explicit=explicit, fallback_root=self.top or self.cwd)
@@ -543,7 +544,7 @@ class Engine:
                 try:
                     settled = list(rule.settle(finding, query, model, model.context_for(path)))
                 except Missing as missing:
-                    needed[(missing.path, missing.name)] = None
+                    needed.update(dict.fromkeys(missing.wanted))
                     unanswered.append((path, result, raw, query))
                     continue
                 noqa = NoqaMap.from_json(result.get("noqa"))
@@ -578,7 +579,13 @@ class Engine:
             table for rule in self.rules if issubclass(rule, PythonRule) for table in rule.API
         )
         model = ProjectModel(self.index(), api, self._load_values, self._load_facet, self._describe)
+        if all(path in results for path in model.index.files):  # every project file was read
+            mentioned = frozenset(p for p, r in results.items() if r.get("mentions_init"))
+            model.hints[INIT_MENTIONED_HINT] = mentioned
         self._results = results
+        model.read_facets = lambda name: (
+            r["facets"][name] for r in results.values() if name in r.get("facets", {})
+        )
         for path, result in results.items():
             values = result.get("facets", {}).get(VALUES_FACET)
             if values is not None:

@@ -231,7 +231,10 @@ class Module:
             elif kind is ast.Constant:
                 continue
             elif kind is ast.Expr:
-                self.statement_values.add(id(node.value))  # type: ignore[attr-defined]
+                value = node.value  # type: ignore[attr-defined]
+                self.statement_values.add(id(value))
+                if type(value) is ast.Await:  # `await server.serve()` runs the call too
+                    self.statement_values.add(id(value.value))
             _push_children(node, inner, depth + 1, stack)
         self.depth = max_depth
         for index in (self.calls, self.assignments, self.withs, self.returns, self.named_exprs):

@@ -28,6 +28,9 @@ from somatrace.checks.lint.known import ApiTable
 from somatrace.checks.lint.provenance import UNKNOWN, Term
 
 EMPTY: frozenset[str] = frozenset()
+# A hint for ST101: the files that spell an init function's name, set only when every project
+# file was read in this run (then tracing cannot be initialised anywhere else).
+INIT_MENTIONED_HINT = "init-mentioned"
 _STDLIB = frozenset(sys.stdlib_module_names) | {"builtins"}
 _MAX_CLASS_DEPTH = 12
 # A chain of values longer than this (a value from a call of a function returning a value from
@@ -100,6 +103,15 @@ class ModuleIndex:
     def __init__(self, files: Iterable[str]) -> None:
         self.files = frozenset(files)
         self._identity: dict[str, tuple[str | None, str]] = {}
+        # Every folder that holds a Python file: a folder without `__init__.py` is still a
+        # (PEP 420 namespace) package when an import names it.
+        dirs: set[str] = set()
+        for path in self.files:
+            parent = os.path.dirname(path)
+            while parent not in dirs and parent != os.path.dirname(parent):
+                dirs.add(parent)
+                parent = os.path.dirname(parent)
+        self.dirs = frozenset(dirs)
 
     def is_package_dir(self, directory: str) -> bool:
         return os.path.join(directory, "__init__.py") in self.files
@@ -129,6 +141,7 @@ class ModuleIndex:
         parts = dotted.split(".")
         for root in roots:
             found: list[str] = []
+            namespace = 0
             directory = root
             for i, part in enumerate(parts):
                 last = i == len(parts) - 1
@@ -139,11 +152,16 @@ class ModuleIndex:
                     directory = package
                 elif last and package + ".py" in self.files:
                     found.append(package + ".py")
+                elif not last and package in self.dirs:
+                    directory = package  # a namespace package runs no code of its own
+                    namespace += 1
                 else:
                     break
             else:
-                return found
-            if found and len(found) == len(parts) - 1:
+                if found:
+                    return found
+                continue
+            if found and len(found) + namespace == len(parts) - 1:
                 return found
         return []
 
@@ -211,6 +229,11 @@ class ProjectModel:
         self._callers: dict[tuple[str, str], list[tuple[Any, ModuleFacts, int]]] = {}
         self.used: set[str] = set()  # every file whose facts a verdict rested on
         self.truncated = 0  # resolutions cut at MAX_RESOLUTION_DEPTH
+        # What the engine knows about the whole project besides facts, by name (e.g. which
+        # files spell an init function, when every project file was read this run).
+        self.hints: dict[str, Any] = {}
+        # The facets of the modules the rules read this run, by facet name (set by the engine).
+        self.read_facets: Callable[[str], Iterable[Any]] = lambda name: ()
 
     # -- modules ----------------------------------------------------------------------------
 
@@ -477,16 +500,63 @@ class ProjectModel:
             out |= self.kinds(default, ctx)
         for site, site_ctx, offset in self.callers(ctx, qualname, fn):
             _, _, args, keywords = site
-            argument: Term | None = None
             position = index - offset
-            if index >= 0 and 0 <= position < len(args):
-                if ("*",) not in args[: position + 1]:
-                    argument = args[position]
-            if argument is None:
-                argument = keywords.get(name)
-            if argument is not None and argument != UNKNOWN:
-                out |= self.kinds(argument, site_ctx)
+            found: tuple[Term, ModuleFacts] | None = None
+            if index >= 0 and position >= 0:
+                found = self._positional(args, position, site_ctx)
+            if found is None and name in keywords:
+                found = (keywords[name], site_ctx)
+            if found is not None and found[0] != UNKNOWN:
+                out |= self.kinds(found[0], found[1])
         return frozenset(out)
+
+    def _positional(
+        self, args: tuple[Term, ...], position: int, ctx: ModuleFacts
+    ) -> tuple[Term, ModuleFacts] | None:
+        """The argument a call passes at ``position``, looking into ``*spread`` tuples whose
+        elements are known (``f(*args)`` with ``args = (a, tracer)``, or returned by a call)."""
+        flat: list[tuple[Term, ModuleFacts]] = []
+        for arg in args:
+            if arg and arg[0] == "*":
+                elements = self.tuple_elements(arg[1], ctx, 0) if len(arg) > 1 else None
+                if elements is None:
+                    break  # positions after an unknown spread cannot be told
+                flat.extend(elements)
+            else:
+                flat.append((arg, ctx))
+            if len(flat) > position:
+                return flat[position]
+        return flat[position] if position < len(flat) else None
+
+    def tuple_elements(
+        self, term: Term, ctx: ModuleFacts, depth: int
+    ) -> list[tuple[Term, ModuleFacts]] | None:
+        """The element terms of a tuple value, when one alternative says what they are."""
+        if depth > 8:
+            return None
+        head = term[0]
+        if head == "tuple":
+            return [(element, ctx) for element in term[1]]
+        if head == "m":
+            value = ctx.globals.get(term[1])
+            return None if value is None else self.tuple_elements(value, ctx, depth + 1)
+        if head == "any":
+            for part in term[1]:
+                found = self.tuple_elements(part, ctx, depth + 1)
+                if found is not None:
+                    return found
+            return None
+        if head == "call":
+            for kind in self.kinds(term[1], ctx):
+                if kind.startswith(("func:", "bound:")):
+                    path, _, qualname = kind.split(":", 1)[1].rpartition(":")
+                    facts = self.module(path)
+                    fn = facts.functions.get(qualname) if facts is not None else None
+                    if fn is not None and facts is not None:
+                        found = self.tuple_elements(fn["returns"], facts, depth + 1)
+                        if found is not None:
+                            return found
+        return None
 
     def _closure_names(self, qualname: str) -> list[str]:
         """The names a closure ``D.<locals>.F`` is called by: ``D`` returns it, so it is called
@@ -604,12 +674,12 @@ def _function_names(arg: Any) -> list[str]:
 class Missing(Exception):
     """Raised by a loader that will not parse now: the facts of ``path`` (facet ``name``) are
     needed. The engine fetches every missing module of a round on all cores, then asks again;
-    nothing derived from a missing module is remembered."""
+    nothing derived from a missing module is remembered. A question that can tell several
+    modules it needs at once (a breadth-first walk of imports) raises them together."""
 
-    def __init__(self, path: str, name: str) -> None:
+    def __init__(self, path: str, name: str, *more: tuple[str, str]) -> None:
         super().__init__(path, name)
-        self.path = path
-        self.name = name
+        self.wanted = [(path, name), *more]
 
 
 def matches_kind(kinds: frozenset[str], wanted: str) -> bool:

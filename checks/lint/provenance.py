@@ -16,6 +16,7 @@ Terms (all hashable tuples; JSON lists on disk):
 - ``("p", function qualname, index, name)``: a parameter (index ``-1``: keyword-only or
   ``*args``/``**kwargs``);
 - ``("call", T)``, ``("attr", T, name)``, ``("enter", T)`` (what ``with T as x`` binds);
+- ``("tuple", (T, ...))``: a tuple or list display (what ``f(*args)`` spreads);
 - ``("any", (T, ...))``: one of several; ``("?",)``: not known.
 
 Local variables are inlined (the union of everything assigned to them, flow-insensitively), so a
@@ -39,6 +40,7 @@ _CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccon
 _STDLIB = frozenset(sys.stdlib_module_names) | {"builtins"}
 _MAX_ALTERNATIVES = 16
 _MAX_DEPTH = 24
+_MAX_ELEMENTS = 32  # of a tuple kept as a term (`args = (a, tracer, b)`, then `f(*args)`)
 
 
 def union(terms: list[Term]) -> Term:
@@ -98,7 +100,14 @@ class Terms:
             )
         if kind is ast.BoolOp:
             return union([self.of(v, scope, depth + 1) for v in node.values])  # type: ignore[attr-defined]
-        if kind in (ast.Constant, ast.JoinedStr, ast.Dict, ast.List, ast.Tuple, ast.Set):
+        if kind in (ast.Tuple, ast.List):
+            elements = node.elts  # type: ignore[attr-defined]
+            if elements and not any(type(e) is ast.Starred for e in elements):
+                parts = tuple(self.of(e, scope, depth + 1) for e in elements[:_MAX_ELEMENTS])
+                if any(_interesting(p) for p in parts):
+                    return ("tuple", parts)
+            return LITERAL
+        if kind in (ast.Constant, ast.JoinedStr, ast.Dict, ast.Set):
             return LITERAL
         return UNKNOWN
 
@@ -253,6 +262,8 @@ def callee_key(term: Term) -> str | None:
 
 
 def _interesting(term: Term) -> bool:
+    if term[0] == "*":
+        return len(term) > 1 and _interesting(term[1])
     return term not in (UNKNOWN, LITERAL)
 
 
@@ -374,9 +385,12 @@ def _call_sites(module: Module, terms: Terms) -> list[list[Any]]:
         key = callee_key(callee)
         if key is None:
             continue
-        args = [("*",) if type(arg) is ast.Starred else terms.of(arg, scope) for arg in call.args]
+        args = [
+            ("*", terms.of(arg.value, scope)) if type(arg) is ast.Starred else terms.of(arg, scope)
+            for arg in call.args
+        ]
         keywords = {kw.arg: terms.of(kw.value, scope) for kw in call.keywords if kw.arg}
-        if not any(_interesting(t) and t != ("*",) for t in (*args, *keywords.values())):
+        if not any(_interesting(t) for t in (*args, *keywords.values())):
             continue
         out.append([key, callee, args, keywords])
     for fn, scope in [*module.functions, *module.classes]:
