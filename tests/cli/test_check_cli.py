@@ -93,7 +93,7 @@ def test_select_and_ignore(project: Path, args: list[str], codes: set[str]) -> N
     [
         ("colour = 1", "unknown key `colour`"),
         ("select = 'ST1'", "`select` must be a list of strings"),
-        ("select = ['BOGUS']", "'BOGUS', which is not a rule code"),
+        ("select = ['BOGUS']", "Unknown rule selector: `BOGUS`"),
         ("auto-detect-entrypoints = 'yes'", "`auto-detect-entrypoints` must be true or false"),
         ("per-file-ignores = ['x']", "`per-file-ignores` must be a table"),
     ],
