@@ -343,6 +343,13 @@ class ConfigResolver:
             directory = start if start.is_dir() else start.parent
         return self._for_dir(directory)
 
+    def known_configs(self) -> list[Config]:
+        """Every config resolved so far (the explicit one, or one per project met)."""
+        if self.explicit is not None:
+            return [self.explicit]
+        unique = {id(c): c for c in self._by_dir.values() if c is not self.fallback}
+        return sorted(unique.values(), key=lambda c: str(c.root))
+
     def enclosing(self, config: Config) -> Config | None:
         """The config of the project that contains ``config``'s project, if any."""
         if self.explicit is not None or config.source is None:

@@ -248,3 +248,26 @@ def changed_files(ref: str, cwd: Path) -> set[Path]:
             raise UsageError(f"--changed-since: git failed: {message}")
     names = diff.stdout.split(b"\0") + untracked.stdout.split(b"\0")
     return {Path(os.path.realpath(top / n.decode("utf-8", "surrogateescape"))) for n in names if n}
+
+
+def unmatched_patterns(config: Config) -> list[str]:
+    """Warnings for each ``entrypoints`` glob and ``per-file-ignores`` pattern that the config
+    sets (not the defaults) and that matches no file of its project: a glob that matches
+    nothing makes a rule quietly check nothing."""
+    wanted: list[tuple[str, str]] = []
+    if config.origin("entrypoints") != "default":
+        wanted += [("entrypoints", p) for p in config.entrypoints if not p.startswith("!")]
+    if config.origin("per-file-ignores") != "default":
+        wanted += [("per-file-ignores", p) for p in config.per_file_ignores]
+    if not wanted:
+        return []
+    files = _git_files(config.root)
+    if files is None:
+        files = list(_walk(config.root, lambda name: True))
+    relpaths = [config.relpath(path) for path in files]
+    where = config.source or config.root
+    return [
+        f"{where}: `{key}` pattern {pattern!r} matches no file under {config.root}"
+        for key, pattern in wanted
+        if not any(matches_any((pattern,), rel) for rel in relpaths)
+    ]
