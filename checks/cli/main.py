@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "audit live workloads' tracing env",
     ),
     "fix": ("somatrace.checks.cli.fix", "apply the available fixes, then re-check"),
+    "server": ("somatrace.checks.cli.server", "Language Server for editors (LSP over stdio)"),
     "smoke": ("somatrace.checks.cli.smoke", "end-to-end smoke trace with a real LLM"),
     "eval": ("somatrace.checks.cli.eval", "nightly RAG-quality evaluation (Giskard RAGET)"),
     "digest": ("somatrace.checks.cli.digest", "daily LLM cost digest per tenant for FinOps"),
