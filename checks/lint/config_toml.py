@@ -46,12 +46,17 @@ def _read(path: Path) -> bytes:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def _decode_error(path: Path, exc: tomllib.TOMLDecodeError) -> ConfigError:
+def _decode_error(path: Path, exc: tomllib.TOMLDecodeError, data: bytes) -> ConfigError:
     message = str(exc)
     where = _AT.search(message)
     if where:
         reason = message[: where.start()].strip()
         return ConfigError(f"{path}:{where.group(1)}:{where.group(2)}: invalid TOML: {reason}")
+    if message.endswith("(at end of document)"):
+        reason = message[: -len("(at end of document)")].strip()
+        line = data.count(b"\n") + 1
+        col = len(data.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")) + 1
+        return ConfigError(f"{path}:{line}:{col}: invalid TOML: {reason} (at end of file)")
     return ConfigError(f"{path}: invalid TOML: {message}")
 
 
@@ -61,7 +66,7 @@ def _parse_toml(path: Path, data: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise _decode_error(path, exc) from None
+        raise _decode_error(path, exc, data) from None
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply to read") from None
 
