@@ -385,7 +385,7 @@ class ConfigResolver:
             return cached
         pyproject = directory / "pyproject.toml"
         config: Config | None = None
-        if pyproject.is_file():
+        if os.path.isfile(pyproject):  # never raises (an unreadable folder has none)
             config = load_pyproject(pyproject, self.log)
         if config is None:
             parent = directory.parent
