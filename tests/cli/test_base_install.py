@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO
-
 BASE = ["libcst", "pyyaml", "pathspec"]
 
 
