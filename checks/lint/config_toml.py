@@ -8,7 +8,9 @@
   inherited ones, and ``extend-exclude``/``extend-select``/``extend-ignore``/
   ``extend-per-file-ignores`` add to them along the whole chain, as in Ruff. Inherited path
   patterns keep meaning what they meant in the file that wrote them
-  (:mod:`.config_rebase`). A cycle is an error.
+  (:mod:`.config_rebase`). A cycle is an error, and so is an ``extend`` that leaves the
+  repository the file is in (an untrusted checkout must not make the gate read, and echo in
+  error messages, files elsewhere on the machine).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from somatrace.checks.lint.config import (
     EXTENDING,
     Config,
     RunLog,
+    has_repository,
     parse_table,
 )
 from somatrace.checks.lint.config_rebase import (
@@ -118,6 +121,15 @@ class _Layer:
     chain: list[Path] = field(default_factory=list)
 
 
+def _repository_of(path: Path) -> Path | None:
+    return next((p for p in path.parents if has_repository(p)), None)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    real, top = Path(os.path.realpath(path)), Path(os.path.realpath(root))
+    return real == top or top in real.parents
+
+
 def _rebased(key: str, value: Any, rel: tuple[str, ...] | None) -> Any:
     target = EXTENDING.get(key, key)
     if target in ("entrypoints", "exclude"):
@@ -136,6 +148,12 @@ def _layer(path: Path, table: dict[str, Any], root: Path, seen: tuple[Path, ...]
     extend = values.pop(EXTEND, None)
     if extend is not None:
         base_path = Path(os.path.abspath(absolute.parent / extend))
+        repository = _repository_of(absolute)
+        if repository is not None and not _inside(base_path, repository):
+            raise ConfigError(
+                f"{path}: `extend` points outside the repository ({base_path}); "
+                f"only configs inside {repository} are read"
+            )
         if base_path in seen or base_path == absolute:
             raise ConfigError(f"{path}: `extend` makes a cycle through {base_path}")
         if len(seen) >= MAX_CHAIN:

@@ -202,6 +202,28 @@ def test_extend_cycle_is_an_error(tmp_path: Path) -> None:
     assert out.returncode == 2 and "cycle" in out.stderr
 
 
+def test_extend_never_leaves_the_repository(tmp_path: Path) -> None:
+    (tmp_path / "outside.toml").write_text('select = ["ST1"]\n')
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    init_repo(repo)
+    (repo / "pyproject.toml").write_text('[tool.somatrace]\nextend = "../outside.toml"\n')
+    (repo / "link.toml").symlink_to(tmp_path / "outside.toml")
+    write_files(
+        repo,
+        {
+            "a.py": DIRECT,
+            "sub/pyproject.toml": '[tool.somatrace]\nextend = "../link.toml"\n',
+            "sub/b.py": DIRECT,
+        },
+    )
+    out = run_cli("check", "a.py", cwd=repo)
+    assert out.returncode == 2 and "`extend` points outside the repository" in out.stderr
+    (repo / "pyproject.toml").write_text("[tool.somatrace]\n")
+    linked = run_cli("check", "sub/b.py", cwd=repo)
+    assert linked.returncode == 2 and "outside the repository" in linked.stderr
+
+
 # ----------------------------------------------------- --config: patterns from the project root
 def test_explicit_config_patterns_resolve_from_the_working_directory(tmp_path: Path) -> None:
     write_files(tmp_path, {"services/billing/app/server.py": PLAIN_SERVER})
