@@ -19,6 +19,7 @@ import os
 import sys
 from pathlib import Path
 
+from somatrace.checks.cli.options import add_output_file, add_output_format
 from somatrace.checks.lint.errors import UsageError
 
 ENV_PREFIX = "SOMATRACE_DIGEST_"
@@ -54,8 +55,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--mail-to", action="append", default=[t for t in (_env("mail-to") or "").split(",") if t],
         metavar="ADDRESS", help="recipient (repeatable; also the webhook's recipients)",
     )  # fmt: skip
-    out.add_argument("--output", type=Path, default=None, metavar="FILE", help="write the JSON")
-    out.add_argument("--json", action="store_true", help="print the digest document")
+    add_output_file(out, "write the JSON digest document here")
+    add_output_format(out, "json: print the digest document")
 
 
 def _window(args: argparse.Namespace) -> tuple[dt.datetime, dt.datetime]:
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     document = deliver.webhook_payload(digest, args.mail_to)
     if args.output:
         args.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    if args.json:
+    if args.output_format == "json":
         print(json.dumps(document, indent=2))
     status = 0
     try:
@@ -122,6 +123,6 @@ def run(args: argparse.Namespace) -> int:
     except deliver.DeliveryError as error:
         print(f"somatrace: error: {error}", file=sys.stderr)
         status = 2
-    if not (args.webhook_url or args.smtp_host or args.json or args.output):
+    if not (args.webhook_url or args.smtp_host or args.output_format == "json" or args.output):
         print(deliver.text_body(digest), end="")
     return status

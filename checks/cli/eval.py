@@ -18,6 +18,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from somatrace.checks.cli.options import add_llm_url, add_output_format
 from somatrace.checks.eval.config import EvalConfig, load_config
 from somatrace.checks.lint.errors import UsageError
 
@@ -32,16 +33,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--service", action="append", default=[], metavar="NAME",
         help="evaluate only this service (repeatable; default: all)",
     )  # fmt: skip
-    run.add_argument(
-        "--llm-base-url", default=None, metavar="URL",
-        help="an OpenAI-compatible endpoint to use instead of the config's (e.g. a running "
+    add_llm_url(
+        run, "llm_base_url",
+        "an OpenAI-compatible endpoint to use instead of the config's (e.g. a running "
         "llama.cpp server); default: the config's, else the embedded SmolLM2 server",
     )  # fmt: skip
     run.add_argument(
         "--regenerate-testset", action="store_true",
         help="generate new testsets even if saved ones match (starts a new baseline)",
     )  # fmt: skip
-    run.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    add_output_format(run, "text, or the run summary as JSON")
     run.add_argument("-v", "--verbose", action="store_true", help="show Giskard's progress logs")
 
     history = sub.add_parser("history", help="show past runs and score trends")
@@ -49,7 +50,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     history.add_argument("--service", default=None, metavar="NAME")
     history.add_argument("--metric", default="correctness", metavar="NAME")
     history.add_argument("--limit", type=int, default=20)
-    history.add_argument("--json", action="store_true")
+    add_output_format(history, "text, or JSON")
 
     metrics = sub.add_parser("metrics", help="rewrite the Prometheus textfile from the history")
     _config_option(metrics)
@@ -113,7 +114,7 @@ def _run(config: EvalConfig, args: argparse.Namespace) -> int:
         print("somatrace: error: the evaluation failed unexpectedly (above)", file=sys.stderr)
         return 2
 
-    if args.json:
+    if args.output_format == "json":
         print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
     else:
         _print_summary(summary)
@@ -155,7 +156,7 @@ def _history(config: EvalConfig, args: argparse.Namespace) -> int:
         raise UsageError(f"no evaluation history yet at {config.history}")
     history = History(config.history)
     runs = history.runs(args.service, limit=args.limit)
-    if args.json:
+    if args.output_format == "json":
         rows = [
             {
                 "run_id": r.run_id,

@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import TextIO
 
 from somatrace.checks.cli.check import add_selection_options, settings_from_args
 from somatrace.checks.cli.progress import progress_for
 from somatrace.checks.lint.findings import Finding
 from somatrace.fixers.support.edits import unified_diff
+from somatrace.fixers.support.runner import can_fix
 from somatrace.fixers.support.session import FixOptions, FixReport, run_fixes
 from somatrace.rules import rule_by_code
 
@@ -50,7 +52,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_selection_options(parser)
     add_fix_options(parser)
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
-    parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
 
 
 def _plural(count: int, word: str) -> str:
@@ -131,7 +132,50 @@ def execute(args: argparse.Namespace) -> FixReport:
     return run_fixes(list(args.paths), settings, options, progress=progress)
 
 
+def fix_stdin(args: argparse.Namespace, buffers: dict[Path, bytes]) -> int:
+    """``somatrace fix - --stdin-filename PATH``: the fixed buffer on stdout (unchanged when
+    nothing applies), what is left on stderr; exit 1 if findings remain (like Ruff)."""
+    from somatrace.checks.lint.engine import Engine
+    from somatrace.checks.lint.source import Unreadable, decode
+    from somatrace.fixers.support.runner import fix_source
+    from somatrace.rules import all_rules
+
+    [(path, data)] = buffers.items()
+    engine = Engine(settings_from_args(args), all_rules(), Path.cwd(), buffers=buffers)
+    result = engine.run([path])
+    decoded = decode(path, data, python=path.suffix == ".py")
+    if isinstance(decoded, Unreadable):
+        sys.stdout.buffer.write(data)
+        remaining = result.findings
+    else:
+        config = engine.config_for(engine.resolver.for_path(path))
+        display = result.findings[0].path if result.findings else path.name
+        fixable = [f for f in result.findings if can_fix(f)]
+        fixed = fix_source(
+            decoded, display, fixable, config, config.relpath(path), args.unsafe_fixes
+        )
+        if fixed.changed and not args.diff:
+            sys.stdout.buffer.write(fixed.after.encode(decoded.encoding))
+        elif fixed.changed:
+            sys.stdout.write(unified_diff(fixed.before, fixed.after, display))
+        elif not args.diff:
+            sys.stdout.buffer.write(data)
+        done = {id(f) for f, _ in fixed.applied} | {id(f) for f in fixed.resolved}
+        remaining = [f for f in result.findings if id(f) not in done]
+        if args.diff:
+            return 1 if fixed.changed else 0
+    for finding in remaining:
+        print(f"{finding.path}:{finding.line}:{finding.col}: {finding.code} {finding.message}",
+              file=sys.stderr)  # fmt: skip
+    return 1 if remaining and not args.exit_zero else 0
+
+
 def run(args: argparse.Namespace) -> int:
+    from somatrace.checks.cli.check import stdin_buffer
+
+    buffers = stdin_buffer(args, Path.cwd())
+    if buffers:
+        return fix_stdin(args, buffers)
     report = execute(args)
     out = sys.stdout
     if args.diff:
@@ -140,16 +184,18 @@ def run(args: argparse.Namespace) -> int:
             show_fixes(report, sys.stderr)
         for error in report.errors:
             print(f"somatrace: {error}", file=sys.stderr)
-        print(summary(report), file=sys.stderr)
+        if not args.quiet:
+            print(summary(report), file=sys.stderr)
         return 1 if report.changed_files else 0
-    if args.show_fixes:
+    if args.show_fixes and not args.quiet:
         show_fixes(report, out)
-    if not args.quiet:
-        for finding in report.remaining():
-            out.write(_remaining_line(report, finding) + "\n")
+    # -q as in `check` (and Ruff): the findings that are left, nothing else.
+    for finding in report.remaining():
+        out.write(_remaining_line(report, finding) + "\n")
     for error in report.errors:
         print(f"somatrace: {error}", file=sys.stderr)
-    out.write(summary(report) + "\n")
+    if not args.quiet:
+        out.write(summary(report) + "\n")
     if report.remaining() and not args.exit_zero:
         return 1
     return 0

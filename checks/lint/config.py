@@ -1,8 +1,16 @@
-"""``[tool.somatrace]`` configuration: discovery (nearest ``pyproject.toml``), validation, defaults.
+"""``[tool.somatrace]`` configuration: the options, their validation and defaults, and the
+resolver that finds the config governing a path.
 
 Every option is declared once in :data:`OPTIONS` with its type and default; unknown keys and
 wrong types are errors that name the key and the file (exit code 2). Parts of the tool that need
-an option add it here, so ``somatrace check`` validates all of them in one place.
+an option add it here, so ``somatrace check`` validates all of them in one place. Reading files
+(templated ``pyproject.toml``, ``extend`` chains) lives in :mod:`.config_toml`.
+
+Which config governs a path: the nearest ancestor ``pyproject.toml`` with ``[tool.somatrace]``,
+searched up to the repository root (the folder holding ``.git``) and no further: a config in a
+parent folder outside the repository never applies. A nested config inherits nothing unless it
+says ``extend = "../../pyproject.toml"``; ``--config FILE`` replaces the search and its patterns
+are relative to the project root (the working directory), like Ruff's.
 """
 
 from __future__ import annotations
@@ -10,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +26,7 @@ from typing import Any
 from somatrace.checks.lint.codes import SELECTOR
 from somatrace.checks.lint.errors import ConfigError
 from somatrace.checks.lint.globs import matches_any
+from somatrace.checks.lint.selectors import is_known, unknown_message
 from somatrace.policy import INIT_TRACING, REQUIRED_TAGS
 
 CODE_PREFIX = SELECTOR
@@ -42,8 +50,8 @@ def _str_or_list(key: str, value: Any) -> list[str]:
 def _codes(key: str, value: Any) -> list[str]:
     codes = _list_of_str(key, value)
     for code in codes:
-        if not CODE_PREFIX.match(code):
-            raise TypeError(f"`{key}` holds {code!r}, which is not a rule code or prefix like ST1")
+        if not CODE_PREFIX.match(code) or not is_known(code):
+            raise TypeError(f"`{key}`: {unknown_message(code)}")
     return codes
 
 
@@ -122,6 +130,12 @@ OPTIONS: dict[str, Option] = {
     "ignore": Option(_codes, [], "rule codes or prefixes to disable"),
     "exclude": Option(_list_of_str, [], "globs of paths never checked"),
     "per-file-ignores": Option(_glob_to_codes, {}, "glob = [codes] ignored in matching files"),
+    "respect-gitignore": Option(
+        _bool, True, "outside a git work tree too, skip what .gitignore files ignore"
+    ),
+    "report-unused-noqa": Option(
+        _bool, False, "report `# noqa` directives that suppress nothing or name unknown codes"
+    ),
     "report-unprovable-tags": Option(
         _bool, True, "ST301: also report spans whose attributes cannot be proven to carry the tags"
     ),
@@ -153,19 +167,44 @@ OPTIONS: dict[str, Option] = {
     ),
 }
 
+# Keys that add to an option instead of replacing it (Ruff's ``extend-*``), and ``extend``.
+EXTENDING: dict[str, str] = {
+    "extend-exclude": "exclude",
+    "extend-select": "select",
+    "extend-ignore": "ignore",
+    "extend-per-file-ignores": "per-file-ignores",
+}
+EXTEND = "extend"
+# Tables of [tool.somatrace] that other somatrace commands own and validate themselves.
+FOREIGN_TABLES: dict[str, str] = {"eval": "`somatrace eval` (docs/eval.md)"}
+# Options whose values are path patterns (keys of a table, or list items).
+PATTERN_OPTIONS = ("entrypoints", "exclude", "per-file-ignores", "service-name")
+
+DEFAULT = "default"
+
 
 @dataclass(frozen=True)
 class Config:
-    """The resolved settings that apply to the files under ``root``."""
+    """The resolved settings that apply to the files under ``root``.
+
+    ``origins`` says where each value that is not a default came from (a file, a chain of
+    files for ``extend`` and ``extend-*``, or the command line); ``chain`` lists the files this
+    config was read from, the governing one first.
+    """
 
     root: Path
     source: Path | None = None
     values: Mapping[str, Any] = field(default_factory=dict)
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False)
+    chain: tuple[Path, ...] = field(default=(), compare=False)
 
     def get(self, key: str) -> Any:
         if key in self.values:
             return self.values[key]
         return OPTIONS[key].default
+
+    def origin(self, key: str) -> str:
+        return self.origins.get(key, DEFAULT)
 
     @property
     def entrypoints(self) -> list[str]:
@@ -202,7 +241,11 @@ class Config:
     def with_overrides(self, **values: Any) -> Config:
         merged = dict(self.values)
         merged.update(values)
-        return Config(root=self.root, source=self.source, values=merged)
+        origins = dict(self.origins)
+        origins.update({key: "command line" for key in values})
+        return Config(
+            root=self.root, source=self.source, values=merged, origins=origins, chain=self.chain
+        )
 
     def fingerprint(self) -> str:
         """A stable hash of everything that can change what rules report."""
@@ -224,11 +267,21 @@ class Config:
 
 
 def parse_table(table: Mapping[str, Any], source: Path) -> dict[str, Any]:
+    """Validate one ``[tool.somatrace]`` table (``extend`` and ``extend-*`` included)."""
     values: dict[str, Any] = {}
     for key, raw in table.items():
-        option = OPTIONS.get(key)
+        if key in FOREIGN_TABLES:
+            if not isinstance(raw, dict):
+                raise ConfigError(f"{source}: [tool.somatrace] `{key}` must be a table")
+            continue  # validated by its own command
+        if key == EXTEND:
+            if not isinstance(raw, str) or not raw:
+                raise ConfigError(f"{source}: [tool.somatrace] `extend` must be a path string")
+            values[key] = raw
+            continue
+        option = OPTIONS.get(EXTENDING.get(key, key))
         if option is None:
-            known = ", ".join(sorted(OPTIONS))
+            known = ", ".join(sorted([*OPTIONS, *EXTENDING, EXTEND, *FOREIGN_TABLES]))
             raise ConfigError(f"{source}: unknown key `{key}` in [tool.somatrace] (known: {known})")
         try:
             values[key] = option.parse(key, raw)
@@ -237,49 +290,48 @@ def parse_table(table: Mapping[str, Any], source: Path) -> dict[str, Any]:
     return values
 
 
-def _read_table(pyproject: Path) -> dict[str, Any] | None:
-    try:
-        with pyproject.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{pyproject}: cannot read: {exc.strerror}") from None
-    tool = data.get("tool", {})
-    if not isinstance(tool, dict) or "somatrace" not in tool:
-        return None
-    table = tool["somatrace"]
-    if not isinstance(table, dict):
-        raise ConfigError(f"{pyproject}: [tool.somatrace] must be a table")
-    return table
+def has_repository(directory: Path) -> bool:
+    """Whether ``directory`` is the top of a git work tree (``.git`` folder or file)."""
+    return os.path.lexists(directory / ".git")
 
 
-def load_config_file(path: Path) -> Config:
-    """Load an explicit ``--config`` file: a pyproject.toml or a somatrace.toml (top-level keys)."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    if path.name == "pyproject.toml":
-        table = _read_table(path) or {}
-    else:
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-        table = data.get("tool", {}).get("somatrace", data) if "tool" in data else data
-    absolute = Path(os.path.realpath(path))
-    return Config(root=absolute.parent, source=absolute, values=parse_table(table, path))
+@dataclass
+class RunLog:
+    """What resolving configs and discovering files had to say: ``warnings`` are printed,
+    ``notes`` only with ``--verbose``, ``unreadable`` folders become ST900 findings."""
+
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def note(self, message: str) -> None:
+        if message not in self.notes:
+            self.notes.append(message)
 
 
 class ConfigResolver:
-    """The config for a path: the nearest ancestor ``pyproject.toml`` with ``[tool.somatrace]``.
+    """The config for a path: the nearest ancestor ``pyproject.toml`` with ``[tool.somatrace]``,
+    up to the repository root.
 
     Nested projects in a monorepo each get their own settings; results are memoised per folder.
     """
 
-    def __init__(self, explicit: Config | None = None, fallback_root: Path | None = None) -> None:
+    def __init__(
+        self,
+        explicit: Config | None = None,
+        fallback_root: Path | None = None,
+        *,
+        force_exclude: bool = False,
+        log: RunLog | None = None,
+    ) -> None:
         self.explicit = explicit
-        self.fallback = Config(root=Path(os.path.realpath(fallback_root or Path.cwd())))
+        self.fallback = Config(root=Path(os.path.abspath(fallback_root or Path.cwd())))
+        self.force_exclude = force_exclude
+        self.log = log if log is not None else RunLog()
         self._by_dir: dict[Path, Config] = {}
 
     def for_path(self, path: Path) -> Config:
@@ -291,9 +343,18 @@ class ConfigResolver:
             directory = start if start.is_dir() else start.parent
         return self._for_dir(directory)
 
+    def known_configs(self) -> list[Config]:
+        """Every config resolved so far (the explicit one, or one per project met)."""
+        if self.explicit is not None:
+            return [self.explicit]
+        unique = {id(c): c for c in self._by_dir.values() if c is not self.fallback}
+        return sorted(unique.values(), key=lambda c: str(c.root))
+
     def enclosing(self, config: Config) -> Config | None:
         """The config of the project that contains ``config``'s project, if any."""
         if self.explicit is not None or config.source is None:
+            return None
+        if has_repository(config.root):
             return None
         parent = config.root.parent
         if parent == config.root:
@@ -317,22 +378,30 @@ class ConfigResolver:
         return False
 
     def _for_dir(self, directory: Path) -> Config:
+        from somatrace.checks.lint.config_toml import load_pyproject  # reads files
+
         cached = self._by_dir.get(directory)
         if cached is not None:
             return cached
         pyproject = directory / "pyproject.toml"
         config: Config | None = None
-        if pyproject.is_file():
-            table = _read_table(pyproject)
-            if table is not None:
-                config = Config(
-                    root=directory, source=pyproject, values=parse_table(table, pyproject)
-                )
+        if os.path.isfile(pyproject):  # never raises (an unreadable folder has none)
+            config = load_pyproject(pyproject, self.log)
         if config is None:
             parent = directory.parent
-            config = self.fallback if parent == directory else self._for_dir(parent)
+            stop = parent == directory or has_repository(directory)
+            config = self.fallback if stop else self._for_dir(parent)
         self._by_dir[directory] = config
         return config
+
+
+def load_config_file(path: Path, root: Path | None = None, log: RunLog | None = None) -> Config:
+    """An explicit ``--config`` file (a pyproject.toml, or a somatrace.toml with top-level
+    keys). Its patterns are relative to ``root``: the project root, i.e. the working directory
+    (like Ruff), not the file's folder."""
+    from somatrace.checks.lint.config_toml import load_explicit
+
+    return load_explicit(path, Path(os.path.abspath(root or Path.cwd())), log or RunLog())
 
 
 def is_selected(code: str, select: list[str], ignore: list[str]) -> bool:

@@ -1,22 +1,32 @@
 """Which files to check: git-aware (honours ``.gitignore``), config excludes, sensible defaults.
 
 In a git work tree the file list comes from ``git ls-files --cached --others --exclude-standard``
-(one process for the whole tree, far faster than walking it); elsewhere the tree is walked
-without following directory symlinks (so symlink loops cannot trap it), skipping the usual
-virtualenv, cache and build folders.
+(one process for the whole tree, far faster than walking it), run through
+:func:`~somatrace.checks.lint.gitsafe.run_git` so that the checkout's own git config runs
+nothing; files deleted from the work tree but still tracked are skipped. Elsewhere the tree is
+walked without following directory symlinks (so symlink loops cannot trap it), skipping the
+usual virtualenv, cache and build folders and, unless ``respect-gitignore = false``, what the
+``.gitignore`` files found on the way ignore. A folder that cannot be read is recorded in the
+run's log (and reported as ST900), never silently skipped.
+
+A file named on the command line is checked even when ``exclude`` covers it, unless
+``--force-exclude`` (as in Ruff: editors and pre-commit pass files by name).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
-import subprocess
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from somatrace.checks.lint.config import Config, ConfigResolver
+import pathspec
+
+from somatrace.checks.lint.config import Config, ConfigResolver, RunLog
 from somatrace.checks.lint.errors import UsageError
+from somatrace.checks.lint.gitsafe import DIFF_FLAGS, run_git
 from somatrace.checks.lint.globs import matches_any
 
 SKIP_DIRS = frozenset(
@@ -38,6 +48,7 @@ SKIP_DIRS = frozenset(
         ".eggs",
     }
 )
+_UNREADABLE = re.compile(r"could not open directory '(?P<dir>.*)': (?P<reason>.*)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,66 +61,107 @@ class Candidate:
 
 def git_toplevel(directory: Path) -> Path | None:
     try:
-        out = subprocess.run(
-            ["git", "-C", str(directory), "rev-parse", "--show-toplevel"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        out = run_git(directory, "rev-parse", "--show-toplevel")
     except OSError:
         return None
     if out.returncode != 0:
         return None
-    return Path(out.stdout.strip()).resolve()
+    return Path(out.stdout.decode("utf-8", "surrogateescape").strip()).resolve()
 
 
-def _git_files(directory: Path) -> list[Path] | None:
-    try:
-        out = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(directory),
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-                "--full-name",
-                "--",
-                ".",
-            ],
-            capture_output=True,
-            check=False,
-        )
-    except OSError:
-        return None
-    if out.returncode != 0:
-        return None
+def _git_files(
+    directory: Path, log: RunLog | None = None, *, others: bool = True
+) -> list[Path] | None:
     top = git_toplevel(directory)
     if top is None:
         return None
+    args = ["ls-files", "-z", "--cached", "--full-name"]
+    if others:
+        args += ["--others", "--exclude-standard"]
+    try:
+        out = run_git(directory, *args, "--", ".")
+    except OSError:
+        return None
+    if out.returncode != 0:
+        return None
+    if log is not None:
+        for line in out.stderr.decode("utf-8", "replace").splitlines():
+            match = _UNREADABLE.search(line)
+            if match:
+                folder = Path(top, match.group("dir").rstrip("/"))
+                log.unreadable.append((folder, f"cannot read folder: {match.group('reason')}"))
     names = [n for n in out.stdout.decode("utf-8", "surrogateescape").split("\0") if n]
-    return [top / n for n in names]
+    # Deleted from the work tree but still in the index: nothing to check.
+    return [path for path in (top / n for n in dict.fromkeys(names)) if os.path.lexists(path)]
 
 
 def project_files(root: Path) -> list[str]:
     """Every Python file of the project under ``root`` (absolute paths): what ``import``
     statements may load. From git when ``root`` is in a work tree, else a walk."""
-    files = _git_files(root) if git_toplevel(root) else None
+    files = _git_files(root)
     if files is None:
         files = list(_walk(root, lambda name: name.endswith(".py")))
     return [str(path) for path in files if path.name.endswith(".py")]
 
 
-def _walk(directory: Path, wanted: Callable[[str], bool]) -> Iterable[Path]:
+def _gitignore(directory: str) -> pathspec.GitIgnoreSpec | None:
+    try:
+        with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+
+
+def _ignored(specs: list[tuple[str, pathspec.GitIgnoreSpec]], path: str, is_dir: bool) -> bool:
+    """Git's precedence: the deepest ``.gitignore`` with an opinion decides."""
+    for base, spec in reversed(specs):
+        rel = os.path.relpath(path, base).replace(os.sep, "/") + ("/" if is_dir else "")
+        result = spec.check_file(rel)
+        if result.include is not None:
+            return result.include
+    return False
+
+
+def _walk(
+    directory: Path,
+    wanted: Callable[[str], bool],
+    *,
+    gitignore: bool = False,
+    log: RunLog | None = None,
+) -> Iterable[Path]:
     """Files under ``directory`` whose name ``wanted`` accepts; directory symlinks are not
-    followed (no loops), tool and environment folders are pruned."""
-    for root, dirs, files in os.walk(directory, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+    followed (no loops), tool and environment folders are pruned, and with ``gitignore`` what
+    the ``.gitignore`` files on the way ignore."""
+    specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []
+
+    def failed(error: OSError) -> None:
+        if log is not None and error.filename is not None:
+            log.unreadable.append(
+                (Path(error.filename), f"cannot read folder: {error.strerror or error}")
+            )
+
+    for root, dirs, files in os.walk(directory, followlinks=False, onerror=failed):
+        if gitignore:
+            while specs and not (root + os.sep).startswith(specs[-1][0] + os.sep):
+                specs.pop()
+            spec = _gitignore(root)
+            if spec is not None:
+                specs.append((root, spec))
+        keep = []
+        for d in sorted(dirs):
+            if d in SKIP_DIRS or d.endswith(".egg-info"):
+                continue
+            if gitignore and specs and _ignored(specs, os.path.join(root, d), True):
+                continue
+            keep.append(d)
+        dirs[:] = keep
         for name in sorted(files):
-            if wanted(name):
-                yield Path(root, name)
+            if not wanted(name):
+                continue
+            if gitignore and specs and _ignored(specs, os.path.join(root, name), False):
+                continue
+            yield Path(root, name)
 
 
 def is_candidate_name(relpath: str, text_patterns: tuple[str, ...]) -> bool:
@@ -122,29 +174,38 @@ def discover(
     paths: list[Path],
     resolver: ConfigResolver,
     text_patterns: tuple[str, ...] = (),
+    virtual: frozenset[Path] = frozenset(),
 ) -> list[Candidate]:
-    """All files under ``paths`` that some rule may check, each with the config that governs it."""
+    """All files under ``paths`` that some rule may check, each with the config that governs it.
+
+    ``virtual`` paths (a buffer from stdin, an editor's unsaved file) count as existing files.
+    """
     seen: set[Path] = set()
     out: list[Candidate] = []
     name_patterns = tuple({p.rsplit("/", 1)[-1] for p in text_patterns})
+    log = resolver.log
 
     def wanted(name: str) -> bool:
         # Cheap first: most files in a tree are neither Python nor a config format.
         return name.endswith(".py") or any(fnmatch.fnmatchcase(name, p) for p in name_patterns)
 
     for given in paths:
-        if not given.exists() and not given.is_symlink():
-            raise UsageError(f"{given}: no such file or directory")
         # A folder is checked where it really is (git reports real paths; a symlinked checkout
         # must give the same module names and roots); a file keeps the name it was given.
-        absolute = Path(os.path.realpath(given) if given.is_dir() else os.path.abspath(given))
+        absolute = Path(os.path.abspath(given))
+        is_virtual = absolute in virtual
+        if not is_virtual and given.is_dir():
+            absolute = Path(os.path.realpath(given))
+        if not is_virtual and not given.exists() and not given.is_symlink():
+            raise UsageError(f"{given}: no such file or directory")
         resolver.for_path(absolute)  # a broken config is an error even where no file is checked
         from_git = False
-        if given.is_dir():
-            files = _git_files(absolute) if git_toplevel(absolute) else None
+        if not is_virtual and given.is_dir():
+            files = _git_files(absolute, log)
             from_git = files is not None
             if files is None:
-                files = list(_walk(absolute, wanted))
+                respect = bool(resolver.for_path(absolute).get("respect-gitignore"))
+                files = list(_walk(absolute, wanted, gitignore=respect, log=log))
             explicit = False
         else:
             files = [absolute]
@@ -161,7 +222,9 @@ def discover(
             relpath = config.relpath(path)
             if not is_candidate_name(relpath, text_patterns):
                 continue
-            if resolver.is_excluded(path, config, absolute):
+            if (not explicit or resolver.force_exclude) and resolver.is_excluded(
+                path, config, absolute
+            ):
                 continue
             seen.add(path)
             out.append(Candidate(path=path, config=config, relpath=relpath, explicit=explicit))
@@ -174,23 +237,41 @@ def changed_files(ref: str, cwd: Path) -> set[Path]:
     top = git_toplevel(cwd)
     if top is None:
         raise UsageError("--changed-since needs a git repository")
-    verify = subprocess.run(
-        ["git", "-C", str(top), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-        capture_output=True,
-        text=True,
-        check=False,
+    if ref.startswith("-"):
+        raise UsageError(f"--changed-since: unknown git revision {ref!r}")
+    verify = run_git(
+        top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"
     )
     if verify.returncode != 0:
         raise UsageError(f"--changed-since: unknown git revision {ref!r}")
-    diff = subprocess.run(
-        ["git", "-C", str(top), "diff", "-z", "--name-only", "--no-renames", ref, "--"],
-        capture_output=True,
-        check=True,
-    )
-    untracked = subprocess.run(
-        ["git", "-C", str(top), "ls-files", "-z", "--others", "--exclude-standard"],
-        capture_output=True,
-        check=True,
-    )
+    diff = run_git(top, "diff", *DIFF_FLAGS, "-z", "--name-only", "--no-renames", ref, "--")
+    untracked = run_git(top, "ls-files", "-z", "--others", "--exclude-standard")
+    for out in (diff, untracked):
+        if out.returncode != 0:
+            message = out.stderr.decode("utf-8", "replace").strip()
+            raise UsageError(f"--changed-since: git failed: {message}")
     names = diff.stdout.split(b"\0") + untracked.stdout.split(b"\0")
     return {Path(os.path.realpath(top / n.decode("utf-8", "surrogateescape"))) for n in names if n}
+
+
+def unmatched_patterns(config: Config) -> list[str]:
+    """Warnings for each ``entrypoints`` glob and ``per-file-ignores`` pattern that the config
+    sets (not the defaults) and that matches no file of its project: a glob that matches
+    nothing makes a rule quietly check nothing."""
+    wanted: list[tuple[str, str]] = []
+    if config.origin("entrypoints") != "default":
+        wanted += [("entrypoints", p) for p in config.entrypoints if not p.startswith("!")]
+    if config.origin("per-file-ignores") != "default":
+        wanted += [("per-file-ignores", p) for p in config.per_file_ignores]
+    if not wanted:
+        return []
+    files = _git_files(config.root)
+    if files is None:
+        files = list(_walk(config.root, lambda name: True))
+    relpaths = [config.relpath(path) for path in files]
+    where = config.source or config.root
+    return [
+        f"{where}: `{key}` pattern {pattern!r} matches no file under {config.root}"
+        for key, pattern in wanted
+        if not any(matches_any((pattern,), rel) for rel in relpaths)
+    ]

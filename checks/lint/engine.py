@@ -19,14 +19,20 @@ import json
 import os
 import stat as stat_module
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from somatrace.checks.lint.cache import Cache, content_hash, stat_key
 from somatrace.checks.lint.codes import PARSE_ERROR
-from somatrace.checks.lint.config import Config, ConfigResolver, is_selected, load_config_file
+from somatrace.checks.lint.config import (
+    Config,
+    ConfigResolver,
+    RunLog,
+    is_selected,
+    load_config_file,
+)
 from somatrace.checks.lint.discovery import (
     Candidate,
     changed_files,
@@ -66,6 +72,7 @@ class CheckSettings:
     use_cache: bool = True
     changed_since: str | None = None
     jobs: int | None = None
+    force_exclude: bool = False  # apply `exclude` to files named on the command line too
 
 
 @dataclass
@@ -115,6 +122,7 @@ class _Task:
     codes: tuple[str, ...]
     known_digest: str | None  # the cached entry's content hash, if any
     init_names: tuple[bytes, ...]
+    data: bytes | None = None  # a buffer to check instead of the file (stdin, an editor)
 
 
 def make_context(path: str | Path, relpath: str, config: Config) -> FileContext:
@@ -262,7 +270,11 @@ def _decodes(path: str, data: bytes) -> bool:
 def _run_task(task: _Task) -> dict[str, Any]:
     """Runs in a worker process: everything one file costs."""
     started = time.perf_counter()
-    data = read_bytes(Path(task.path), int(task.config.get("max-file-size")))
+    data = (
+        task.data
+        if task.data is not None
+        else read_bytes(Path(task.path), int(task.config.get("max-file-size")))
+    )
     if isinstance(data, Unreadable):
         finding = _unreadable(data, task.relpath) if PARSE_ERROR in task.codes else None
         return {"kind": "unreadable", "finding": finding.to_dict() if finding else None}
@@ -293,11 +305,16 @@ class _FacetTask:
     relpath: str
     config: Config
     name: str
+    data: bytes | None = None  # a buffer to read instead of the file
 
 
 def _run_facet_task(task: _FacetTask) -> dict[str, Any]:
     """Runs in a worker: one facet of one module the project join needs."""
-    data = read_bytes(Path(task.path), int(task.config.get("max-file-size")))
+    data = (
+        task.data
+        if task.data is not None
+        else read_bytes(Path(task.path), int(task.config.get("max-file-size")))
+    )
     if isinstance(data, Unreadable):
         return {"facet": None, "stat": None}
     try:
@@ -325,17 +342,36 @@ def _failed_task(task: _Task, reason: str) -> dict[str, Any]:
 
 
 class Engine:
+    """``buffers`` (absolute path -> bytes) are checked instead of what is on disk at those
+    paths, which need not exist: ``check - --stdin-filename``, an editor's unsaved files. They
+    are never cached, and every other module is read from disk as usual."""
+
     def __init__(
-        self, settings: CheckSettings, rules: Iterable[type[Rule]], cwd: Path | None = None
+        self,
+        settings: CheckSettings,
+        rules: Iterable[type[Rule]],
+        cwd: Path | None = None,
+        buffers: Mapping[Path, bytes] | None = None,
     ) -> None:
         self.rules = tuple(rules)
         _RULES.clear()
         _RULES.update({rule.CODE: rule for rule in self.rules})
         self.settings = settings
         self.cwd = Path(os.path.realpath(cwd or Path.cwd()))
-        explicit = load_config_file(settings.config_file) if settings.config_file else None
+        self.buffers = {os.path.abspath(p): bytes(d) for p, d in (buffers or {}).items()}
+        self.log = RunLog()  # warnings and notes of config and discovery, for the CLI
+        explicit = (
+            load_config_file(settings.config_file, self.cwd, self.log)
+            if settings.config_file
+            else None
+        )
         self.top = git_toplevel(self.cwd)
-        self.resolver = ConfigResolver(explicit=explicit, fallback_root=self.top or self.cwd)
+        self.resolver = ConfigResolver(
+            explicit=explicit,
+            fallback_root=self.top or self.cwd,
+            force_exclude=settings.force_exclude,
+            log=self.log,
+        )
         self._caches: dict[Path, Cache] = {}
         self._effective: dict[int, Config] = {}
         self._active: dict[tuple[tuple[str, ...], tuple[str, ...]], list[type[Rule]]] = {}
@@ -384,7 +420,8 @@ class Engine:
     def run(self, paths: list[Path]) -> CheckResult:
         started = time.perf_counter()
         phases: dict[str, float] = {}
-        candidates = discover(paths, self.resolver, self.text_patterns())
+        virtual = frozenset(Path(p) for p in self.buffers)
+        candidates = discover(paths, self.resolver, self.text_patterns(), virtual)
         phases["discover"] = time.perf_counter() - started
 
         mark = time.perf_counter()
@@ -400,8 +437,9 @@ class Engine:
                 continue
             cache = self.cache_for(config)
             path = str(cand.path)
+            buffer = self.buffers.get(path)
             try:
-                key = stat_key(os.stat(path))
+                key = stat_key(os.stat(path)) if buffer is None else None
             except OSError:
                 key = None
             if key is not None:
@@ -418,8 +456,9 @@ class Engine:
                     relpath=cand.relpath,
                     config=config,
                     codes=tuple(r.CODE for r in rules),
-                    known_digest=entry.digest if entry is not None else None,
+                    known_digest=entry.digest if entry is not None and buffer is None else None,
                     init_names=_init_names(config),
+                    data=buffer,
                 )
             )
             task_candidates.append(cand)
@@ -468,7 +507,8 @@ class Engine:
             results[path] = result
             parsed += bool(result.get("parsed"))
             stats[path] = key  # type: ignore[assignment]
-            cache.store(cand.relpath, key, output["digest"], result)  # type: ignore[arg-type]
+            if path not in self.buffers:
+                cache.store(cand.relpath, key, output["digest"], result)  # type: ignore[arg-type]
 
         mark = time.perf_counter()
         by_path = {str(c.path): c for c in candidates}
@@ -478,6 +518,7 @@ class Engine:
             for raw in result.get("findings", ()):
                 findings.append(Finding.from_dict(raw).with_path(display))
         findings.extend(self._project_pass(candidates, results, stats))
+        findings.extend(self._unreadable_folders())
         phases["project"] = time.perf_counter() - mark
 
         findings = self._apply_per_file_ignores(findings, candidates)
@@ -562,8 +603,17 @@ class Engine:
             join_cache.store_join(join_key, [f.to_dict() for f in out], used)
         return out
 
+    def _unreadable_folders(self) -> list[Finding]:
+        """ST900 for each folder discovery could not read (it may hide an entrypoint)."""
+        out = []
+        for folder, reason in dict.fromkeys(self.log.unreadable):
+            config = self.config_for(self.resolver.for_path(folder))
+            if PARSE_ERROR in {r.CODE for r in self.active_rules(config)}:
+                out.append(Finding(display_path(folder, self.cwd), 1, 1, PARSE_ERROR, reason))
+        return out
+
     def _join_cache(self, candidates: list[Candidate]) -> Cache | None:
-        if not self.settings.use_cache or not candidates:
+        if not self.settings.use_cache or not candidates or self.buffers:
             return None
         return self.cache_for(self.config_for(candidates[0].config))
 
@@ -632,6 +682,8 @@ class Engine:
         fetched = self._fetched.get((path, name), _NOT_FETCHED)
         if fetched is not _NOT_FETCHED:
             return fetched
+        if path in self.buffers:
+            raise Missing(path, name)
         config = self.config_for(self.resolver.for_path(Path(path)))
         try:
             key = stat_key(os.stat(path))
@@ -647,14 +699,16 @@ class Engine:
         tasks = []
         for path, name in wanted:
             config = self.config_for(self.resolver.for_path(Path(path)))
-            tasks.append(_FacetTask(path, config.relpath(Path(path)), config, name))
+            tasks.append(
+                _FacetTask(path, config.relpath(Path(path)), config, name, self.buffers.get(path))
+            )
         workers = default_workers() if self.settings.jobs is None else self.settings.jobs
         if len(tasks) < 4:
             workers = 0  # a fork costs more than parsing a few modules here
         pool = WorkerPool(_run_facet_task, _failed_facet_task, workers, chunk_size=2)
         for task, output in zip(tasks, pool.map(tasks), strict=True):
             self._fetched[(task.path, task.name)] = output["facet"]
-            if output.get("stat") is not None:
+            if output.get("stat") is not None and task.data is None:
                 cache = self.cache_for(task.config)
                 slot = f"facet:{task.name}:{task.relpath}"
                 cache.store(

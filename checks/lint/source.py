@@ -7,14 +7,15 @@ become a reason string for ST900, never an exception.
 from __future__ import annotations
 
 import codecs
+import io
 import os
 import re
 import stat
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-# PEP 263: a coding cookie in a comment on line 1 or 2.
-_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
+_UNKNOWN = re.compile(r"unknown encoding(?: for [^:]*)?: (\S+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,17 +35,17 @@ class Unreadable:
 
 
 def python_encoding(data: bytes) -> str:
+    """The encoding CPython reads ``data`` with: ``tokenize.detect_encoding``'s rules (a BOM; a
+    PEP 263 cookie on line 1, or on line 2 only when line 1 is a comment or blank), so a cookie
+    after a line of code is ignored here exactly as CPython ignores it."""
     if data.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    head = b"\n".join(data.split(b"\n", 2)[:2])
-    match = _COOKIE.search(head)
-    if match:
-        name = match.group(1).decode("ascii", "replace")
-        try:
-            return codecs.lookup(name).name
-        except LookupError:
-            return name  # reported as unknown by decode()
-    return "utf-8"
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        unknown = _UNKNOWN.search(str(exc))
+        return unknown.group(1) if unknown else "utf-8"  # decode() reports what is wrong
+    return "utf-8-sig" if encoding == "utf-8-sig" else encoding
 
 
 def read_bytes(path: Path, max_size: int) -> bytes | Unreadable:

@@ -7,6 +7,7 @@ property values also ``:`` and ``,``.
 from __future__ import annotations
 
 from somatrace.checks.lint.engine import CheckResult
+from somatrace.checks.reporters.text import fix_hint
 from somatrace.rules import rule_by_code
 
 
@@ -29,5 +30,7 @@ def render(result: CheckResult) -> str:
         if f.end_col is not None and f.end_line == f.line:
             props.append(f"endColumn={f.end_col}")
         props.append(f"title={escape_property(title)}")
-        lines.append(f"::error {','.join(props)}::{escape_data(f'{f.code} {f.message}')}")
+        hint = fix_hint(f)
+        message = f"{f.code} {f.message}" + (f" ({hint})" if hint else "")
+        lines.append(f"::error {','.join(props)}::{escape_data(message)}")
     return "".join(line + "\n" for line in lines)

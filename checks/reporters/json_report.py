@@ -1,4 +1,8 @@
-"""Machine-readable JSON: a stable, sorted list of findings (keys sorted, paths POSIX)."""
+"""Machine-readable JSON: a stable, sorted list of findings (keys sorted, paths POSIX).
+
+Each record's ``fix`` says whether ``somatrace fix`` applies it (``"applicability": "safe"``)
+or needs ``--unsafe-fixes`` (``"unsafe"``), as the text summary counts them.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,20 @@ import json
 from typing import Any
 
 from somatrace.checks.lint.engine import CheckResult
+from somatrace.checks.reporters.text import fix_safety
 from somatrace.rules import rule_by_code
 
 
 def finding_record(f: Any) -> dict[str, Any]:
     rule = rule_by_code(f.code)
     fix = None
-    if f.fix is not None:
+    safety = fix_safety(f)
+    if f.fix is None and safety is not None:
+        # A fix `somatrace fix` has, without its edits (--no-fix-edits).
+        fix = {"applicability": safety, "description": None, "safe": safety == "safe", "edits": []}
+    elif f.fix is not None:
         fix = {
+            "applicability": safety,
             "description": f.fix.description,
             "safe": f.fix.safe,
             "edits": [

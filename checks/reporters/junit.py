@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from itertools import groupby
 
 from somatrace.checks.lint.engine import CheckResult
+from somatrace.checks.reporters.text import fix_hint
 
 
 def render(result: CheckResult) -> str:
@@ -43,7 +44,10 @@ def render(result: CheckResult) -> str:
                 line=str(f.line),
             )
             failure = ET.SubElement(case, "failure", message=f.message, type=f.code)
-            failure.text = f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}"
+            hint = fix_hint(f)
+            failure.text = f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}" + (
+                f"\n[{hint}]" if hint else ""
+            )
     ET.indent(suites)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

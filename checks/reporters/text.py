@@ -15,6 +15,16 @@ def fix_safety(finding: Finding) -> str | None:
     return declared if declared in ("safe", "unsafe") else None
 
 
+def fix_hint(finding: Finding) -> str:
+    """The fix a finding has, in words ("" when none): the same count every format gives."""
+    safety = fix_safety(finding)
+    if safety == "safe":
+        return "safe fix available: `somatrace fix`"
+    if safety == "unsafe":
+        return "unsafe fix available: `somatrace fix --unsafe-fixes`"
+    return ""
+
+
 def _summary(result: CheckResult) -> str:
     n = len(result.findings)
     if n == 0:

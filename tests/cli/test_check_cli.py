@@ -93,7 +93,7 @@ def test_select_and_ignore(project: Path, args: list[str], codes: set[str]) -> N
     [
         ("colour = 1", "unknown key `colour`"),
         ("select = 'ST1'", "`select` must be a list of strings"),
-        ("select = ['BOGUS']", "'BOGUS', which is not a rule code"),
+        ("select = ['BOGUS']", "Unknown rule selector: `BOGUS`"),
         ("auto-detect-entrypoints = 'yes'", "`auto-detect-entrypoints` must be true or false"),
         ("per-file-ignores = ['x']", "`per-file-ignores` must be a table"),
     ],
@@ -114,7 +114,7 @@ def test_invalid_toml_and_missing_path_are_usage_errors(tmp_path: Path) -> None:
     out = run_cli("check", "does-not-exist", cwd=tmp_path)
     assert out.returncode == 2 and "no such file or directory" in out.stderr
     out = run_cli("check", "--select", "nonsense", cwd=tmp_path)
-    assert out.returncode == 2 and "not a rule code" in out.stderr
+    assert out.returncode == 2 and "Unknown rule selector: `NONSENSE`" in out.stderr
 
 
 def test_explicit_config_file(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:

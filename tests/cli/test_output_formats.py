@@ -25,7 +25,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         {
             "services/bad/app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
             "lib/direct.py": 'from traceloop.sdk import Traceloop\nTraceloop.init(app_name="x, y: z%")\n',
-            "lib/broken.py": "from fastapi import FastAPI\ndef broken(:\n    pass\n",
+            # A trigger after the syntax error, so that the file is parsed (and ST900 reported).
+            "lib/broken.py": "from fastapi import FastAPI\ndef broken(:\n    app = FastAPI()\n",
         },
     )
     return root

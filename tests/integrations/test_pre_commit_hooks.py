@@ -58,8 +58,12 @@ def test_manifest_offers_the_three_hooks_as_designed() -> None:
         assert h["language"] == "python"
         assert h["require_serial"] is True
         assert h["entry"].split()[0] == "somatrace"
-    assert hooks["somatrace-check"]["entry"] == "somatrace check"
-    assert hooks["somatrace-fix"]["entry"] == "somatrace fix"
+    # File names come after `--`: a file named like an option is never read as one.
+    assert hooks["somatrace-check"]["entry"] == "somatrace check --force-exclude --"
+    assert hooks["somatrace-fix"]["entry"] == "somatrace fix --force-exclude --"
+    for h in hooks.values():
+        assert h.get("pass_filenames", True) is False or h["entry"].endswith(" --")
+        assert "args" not in h  # would land after `--`, as file names
     assert hooks["somatrace-check-changed"]["pass_filenames"] is False
     assert "--changed-since HEAD" in hooks["somatrace-check-changed"]["entry"]
 
@@ -285,3 +289,35 @@ def test_check_changed_cannot_run_on_the_first_commit(
     assert "exit code: 2" in output(first)
     assert "unknown git revision 'HEAD'" in output(first)
     assert run_hook(pre_commit, root, "somatrace-check").returncode == 0
+
+
+# ------------------------------------------------- file names that look like options (issue 18)
+@pytest.mark.slow
+def test_file_names_are_never_options(
+    tmp_path: Path, somatrace_repo: SnapshotRepo, pre_commit: PreCommit
+) -> None:
+    root = tmp_path / "hostile"
+    root.mkdir()
+    init_repo(root)
+    write_pyproject(root, {"exclude": ["vendor"]}, name="hostile")
+    setup = "from setuptools import setup\n\nsetup()\n"
+    write_files(
+        root,
+        {
+            "setup.py": setup,
+            "--output-file=setup.py": 'from traceloop.sdk import Traceloop\nTraceloop.init(app_name="x")\n',
+            "--exit-zero.py": "",
+            "--config=evil.py": 'select = ["ST9"]\n',
+            "vendor/lib.py": 'from traceloop.sdk import Traceloop\nTraceloop.init(app_name="v")\n',
+        },
+    )
+    (root / ".pre-commit-config.yaml").write_text(
+        pre_commit_config_for("pre-commit-config", somatrace_repo.path, somatrace_repo.sha)
+    )
+    commit_all(root, "hostile names")
+    done = pre_commit("run", "somatrace-check", "--all-files", cwd=root)
+    text = output(done)
+    assert done.returncode == 1, text  # the finding fails the hook: no option turned it off
+    assert "--output-file=setup.py:2:1: ST102 " in text  # checked as the file it is
+    assert (root / "setup.py").read_text() == setup  # no report written over it
+    assert "vendor/lib.py" not in text  # --force-exclude: exclude holds for named files

@@ -1,0 +1,31 @@
+"""Options several commands share, spelled once: ``--output-format``, ``--output-file``,
+``--llm-url``. Older spellings (``--json``, ``--output``, ``--llm-base-url``) still work and are
+hidden from ``--help``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_output_format(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--output-format", choices=("text", "json"), default="text", help=help_text)
+    parser.add_argument(
+        "--json",
+        dest="output_format",
+        action="store_const",
+        const="json",
+        help=argparse.SUPPRESS,
+    )
+
+
+def add_output_file(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument(
+        "--output-file", "--output", dest="output", type=Path, default=None, metavar="FILE",
+        help=help_text,
+    )  # fmt: skip
+
+
+def add_llm_url(parser: argparse.ArgumentParser, dest: str, help_text: str) -> None:
+    parser.add_argument("--llm-url", dest=dest, default=None, metavar="URL", help=help_text)
+    parser.add_argument("--llm-base-url", dest=dest, default=None, help=argparse.SUPPRESS)
