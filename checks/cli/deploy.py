@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from somatrace.checks.lint.errors import UsageError
+from somatrace.checks.lint.findings import Finding
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         root,
         kubernetes_version=version,
         policy=EnvPolicy(min_sampling_rate=rate),
-        policy_rules=not args.no_policy_rules,
+        check_rules=None if args.no_policy_rules else _check_rules,
     )
     if args.output_format == "json":
         payload = {
@@ -81,3 +82,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0 if report.ok else 1
+
+
+def _check_rules(root: Path) -> list[Finding]:
+    """The gate's own rules over the directory (ST202/ST401/ST402 on its YAML, and any code)."""
+    from somatrace.checks.api import check_paths
+
+    return check_paths([root])

@@ -16,7 +16,7 @@ proved without a cluster, helm or a network.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from somatrace.checks.deploy.crossrefs import Inventory, Located
 from somatrace.checks.deploy.issues import INLINE_SECRET, K8S_SCHEMA, DeployIssue, display_path
 from somatrace.checks.deploy.workloads import configmap_data, evaluate_workload
 from somatrace.checks.deploy.yamlsrc import YamlDoc, load_documents
+from somatrace.checks.lint.findings import Finding
 from somatrace.checks.policy.environ import DEFAULT_POLICY, EnvPolicy, evaluate_var
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -47,9 +48,11 @@ def validate_directory(
     *,
     kubernetes_version: str = kube.DEFAULT_KUBERNETES_VERSION,
     policy: EnvPolicy = DEFAULT_POLICY,
-    policy_rules: bool = True,
+    check_rules: Callable[[Path], Iterable[Finding]] | None = None,
 ) -> ValidationReport:
-    """Validate every file under ``root`` (a directory or a single file)."""
+    """Validate every file under ``root`` (a directory or a single file). ``check_rules``, when
+    given, runs the gate's rules over ``root`` too (the command line passes the engine; this
+    layer does not import it)."""
     report = ValidationReport()
     files = sorted(_yaml_files(root))
     report.files = len(files)
@@ -99,11 +102,12 @@ def validate_directory(
         report.issues.extend(crossrefs.check_object_refs(obj, inventory))
         secret_refs.extend(crossrefs.secret_refs_of_object(obj))
     report.issues.extend(crossrefs.check_secret_refs(secret_refs, inventory))
-    if policy_rules:
+    if check_rules is not None:
         # The config-file rules of `somatrace check` see the same env entries in YAML: keep
         # one finding per place and code (ours names the object and container).
         seen = {(i.path, i.line, i.code) for i in report.issues}
-        report.issues.extend(i for i in _check_rules(root) if (i.path, i.line, i.code) not in seen)
+        found = [DeployIssue(f.path, f.line, f.col, f.code, f.message) for f in check_rules(root)]
+        report.issues.extend(i for i in found if (i.path, i.line, i.code) not in seen)
     report.issues = sorted(set(report.issues))
     return report
 
@@ -187,13 +191,6 @@ def _unique_embedded(embedded: Iterable[Located]) -> list[Located]:
         label = f"environment: {', '.join(envs)}"
         unique.append(Located(obj.doc, obj.base, obj.data, obj.default_namespace, label))
     return unique
-
-
-def _check_rules(root: Path) -> list[DeployIssue]:
-    """The findings ``somatrace check ROOT`` reports (its config-file rules see YAML too)."""
-    from somatrace.checks.api import check_paths  # the engine; imported only when asked for
-
-    return [DeployIssue(f.path, f.line, f.col, f.code, f.message) for f in check_paths([root])]
 
 
 def _yaml_files(root: Path) -> Iterable[Path]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from somatrace.checks.api import check_paths
 from somatrace.checks.deploy.validate import validate_directory
 from tests.deploy.conftest import REPO
 from tests.helpers import run_cli
@@ -39,7 +40,8 @@ def line_of(path: Path, needle: str) -> int:
 
 def issues(deploy: Path, *, policy_rules: bool = False) -> list[str]:
     """Everything but the `somatrace check` rules (tested on their own below)."""
-    return [str(i) for i in validate_directory(deploy, policy_rules=policy_rules).issues]
+    check_rules = (lambda root: check_paths([root])) if policy_rules else None
+    return [str(i) for i in validate_directory(deploy, check_rules=check_rules).issues]
 
 
 def test_shipped_deploy_directory_passes() -> None:
