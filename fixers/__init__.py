@@ -31,11 +31,12 @@ def all_fixers() -> dict[str, Fixer]:
                 isinstance(value, type)
                 and issubclass(value, Fixer)
                 and value.__module__ == module.__name__
-                and getattr(value, "CODE", None)
+                and getattr(value, "RULE", None)
             ):
-                if value.CODE in found:
-                    raise RuntimeError(f"two fixers share the code {value.CODE}")
-                found[value.CODE] = value()
+                code = value.RULE.CODE
+                if code in found:
+                    raise RuntimeError(f"two fixers fix {code}")
+                found[code] = value()
     return found
 
 

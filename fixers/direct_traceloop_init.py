@@ -29,6 +29,7 @@ from somatrace.checks.analysis.traceloop_init import unfixable_reason as shared_
 from somatrace.checks.lint.findings import Finding
 from somatrace.fixers.support.base import FileFacts, Fixer, ImportSpec, NoFix, Plan
 from somatrace.fixers.support.imports import name_conflict
+from somatrace.rules.direct_traceloop_init import DirectTraceloopInit
 
 INIT_TRACING = ImportSpec("somatrace.tracing", "init_tracing")
 
@@ -94,7 +95,7 @@ def _leading_arg(value: cst.BaseExpression, call: cst.Call) -> cst.Arg:
 
 
 class DirectTraceloopInitFixer(Fixer):
-    CODE = "ST102"
+    RULE = DirectTraceloopInit
     SAFETY: ClassVar[str] = (
         "safe when the call is a statement; unsafe when its return value is used or when it "
         "drops traceloop_sync_enabled"

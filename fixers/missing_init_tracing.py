@@ -35,6 +35,7 @@ from somatrace.checks.lint.findings import Finding
 from somatrace.fixers.support.base import FileFacts, Fixer, ImportSpec, NoFix, Plan, statement_like
 from somatrace.fixers.support.imports import is_docstring, leading_block, name_conflict
 from somatrace.fixers.support.suites import explode_suite
+from somatrace.rules.missing_init_tracing import MissingInitTracing
 
 DEFAULT_INIT = "somatrace.tracing.init_tracing"
 
@@ -103,7 +104,7 @@ def _covered_by_st102(facts: FileFacts, site: cst.CSTNode, where: cst.CSTNode) -
 
 
 class MissingInitTracingFixer(Fixer):
-    CODE = "ST101"
+    RULE = MissingInitTracing
     SAFETY: ClassVar[str] = "safe: adds only the policy's own idempotent start-up call"
 
     def plan(self, finding: Finding, facts: FileFacts) -> Plan | NoFix:

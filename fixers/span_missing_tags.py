@@ -30,6 +30,7 @@ import libcst as cst
 from somatrace.checks.lint.findings import Finding
 from somatrace.fixers.support.base import FileFacts, Fixer, ImportSpec, NoFix, Plan
 from somatrace.fixers.support.imports import name_conflict
+from somatrace.rules.span_missing_tags import SpanMissingTags
 
 SPAN_TAGS = ImportSpec("somatrace.tags", "span_tags")
 ATTRIBUTES_POSITION = 3  # start_span(name, context, kind, attributes, ...)
@@ -124,7 +125,7 @@ def _attributes_arg(call: cst.Call) -> cst.Arg | str | None:
 
 
 class SpanMissingTagsFixer(Fixer):
-    CODE = "ST301"
+    RULE = SpanMissingTags
     SAFETY: ClassVar[str] = (
         "safe for absent, None, dict-literal and dict(...) attributes; unsafe when it wraps "
         "another expression"

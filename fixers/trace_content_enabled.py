@@ -23,6 +23,7 @@ import libcst as cst
 
 from somatrace.checks.lint.findings import Finding
 from somatrace.fixers.support.base import FileFacts, Fixer, NoFix, Plan
+from somatrace.rules.trace_content_enabled import TraceContentEnabled
 
 
 def _false_string(value: cst.BaseExpression, facts: FileFacts) -> cst.SimpleString:
@@ -32,7 +33,7 @@ def _false_string(value: cst.BaseExpression, facts: FileFacts) -> cst.SimpleStri
 
 
 class TraceContentEnabledFixer(Fixer):
-    CODE = "ST201"
+    RULE = TraceContentEnabled
     SAFETY: ClassVar[str] = "safe: sets the reported switch to false and changes nothing else"
 
     def plan(self, finding: Finding, facts: FileFacts) -> Plan | NoFix:

@@ -31,7 +31,8 @@ def all_rules() -> tuple[type[Rule], ...]:
                 if value.CODE in found:
                     raise RuntimeError(f"two rules share the code {value.CODE}")
                 found[value.CODE] = value
-    return tuple(found[code] for code in sorted(found))
+    # The gate's rules first (ST), then deploy validation's (DV): the order `rules` lists them.
+    return tuple(found[code] for code in sorted(found, key=lambda c: (not c.startswith("ST"), c)))
 
 
 def rule_by_code(code: str) -> type[Rule] | None:

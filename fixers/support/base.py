@@ -25,6 +25,7 @@ from libcst.metadata import CodeRange, ParentNodeProvider, PositionProvider
 
 from somatrace.checks.lint.config import Config
 from somatrace.checks.lint.findings import Finding
+from somatrace.checks.lint.rule import Rule
 
 Replacement = Callable[[cst.CSTNode], cst.CSTNode]
 
@@ -149,11 +150,16 @@ class ServiceName:
 
 
 class Fixer:
-    """One fixer per fixable rule; ``CODE`` names the rule it fixes."""
+    """One fixer per fixable rule; ``RULE`` is the rule class it fixes."""
 
-    CODE: ClassVar[str]
+    RULE: ClassVar[type[Rule]]
+
     # Documented per fixer: when are its fixes safe, when do they need --unsafe-fixes?
     SAFETY: ClassVar[str] = ""
+
+    @classmethod
+    def code(cls) -> str:
+        return cls.RULE.CODE
 
     def plan(self, finding: Finding, facts: FileFacts) -> Plan | NoFix:
         raise NotImplementedError
