@@ -154,6 +154,7 @@ def _parse_error(relpath: str, line: int, col: int, reason: str) -> Finding:
 
 def parse_source(source: Source, ctx: FileContext) -> Module | Finding:
     """CPython's parser, once: the module, or ST900 with CPython's own location and reason."""
+    mark = time.perf_counter()
     try:
         tree = ast.parse(source.data, filename=ctx.relpath)
     except SyntaxError as err:
@@ -162,10 +163,15 @@ def parse_source(source: Source, ctx: FileContext) -> Module | Finding:
         return _parse_error(ctx.relpath, 1, 1, "nested too deeply to analyse")
     except ValueError as err:
         return _parse_error(ctx.relpath, 1, 1, str(err))
+    finally:
+        _tick("parse", mark)
+    mark = time.perf_counter()
     try:
         return Module(tree, source.text, ctx.module_name, ctx.is_package, ctx.relpath)
     except RecursionError:
         return _parse_error(ctx.relpath, 1, 1, "nested too deeply to analyse")
+    finally:
+        _tick("model", mark)
 
 
 def analyse_python(
@@ -184,10 +190,14 @@ def analyse_python(
     for rule in rules:
         instance = rule(ctx)
         try:
+            mark = time.perf_counter()
             instance.run(module)
+            _tick("rules", mark)
+            mark = time.perf_counter()
             for name, facet in rule.FACETS.items():
                 if name not in facets:
                     facets[name] = facet(module, ctx)
+            _tick("facets", mark)
         except RecursionError:
             return _empty() | {
                 "parsed": True,
@@ -236,9 +246,11 @@ def analyse_bytes(task: _Task, data: bytes) -> dict[str, Any]:
     python = task.relpath.endswith(".py")
     ctx = make_context(task.path, task.relpath, task.config)
     report_errors = PARSE_ERROR in task.codes
+    mark = time.perf_counter()
     mentions = any(name in data for name in task.init_names)
     if python:
         applicable = [r for r in rules if issubclass(r, PythonRule) and r.applies_to(data, ctx)]
+        _tick("screen", mark)
         if not applicable:
             out = _empty()
             if report_errors and (b"\0" in data or not _decodes(task.path, data)):
@@ -270,11 +282,13 @@ def _decodes(path: str, data: bytes) -> bool:
 def _run_task(task: _Task) -> dict[str, Any]:
     """Runs in a worker process: everything one file costs."""
     started = time.perf_counter()
+    _TIMES.clear()
     data = (
         task.data
         if task.data is not None
         else read_bytes(Path(task.path), int(task.config.get("max-file-size")))
     )
+    _tick("read", started)
     if isinstance(data, Unreadable):
         finding = _unreadable(data, task.relpath) if PARSE_ERROR in task.codes else None
         return {"kind": "unreadable", "finding": finding.to_dict() if finding else None}
@@ -292,7 +306,17 @@ def _run_task(task: _Task) -> dict[str, Any]:
         "stat": key,
         "digest": digest,
         "seconds": time.perf_counter() - started,
+        "timings": dict(_TIMES),
     }
+
+
+# Seconds this worker spent per phase on the file at hand (read, screen, parse, model, rules,
+# facets): summed over files and workers into `CheckResult.phases` ("in workers" figures).
+_TIMES: dict[str, float] = {}
+
+
+def _tick(phase: str, since: float) -> None:
+    _TIMES[phase] = _TIMES.get(phase, 0.0) + time.perf_counter() - since
 
 
 _FACETS: dict[str, Any] = {}
@@ -478,6 +502,7 @@ class Engine:
         outputs = pool.map([tasks[i] for i in order])
         phases["analyse"] = time.perf_counter() - mark
         worker_seconds = 0.0
+        worker_phases: dict[str, float] = {}
         findings: list[Finding] = []
         parsed = 0
         for i, output in zip(order, outputs, strict=True):
@@ -504,6 +529,8 @@ class Engine:
                 key = tuple(output["stat"])
             result = output["result"]
             worker_seconds += output.get("seconds", 0.0)
+            for phase, seconds in output.get("timings", {}).items():
+                worker_phases[phase] = worker_phases.get(phase, 0.0) + seconds
             results[path] = result
             parsed += bool(result.get("parsed"))
             stats[path] = key  # type: ignore[assignment]
@@ -529,6 +556,7 @@ class Engine:
         findings.sort(key=lambda f: f.sort_key)
         elapsed = time.perf_counter() - started
         phases["workers_cpu"] = worker_seconds
+        phases.update({f"workers_{name}": seconds for name, seconds in worker_phases.items()})
         return CheckResult(
             findings=findings,
             files_checked=len(candidates),
