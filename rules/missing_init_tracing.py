@@ -17,7 +17,13 @@ from somatrace.checks.analysis.frameworks import (
 from somatrace.checks.lint.codes import MISSING_INIT_TRACING
 from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.module import Module
-from somatrace.checks.lint.project import INIT_MENTIONED_HINT, Missing, ModuleFacts, ProjectModel
+from somatrace.checks.lint.project import (
+    DEPENDENCIES_HINT,
+    INIT_MENTIONED_HINT,
+    Missing,
+    ModuleFacts,
+    ProjectModel,
+)
 from somatrace.checks.lint.rule import FileContext, FixAvailability, Invalid, PythonRule, Valid
 
 INIT_FACET = "init"
@@ -208,7 +214,9 @@ class MissingInitTracing(PythonRule):
             return
         if query.get("names") and _mounted_elsewhere(project, query["names"]):
             return
-        if project.hints.get(INIT_MENTIONED_HINT) == frozenset():
+        if project.hints.get(INIT_MENTIONED_HINT) == frozenset() and not project.hints.get(
+            DEPENDENCIES_HINT
+        ):
             # No file of the project spells the init function: nothing can initialise tracing.
             proven, visited = False, []
         else:

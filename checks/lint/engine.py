@@ -46,6 +46,7 @@ from somatrace.checks.lint.known import ApiTable
 from somatrace.checks.lint.module import Module
 from somatrace.checks.lint.modules import module_identity
 from somatrace.checks.lint.project import (
+    DEPENDENCIES_HINT,
     INIT_MENTIONED_HINT,
     Missing,
     ModuleFacts,
@@ -657,6 +658,7 @@ class Engine:
             table for rule in self.rules if issubclass(rule, PythonRule) for table in rule.API
         )
         model = ProjectModel(self.index(), api, self._load_values, self._load_facet, self._describe)
+        model.hints[DEPENDENCIES_HINT] = bool(self.settings.changed_since)
         if all(path in results for path in model.index.files):  # every project file was read
             mentioned = frozenset(p for p, r in results.items() if r.get("mentions_init"))
             model.hints[INIT_MENTIONED_HINT] = mentioned

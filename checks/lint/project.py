@@ -31,6 +31,8 @@ EMPTY: frozenset[str] = frozenset()
 # A hint for ST101: the files that spell an init function's name, set only when every project
 # file was read in this run (then tracing cannot be initialised anywhere else).
 INIT_MENTIONED_HINT = "init-mentioned"
+# Set when the run reports what each finding depends on (--changed-since): no shortcut then.
+DEPENDENCIES_HINT = "dependencies"
 _STDLIB = frozenset(sys.stdlib_module_names) | {"builtins"}
 _MAX_CLASS_DEPTH = 12
 # A chain of values longer than this (a value from a call of a function returning a value from
