@@ -225,7 +225,7 @@ class SamplingBelowPolicy(PythonRule, TextRule):
     INVALID: ClassVar[list[Invalid]] = [
         Invalid(
             """
-            OTEL_EXPORTER_OTLP_ENDPOINT=http://langfuse-ingester.observability:4318
+            OTEL_EXPORTER_OTLP_ENDPOINT=http://langfuse-web.langfuse.svc.cluster.local:3000/api/public/otel
             OTEL_TRACES_SAMPLER_ARG=0.2
             """,
             path=".env",

@@ -8,18 +8,25 @@ from typing import Any
 
 from somatrace.checks.runtime.receiver import SpanDict, iter_attribute_strings
 from somatrace.checks.smoke.contract import RUN_RESOURCE_ATTRIBUTE
+from somatrace.cost import (
+    COST_ATTRIBUTE,
+    COST_CURRENCY_ATTRIBUTE,
+    COST_STATUS_ATTRIBUTE,
+    COST_TOTAL_ATTRIBUTE,
+    REQUEST_MODEL,
+    RESPONSE_MODEL,
+)
 
 ASSOCIATION_PREFIX = "traceloop.association.properties."
 METADATA_PREFIX = "langfuse.trace.metadata."
 RESPONSE_ID = "gen_ai.response.id"
-REQUEST_MODEL = "gen_ai.request.model"
-RESPONSE_MODEL = "gen_ai.response.model"
 INPUT_TOKENS = "gen_ai.usage.input_tokens"
 OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
-COST_FLOAT = "gen_ai.usage.cost"
-COST_TOTAL = "somatrace.cost.total"
-COST_CURRENCY = "somatrace.cost.currency"
-COST_STATUS = "somatrace.cost.status"
+# What the spine writes on a span is named once, in somatrace.cost.
+COST_FLOAT = COST_ATTRIBUTE
+COST_TOTAL = COST_TOTAL_ATTRIBUTE
+COST_CURRENCY = COST_CURRENCY_ATTRIBUTE
+COST_STATUS = COST_STATUS_ATTRIBUTE
 SERVICE_NAME = "service.name"
 
 
@@ -50,8 +57,15 @@ def tag(span: SpanDict, name: str) -> str | None:
 
 
 def span_cost(span: SpanDict) -> Decimal | None:
-    """The exact cost the spine wrote (``somatrace.cost.total``), if any."""
-    text = span.get("attributes", {}).get(COST_TOTAL)
+    """The exact cost the spine wrote (``somatrace.cost.total``), if any.
+
+    An unpriced span has no cost: under ``SOMATRACE_UNPRICED=zero-with-flag`` it carries a
+    placeholder ``0`` (so that Langfuse does not infer a price of its own), which is not a
+    price and is not reported as one."""
+    attributes = span.get("attributes", {})
+    if attributes.get(COST_STATUS) == "unpriced":
+        return None
+    text = attributes.get(COST_TOTAL)
     if text is None:
         return None
     try:
