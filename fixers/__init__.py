@@ -1,9 +1,11 @@
 """One codemod per fixable rule, named like the rule it fixes (``fixers/<rule module>.py``).
 
-Each fixer module defines one :class:`somatrace.fixers.support.base.Fixer` subclass whose
-``RULE`` is the rule class it fixes; :func:`fixer_for` finds it by the rule's code. The
-machinery every fixer shares lives in :mod:`somatrace.fixers.support`, so that every module
-directly in this package is a rule's fixer.
+Each fixer module defines one :class:`somatrace.fixers.support.base.Fixer` subclass (a LibCST
+codemod, for Python rules) or :class:`somatrace.fixers.support.base.TextFixer` subclass (exact
+text edits, for rules on config files) whose ``RULE`` is the rule class it fixes;
+:func:`fixer_for` finds it by the rule's code. The machinery every fixer shares lives in
+:mod:`somatrace.fixers.support`, so that every module directly in this package is a rule's
+fixer.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from somatrace.fixers.support.base import Fixer
+    from somatrace.fixers.support.base import AnyFixer
 
 
 @lru_cache(maxsize=1)
-def all_fixers() -> dict[str, Fixer]:
-    from somatrace.fixers.support.base import Fixer
+def all_fixers() -> dict[str, AnyFixer]:
+    from somatrace.fixers.support.base import Fixer, TextFixer
 
-    found: dict[str, Fixer] = {}
+    found: dict[str, AnyFixer] = {}
     for info in pkgutil.iter_modules(__path__):
         if info.ispkg or info.name.startswith("_"):
             continue
@@ -29,7 +31,7 @@ def all_fixers() -> dict[str, Fixer]:
         for value in vars(module).values():
             if (
                 isinstance(value, type)
-                and issubclass(value, Fixer)
+                and issubclass(value, Fixer | TextFixer)
                 and value.__module__ == module.__name__
                 and getattr(value, "RULE", None)
             ):
@@ -40,5 +42,5 @@ def all_fixers() -> dict[str, Fixer]:
     return found
 
 
-def fixer_for(code: str) -> Fixer | None:
+def fixer_for(code: str) -> AnyFixer | None:
     return all_fixers().get(code)

@@ -20,8 +20,9 @@ class MissingOtlpEndpoint(Rule):
 
     ## Why is this bad?
     Without an endpoint the spine falls back to its built-in default
-    (`somatrace.policy.DEFAULT_ENDPOINT`, the in-cluster Langfuse web service); a service deployed anywhere else exports
-    into the void and no span is ever seen, so its LLM calls are untraced and uncosted.
+    (`somatrace.policy.DEFAULT_ENDPOINT`, the in-cluster Langfuse web service); a service
+    deployed anywhere else exports into the void and no span is ever seen, so its LLM calls
+    are untraced and uncosted.
 
     ## Example
     ```yaml

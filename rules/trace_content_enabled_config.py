@@ -12,7 +12,7 @@ from somatrace.checks.config_files.evaluate import (
     content_switch_names,
 )
 from somatrace.checks.lint.codes import TRACE_CONTENT_ENABLED_CONFIG
-from somatrace.checks.lint.findings import Edit, Finding, Fix
+from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.rule import (
     Expect,
     FileContext,
@@ -22,15 +22,16 @@ from somatrace.checks.lint.rule import (
     Valid,
 )
 
+VALUE_SPAN = "value_span"  # data key: [line, col, end_line, end_col] of the truthy word itself
 
-def set_false(located: LocatedViolation) -> Fix | None:
-    """Replace the truthy word itself: quotes, blanks, comments and the rest stay byte-for-byte
-    (``"true"`` -> ``"false"``, ``'1'`` -> ``'false'``, ``on`` -> ``false``)."""
+
+def value_span(located: LocatedViolation) -> dict[str, object]:
+    """Where the truthy word is, when the file spells it verbatim (the fixer replaces exactly
+    that); nothing for escapes, folded scalars and other spellings a text edit cannot keep."""
     token = located.var.token_span
     if token is None:
-        return None
-    edit = Edit(token.line, token.col, token.end_line, token.end_col, "false")
-    return Fix(f"set {located.var.name} to false", (edit,))
+        return {}
+    return {VALUE_SPAN: [token.line, token.col, token.end_line, token.end_col]}
 
 
 class TraceContentEnabledConfig(TextRule):
@@ -85,7 +86,7 @@ class TraceContentEnabledConfig(TextRule):
         return any(name.encode() in source for name in ctx.config.get("content-switches"))
 
     def check_text(self, text: str, ctx: FileContext) -> Iterable[Finding]:
-        return config_findings(self.CODE, text, ctx, fix=set_false)
+        return config_findings(self.CODE, text, ctx, extra=value_span)
 
     @staticmethod
     def switch_names(ctx: FileContext) -> tuple[str, ...]:

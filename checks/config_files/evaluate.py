@@ -18,7 +18,7 @@ from somatrace.checks.config_files import scan_config
 from somatrace.checks.config_files.model import ConfigScan, LocatedVar
 from somatrace.checks.lint.codes import PARSE_ERROR
 from somatrace.checks.lint.config import Config, is_selected
-from somatrace.checks.lint.findings import Finding, Fix
+from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.rule import FileContext
 from somatrace.checks.policy.environ import (
     CODE_HARDCODED_SECRET,
@@ -127,7 +127,7 @@ def config_findings(
     ctx: FileContext,
     *,
     message: Callable[[LocatedViolation], str] | None = None,
-    fix: Callable[[LocatedViolation], Fix | None] | None = None,
+    extra: Callable[[LocatedViolation], dict[str, object]] | None = None,
 ) -> Iterator[Finding]:
     """The findings of rule ``code`` in one config file (plus the file's ST900, once)."""
     yield from problem_findings(text, ctx)
@@ -140,6 +140,8 @@ def config_findings(
             data["where"] = var.where
         if located.violation.masked_value is not None:
             data["masked_value"] = located.violation.masked_value
+        if extra is not None:
+            data.update(extra(located))
         yield Finding(
             ctx.display_path,
             where.line,
@@ -148,6 +150,5 @@ def config_findings(
             message(located) if message else located.violation.message,
             end_line=where.end_line,
             end_col=where.end_col,
-            fix=fix(located) if fix else None,
             data=data,
         )

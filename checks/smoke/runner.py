@@ -52,6 +52,7 @@ from somatrace.checks.smoke.processes import (
     interrupts_as_keyboard_interrupt,
 )
 from somatrace.checks.smoke.spans import RESPONSE_ID, attribute, run_id_of
+from somatrace.policy import LANGFUSE_OTLP_PATH
 
 DEFAULT_SCRIPT = Path("scripts/observability/trace_smoke.py")
 DEFAULT_MAX_TOKENS = 16
@@ -231,9 +232,11 @@ class _Receiver:
             # An external receiver started with its defaults (`python -m
             # somatrace.checks.runtime.receiver`): the langfuse profile and its test key pair.
             if self.profile == "langfuse":
+                # LANGFUSE_HOST is the server's root: the spine appends the OTLP base path
+                # itself (somatrace.settings), so a base URL given here loses that suffix.
                 pair = Credentials()
                 self.service_env = {
-                    "LANGFUSE_HOST": self.url,
+                    "LANGFUSE_HOST": self.url.removesuffix(LANGFUSE_OTLP_PATH),
                     "LANGFUSE_PUBLIC_KEY": pair.public_key,
                     "LANGFUSE_SECRET_KEY": pair.secret_key,
                 }

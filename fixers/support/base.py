@@ -24,7 +24,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, ParentNodeProvider, PositionProvider
 
 from somatrace.checks.lint.config import Config
-from somatrace.checks.lint.findings import Finding
+from somatrace.checks.lint.findings import Finding, Fix
 from somatrace.checks.lint.rule import Rule
 
 Replacement = Callable[[cst.CSTNode], cst.CSTNode]
@@ -163,6 +163,28 @@ class Fixer:
 
     def plan(self, finding: Finding, facts: FileFacts) -> Plan | NoFix:
         raise NotImplementedError
+
+
+class TextFixer:
+    """The fixer of a rule on text files (``.env``, YAML, Dockerfile): it turns one finding,
+    from the data its rule recorded, into exact text edits. No parse tree is involved, so
+    ``check --output-format json/sarif`` can attach these edits to every finding cheaply.
+
+    ``fix_text`` must verify that the text still holds what the rule saw (the file may have
+    changed since it was checked) and return :class:`NoFix` otherwise."""
+
+    RULE: ClassVar[type[Rule]]
+    SAFETY: ClassVar[str] = ""
+
+    @classmethod
+    def code(cls) -> str:
+        return cls.RULE.CODE
+
+    def fix_text(self, finding: Finding, text: str) -> Fix | NoFix:
+        raise NotImplementedError
+
+
+AnyFixer = Fixer | TextFixer
 
 
 def statement_like(template: cst.CSTNode, code: str, module: cst.Module) -> cst.CSTNode:

@@ -39,6 +39,12 @@ def _position(starts: list[int], offset: int) -> tuple[int, int]:
     return lo + 1, offset - starts[lo] + 1
 
 
+def text_between(text: str, line: int, col: int, end_line: int, end_col: int) -> str:
+    """The text between two positions (the convention of findings and edits)."""
+    starts = _line_starts(text)
+    return text[offset_of(starts, text, line, col) : offset_of(starts, text, end_line, end_col)]
+
+
 def apply_edits(text: str, edits: Iterable[Edit]) -> tuple[str, list[Edit]]:
     """``text`` with every non-overlapping edit applied; returns the edits it skipped."""
     starts = _line_starts(text)

@@ -3,7 +3,8 @@
 Python files: parse once, resolve positions and parents once, ask each finding's fixer for a
 plan, merge the plans into one transform, add the imports they need once, drop imports they made
 unused, and verify that the result parses (LibCST) and compiles (CPython). Other files (``.env``,
-YAML, Dockerfile): apply the exact text edits the rule put into its findings.
+YAML, Dockerfile): apply the exact text edits the rule's :class:`TextFixer` makes from each
+finding.
 
 Nothing here writes: :mod:`somatrace.fixers.support.session` decides that.
 """
@@ -15,11 +16,20 @@ from pathlib import Path
 
 import libcst as cst
 
+from somatrace.checks.lint.codes import PARSE_ERROR
 from somatrace.checks.lint.config import Config
-from somatrace.checks.lint.findings import Finding
+from somatrace.checks.lint.findings import Finding, Fix
 from somatrace.checks.lint.source import Source
 from somatrace.fixers import fixer_for
-from somatrace.fixers.support.base import FileFacts, NoFix, Plan, ServiceName, resolve_metadata
+from somatrace.fixers.support.base import (
+    FileFacts,
+    Fixer,
+    NoFix,
+    Plan,
+    ServiceName,
+    TextFixer,
+    resolve_metadata,
+)
 from somatrace.fixers.support.edits import apply_edits
 from somatrace.fixers.support.imports import add_imports, remove_unused
 from somatrace.fixers.support.service_name import resolve_service_name
@@ -45,32 +55,40 @@ class FileFix:
 
 
 def can_fix(finding: Finding) -> bool:
-    """Whether a fix may exist for ``finding`` (a fixer for its rule, or the rule's own edits)."""
-    if finding.code == "ST900":
-        return False
-    return fixer_for(finding.code) is not None or bool(finding.fix and finding.fix.edits)
+    """Whether a fix may exist for ``finding``: its rule has a fixer."""
+    return finding.code != PARSE_ERROR and fixer_for(finding.code) is not None
+
+
+def text_fix(finding: Finding, text: str) -> Fix | NoFix:
+    """The fix of a finding on a text file, from its rule's :class:`TextFixer`."""
+    if finding.fix is not None and finding.fix.edits:
+        return finding.fix  # already attached (check --output-format json/sarif)
+    fixer = fixer_for(finding.code)
+    if not isinstance(fixer, TextFixer):
+        return NoFix("no automatic fix")
+    return fixer.fix_text(finding, text)
 
 
 def fix_text_file(source: Source, display: str, findings: list[Finding], unsafe: bool) -> FileFix:
     out = FileFix(source.path, display, source.text, source.text)
     edits = []
-    chosen: list[Finding] = []
+    chosen: list[tuple[Finding, Fix]] = []
     for finding in findings:
-        if finding.fix is None or not finding.fix.edits:
-            out.not_fixed.append((finding, "no automatic fix"))
-        elif not finding.fix.safe and not unsafe:
+        fix = text_fix(finding, source.text)
+        if isinstance(fix, NoFix):
+            out.not_fixed.append((finding, fix.reason))
+        elif not fix.safe and not unsafe:
             out.not_fixed.append((finding, UNSAFE_HINT))
         else:
-            edits.extend(finding.fix.edits)
-            chosen.append(finding)
+            edits.extend(fix.edits)
+            chosen.append((finding, fix))
     text, skipped = apply_edits(source.text, edits)
     skipped_set = set(skipped)
-    for finding in chosen:
-        assert finding.fix is not None
-        if skipped_set.intersection(finding.fix.edits):
+    for finding, fix in chosen:
+        if skipped_set.intersection(fix.edits):
             out.not_fixed.append((finding, "overlaps another fix; run fix again"))
         else:
-            out.applied.append((finding, finding.fix.description))
+            out.applied.append((finding, fix.description))
     out.after = text
     return out
 
@@ -113,7 +131,7 @@ def plan_file(
     plans: list[tuple[Finding, Plan | NoFix]] = []
     for finding in sorted(findings, key=lambda f: f.sort_key):
         fixer = fixer_for(finding.code)
-        if fixer is None:
+        if not isinstance(fixer, Fixer):
             plans.append((finding, NoFix("no automatic fix")))
             continue
         try:
@@ -153,9 +171,6 @@ def fix_python_file(
     unsafe: bool,
 ) -> FileFix:
     out = FileFix(source.path, display, source.text, source.text)
-    # A Python rule may carry its own text edits instead of having a fixer.
-    with_edits = [f for f in findings if fixer_for(f.code) is None and f.fix and f.fix.edits]
-    findings = [f for f in findings if f not in with_edits]
     facts, planned, error = plan_file(source, display, findings, config, relpath)
     if facts is None:
         out.error = error
@@ -172,11 +187,7 @@ def fix_python_file(
         else:
             chosen.append((finding, plan))
     if not chosen:
-        if with_edits:
-            return _edits_in_python(source, display, with_edits, unsafe, out)
         return out
-    for finding in with_edits:
-        out.not_fixed.append((finding, "waits for this file's other fixes; run fix again"))
     try:
         text, deferred = render(facts, [plan for _, plan in chosen])
     except Exception as exc:  # a broken fix must not stop the run: this file stays as it is
@@ -195,21 +206,6 @@ def fix_python_file(
         else:
             out.applied.append((finding, plan.description))
     out.after = text
-    return out
-
-
-def _edits_in_python(
-    source: Source, display: str, findings: list[Finding], unsafe: bool, out: FileFix
-) -> FileFix:
-    edited = fix_text_file(source, display, findings, unsafe)
-    problem = verify(edited.after, display) if edited.after != source.text else None
-    out.not_fixed.extend(edited.not_fixed)
-    if problem is not None:
-        out.error = f"fix not applied: {problem}"
-        out.not_fixed.extend((f, out.error) for f, _ in edited.applied)
-        return out
-    out.applied.extend(edited.applied)
-    out.after = edited.after
     return out
 
 

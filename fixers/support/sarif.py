@@ -5,20 +5,22 @@ fix gets its :class:`~somatrace.checks.lint.findings.Fix` filled with the exact
 :class:`~somatrace.checks.lint.findings.Edit` s of *that* fix alone (its import included),
 computed by applying the fix in memory and diffing before/after
 (:func:`somatrace.fixers.support.edits.edits_between`).
-Nothing is written. Findings that already carry edits (config-file rules) are kept as they are.
+Fixes of config-file rules come from their :class:`~somatrace.fixers.support.base.TextFixer`
+without any parse. Nothing is written.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from somatrace.checks.lint.config import ConfigResolver, load_config_file
 from somatrace.checks.lint.findings import Finding, Fix
 from somatrace.checks.lint.source import Unreadable, read_source
 from somatrace.fixers import fixer_for
-from somatrace.fixers.support.base import Plan
+from somatrace.fixers.support.base import Plan, TextFixer
 from somatrace.fixers.support.edits import edits_between
 from somatrace.fixers.support.runner import plan_file, render, verify
 
@@ -37,10 +39,23 @@ def with_fix_edits(
     resolver = ConfigResolver(explicit=explicit, fallback_root=cwd)
     findings = list(findings)
     by_file: dict[Path, list[int]] = {}
-    for i, finding in enumerate(findings):
-        if finding.fix is None and fixer_for(finding.code) is not None:
-            by_file.setdefault(Path(os.path.abspath(cwd / finding.path)), []).append(i)
     out = list(findings)
+    texts: dict[Path, str | None] = {}
+    for i, finding in enumerate(findings):
+        fixer = fixer_for(finding.code)
+        if finding.fix is not None or fixer is None:
+            continue
+        path = Path(os.path.abspath(cwd / finding.path))
+        if isinstance(fixer, TextFixer):
+            if path not in texts:
+                read = read_source(path, MAX_FILE_SIZE, python=False)
+                texts[path] = None if isinstance(read, Unreadable) else read.text
+            text = texts[path]
+            fix = fixer.fix_text(finding, text) if text is not None else None
+            if isinstance(fix, Fix):
+                out[i] = replace(finding, fix=fix)
+            continue
+        by_file.setdefault(path, []).append(i)
     for path, indexes in by_file.items():
         if any(f.code == "ST900" and Path(os.path.abspath(cwd / f.path)) == path for f in findings):
             continue
@@ -62,16 +77,5 @@ def with_fix_edits(
                 continue
             edits = edits_between(source.text, text)
             fix = Fix(description=plan.description, edits=edits, safe=plan.safe)
-            original = findings[i]
-            out[i] = Finding(
-                path=original.path,
-                line=original.line,
-                col=original.col,
-                code=original.code,
-                message=original.message,
-                end_line=original.end_line,
-                end_col=original.end_col,
-                fix=fix,
-                data=original.data,
-            )
+            out[i] = replace(findings[i], fix=fix)
     return out

@@ -3,8 +3,14 @@
 (``ConditionalPrice``) and tiers (``TieredPrices``), bundled in the wheel.
 
 Only the bundled snapshot is used: the package's ``UpdatePrices`` (which downloads a newer
-snapshot over HTTP) is never started, so pricing makes no network call. The data is imported
-on first use, on the export thread, not in ``import somatrace`` or ``init_tracing``.
+snapshot over HTTP) is never started, so pricing makes no network call.
+
+The package is imported when the table is built (in ``init_tracing``, on the caller's thread),
+and its snapshot is read on first use. Importing it later, on a background thread, races with
+the application: ``genai_prices/__init__.py`` imports ``update_prices``, which imports
+``httpx2``, and openai 2.x probes ``sys.modules.get("httpx2")`` on every request
+(``openai/_httpx2.py: _loaded_httpx2``) and then reads ``httpx2.Timeout`` - from a module another
+thread is still importing: ``AttributeError: partially initialized module 'httpx2'``.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ class DatasetPrices:
     """Finds a model in the genai-prices snapshot and prices a call with it."""
 
     def __init__(self) -> None:
+        import genai_prices  # noqa: F401  (here, not on the export thread: see the module doc)
+
         self._lock = threading.Lock()
         self._misses: set[tuple[str, str | None]] = set()
         self._version: str | None = None

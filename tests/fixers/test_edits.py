@@ -74,24 +74,35 @@ def test_with_fix_edits_gives_each_finding_its_own_fix(tmp_path: Path) -> None:
     assert 'TRACE_CONTENT"] = "on"' in fixed  # only its own fix
 
 
-def test_python_finding_with_its_own_edits_is_applied_and_verified(tmp_path: Path) -> None:
+def test_the_st202_text_fixer_edits_the_word_it_saw_and_refuses_a_changed_file(
+    tmp_path: Path,
+) -> None:
+    """ST202's fixer builds its edit from the span the rule recorded, and checks that the text
+    there is still truthy: a file edited since the check gets no blind edit."""
     from somatrace.checks.lint.config import Config
-    from somatrace.checks.lint.findings import Finding, Fix
+    from somatrace.checks.lint.findings import Finding
     from somatrace.checks.lint.source import read_source
     from somatrace.fixers.support.runner import fix_source
+    from somatrace.rules.trace_content_enabled_config import VALUE_SPAN
 
-    path = tmp_path / "m.py"
-    path.write_text('span.set_attribute("user.email", email)\n', encoding="utf-8")
-    source = read_source(path, 1 << 20)
+    path = tmp_path / ".env"
+    path.write_text('# content\nTRACE_CONTENT="on"  # why\n', encoding="utf-8")
+    source = read_source(path, 1 << 20, python=False)
     assert not isinstance(source, Unreadable)
-    good = Fix("rename", (Edit(1, 21, 1, 31, "user.hash"),))
-    broken = Fix("break", (Edit(1, 1, 1, 5, "(((("),))
     config = Config(root=tmp_path)
-    found = Finding("m.py", 1, 21, "ST203", "pii", fix=good)
-    fixed = fix_source(source, "m.py", [found], config, "m.py")
-    assert fixed.after == 'span.set_attribute("user.hash", email)\n'
-    assert [f.code for f, _ in fixed.applied] == ["ST203"]
-    bad = fix_source(
-        source, "m.py", [Finding("m.py", 1, 1, "ST203", "x", fix=broken)], config, "m.py"
-    )
-    assert bad.after == source.text and bad.error and "fix not applied" in bad.error
+    data = {"variable": "TRACE_CONTENT", VALUE_SPAN: [2, 16, 2, 18]}
+    found = Finding(".env", 2, 1, "ST202", "on", data=data)
+    fixed = fix_source(source, ".env", [found], config, ".env")
+    assert fixed.after == '# content\nTRACE_CONTENT="false"  # why\n'
+    assert [description for _, description in fixed.applied] == ["set TRACE_CONTENT to false"]
+    path.write_text('# content\nTRACE_CONTENT="no"  # why\n', encoding="utf-8")
+    changed = read_source(path, 1 << 20, python=False)
+    assert not isinstance(changed, Unreadable)
+    stale = fix_source(changed, ".env", [found], config, ".env")
+    assert stale.after == changed.text and not stale.applied
+    assert [reason for _, reason in stale.not_fixed] == [
+        "the file changed since it was checked; run check again"
+    ]
+    folded = Finding(".env", 2, 1, "ST202", "on", data={"variable": "TRACE_CONTENT"})
+    unfixable = fix_source(source, ".env", [folded], config, ".env")
+    assert unfixable.after == source.text and "not spelled verbatim" in unfixable.not_fixed[0][1]

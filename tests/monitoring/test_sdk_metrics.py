@@ -94,11 +94,16 @@ print(json.dumps({"url": metrics.installed().url,
 
 def test_a_service_serves_prometheus_metrics_and_pushes_otlp_metrics(tmp_path: Path) -> None:
     port = free_port()
-    with OTLPReceiver(store=tmp_path / "telemetry.db") as receiver:
+    # Spans go to Langfuse (its profile: host and key pair); metrics to an OTLP collector
+    # (Langfuse ingests no metrics), here the lenient OTLP profile.
+    with (
+        OTLPReceiver(store=tmp_path / "telemetry.db") as receiver,
+        OTLPReceiver(store=tmp_path / "metrics.db", profile="otlp") as collector,
+    ):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SOMATRACE_"))}
         env.update(
-            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
-            OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=f"{receiver.url}/v1/metrics",
+            **receiver.service_env(),  # the Langfuse host and key pair
+            OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=f"{collector.url}/v1/metrics",
             SOMATRACE_METRICS_PORT=str(port),
             SOMATRACE_METRICS_HOST="127.0.0.1",
         )
@@ -110,7 +115,7 @@ def test_a_service_serves_prometheus_metrics_and_pushes_otlp_metrics(tmp_path: P
         assert served["url"] == f"http://127.0.0.1:{port}/metrics"
         text = served["text"]
         spans = receiver.wait_for_spans(5)
-        pushed = receiver.metrics()
+        pushed = collector.metrics()
 
     # The exposition: names as metric_names derives them, labels as declared.
     labels = 'agent_id="planner",currency="USD",model="gpt-4o-2024-08-06",service="metrics-demo",tenant_id="acme",workflow_name="invoice-qa"'

@@ -109,7 +109,7 @@ def load(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Load]:
             [sys.executable, str(FAULTY)],
             env=_service_env(
                 {
-                    "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+                    **receiver.service_env(),  # the Langfuse host and key pair
                     "OPENAI_BASE_URL": unpriced_llm.base_url,
                     "OPENAI_API_KEY": "sk-local",
                     "FAULTY_UNPRICED_MODEL": UNPRICED_MODEL,

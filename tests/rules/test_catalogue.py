@@ -62,6 +62,17 @@ def test_each_fixer_names_a_rule_that_declares_a_fix() -> None:
         )
 
 
+def test_every_rule_that_declares_a_fix_has_its_fixer_module() -> None:
+    """Fix availability is declared once, on the rule; the fixer must exist exactly then, as
+    fixers/<rule module>.py (LibCST for Python rules, text edits for config-file rules)."""
+    fixers = all_fixers()
+    for rule in all_rules():
+        if rule.FIX.fixable:
+            assert rule.CODE in fixers, f"{rule.CODE} declares {rule.FIX.value} but has no fixer"
+        else:
+            assert rule.CODE not in fixers, f"{rule.CODE} declares no fix but has a fixer"
+
+
 def test_generated_rule_pages_and_readme_table_are_fresh() -> None:
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "generate_rule_docs.py"), "--check"],
