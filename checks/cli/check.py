@@ -14,13 +14,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from somatrace.checks.cli.options import rule_codes
 from somatrace.checks.cli.presentation import (
     relative_to,
     repository_paths,
     sanitised,
     with_fingerprints,
 )
-from somatrace.checks.lint.config import CODE_PREFIX
 from somatrace.checks.lint.discovery import discover, unmatched_patterns
 from somatrace.checks.lint.engine import (
     CheckResult,
@@ -30,21 +30,12 @@ from somatrace.checks.lint.engine import (
     phases_json,
 )
 from somatrace.checks.lint.errors import UsageError
-from somatrace.checks.lint.selectors import is_known, unknown_message
 from somatrace.checks.reporters import FORMATS, get_reporter
 from somatrace.checks.reporters.text import fix_safety
 from somatrace.rules import all_rules, rule_by_code
 
 STDIN = Path("-")
 DEFAULT_STDIN_NAME = "stdin.py"
-
-
-def _codes(value: str) -> list[str]:
-    codes = [c.strip().upper() for c in value.split(",") if c.strip()]
-    for code in codes:
-        if not CODE_PREFIX.match(code) or not is_known(code):
-            raise argparse.ArgumentTypeError(unknown_message(code))
-    return codes
 
 
 def add_selection_options(parser: argparse.ArgumentParser) -> None:
@@ -56,13 +47,13 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
         help="files or folders (default: .); `-` reads one file from stdin",
     )
     parser.add_argument(
-        "--select", type=_codes, help="only these rule codes or prefixes (comma-separated)"
+        "--select", type=rule_codes, help="only these rule codes or prefixes (comma-separated)"
     )
     parser.add_argument(
-        "--extend-select", type=_codes, default=[], help="add codes to the selection"
+        "--extend-select", type=rule_codes, default=[], help="add codes to the selection"
     )
     parser.add_argument(
-        "--ignore", type=_codes, default=[], help="skip these rule codes or prefixes"
+        "--ignore", type=rule_codes, default=[], help="skip these rule codes or prefixes"
     )
     parser.add_argument(
         "--config",

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from somatrace.checks.cli.options import add_output_file, rule_codes
+from somatrace.checks.lint.config import is_selected
+from somatrace.checks.lint.engine import CheckResult
 from somatrace.checks.lint.errors import UsageError
 from somatrace.checks.lint.findings import Finding
+from somatrace.checks.lint.suppression import NoqaMap, noqa_map
+from somatrace.checks.reporters import FORMATS, get_reporter
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +38,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     validate.add_argument(
         "--min-sampling-rate", default="1.0", help="lowest acceptable sampling rate (default: 1.0)"
     )
-    validate.add_argument("--output-format", choices=("text", "json"), default="text")
+    validate.add_argument(
+        "--output-format", choices=FORMATS, default="text",
+        help="the reporters of `somatrace check` (default: text)",
+    )  # fmt: skip
+    add_output_file(validate, "write the report here instead of stdout")
+    validate.add_argument(
+        "--select", type=rule_codes, help="only these codes or prefixes (comma-separated)"
+    )
+    validate.add_argument(
+        "--ignore", type=rule_codes, default=[], help="skip these codes or prefixes"
+    )
     validate.add_argument(
         "--no-policy-rules",
         action="store_true",
@@ -63,25 +77,40 @@ def run(args: argparse.Namespace) -> int:
         policy=EnvPolicy(min_sampling_rate=rate),
         check_rules=None if args.no_policy_rules else _check_rules,
     )
-    if args.output_format == "json":
-        payload = {
-            "ok": report.ok,
-            "files": report.files,
-            "objects": report.objects,
-            "helmfiles": report.helmfiles,
-            "issues": [i.to_dict() for i in report.issues],
-        }
-        print(json.dumps(payload, indent=2))
+    findings = _selected(report.issues, args.select or ["ALL"], args.ignore)
+    findings = _not_suppressed(findings)
+    result = CheckResult(findings=findings, files_checked=report.files, roots=[root])
+    text = get_reporter(args.output_format)(result)
+    if args.output is not None:
+        args.output.write_text(text, encoding="utf-8")
     else:
-        for issue in report.issues:
-            print(issue)
-        verdict = "ok" if report.ok else f"{len(report.issues)} problem(s)"
-        print(
-            f"{root}: {report.files} files, {report.objects} objects, "
-            f"{report.helmfiles} helmfile(s): {verdict}",
-            file=sys.stderr,
-        )
-    return 0 if report.ok else 1
+        sys.stdout.write(text)
+    verdict = "ok" if not findings else f"{len(findings)} problem(s)"
+    print(
+        f"{root}: {report.files} files, {report.objects} objects, "
+        f"{report.helmfiles} helmfile(s): {verdict}",
+        file=sys.stderr,
+    )
+    return 1 if findings else 0
+
+
+def _selected(findings: list[Finding], select: list[str], ignore: list[str]) -> list[Finding]:
+    return [f for f in findings if is_selected(f.code, select, ignore)]
+
+
+def _not_suppressed(findings: list[Finding]) -> list[Finding]:
+    """``# noqa: DV201`` (and file-wide exemptions) in the YAML files, as in `somatrace check`."""
+    maps: dict[str, NoqaMap] = {}
+    kept = []
+    for finding in findings:
+        if finding.path not in maps:
+            try:
+                maps[finding.path] = noqa_map(Path(finding.path).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                maps[finding.path] = NoqaMap()
+        if not maps[finding.path].suppresses(finding):
+            kept.append(finding)
+    return kept
 
 
 def _check_rules(root: Path) -> list[Finding]:

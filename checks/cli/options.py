@@ -7,6 +7,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from somatrace.checks.lint.config import CODE_PREFIX
+from somatrace.checks.lint.selectors import is_known, unknown_message
+
+
+def rule_codes(value: str) -> list[str]:
+    """``--select`` / ``--ignore``: comma-separated codes or prefixes, each one that exists."""
+    codes = [c.strip().upper() for c in value.split(",") if c.strip()]
+    for code in codes:
+        if not CODE_PREFIX.match(code) or not is_known(code):
+            raise argparse.ArgumentTypeError(unknown_message(code))
+    return codes
+
 
 def add_output_format(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--output-format", choices=("text", "json"), default="text", help=help_text)

@@ -17,10 +17,10 @@ from somatrace.checks.deploy.issues import (
     MISSING_REFERENCE,
     MISSING_SECRET,
     UNKNOWN_NAMESPACE,
-    DeployIssue,
 )
 from somatrace.checks.deploy.workloads import pod_spec_path, value_at
 from somatrace.checks.deploy.yamlsrc import PathKey, YamlDoc
+from somatrace.checks.lint.findings import Finding
 
 BUILTIN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 BUILTIN_CLUSTER_ROLES = frozenset({"view", "edit", "admin", "cluster-admin"})
@@ -71,7 +71,7 @@ class Located:
 
     def issue(
         self, code: str, message: str, path: Sequence[PathKey] = (), *, key_node: bool = False
-    ) -> DeployIssue:
+    ) -> Finding:
         suffix = f" [{self.context}]" if self.context else ""
         return self.doc.issue(code, message + suffix, [*self.base, *path], key_node=key_node)
 
@@ -191,7 +191,7 @@ def secret_refs_of_object(obj: Located) -> Iterator[SecretRef]:
                 )
 
 
-def check_secret_refs(refs: Sequence[SecretRef], inventory: Inventory) -> list[DeployIssue]:
+def check_secret_refs(refs: Sequence[SecretRef], inventory: Inventory) -> list[Finding]:
     """A located DV301 for every read of a Secret (key) no ExternalSecret produces. Reads of
     one place in several environments give one issue naming them all."""
     contexts: dict[tuple[str, str, str, str, tuple[PathKey, ...]], list[str]] = {}
@@ -231,9 +231,9 @@ def _merged_context(contexts: Sequence[str]) -> str:
     return f" [environment: {', '.join(envs)}]"
 
 
-def check_object_refs(obj: Located, inventory: Inventory) -> list[DeployIssue]:
+def check_object_refs(obj: Located, inventory: Inventory) -> list[Finding]:
     """Namespaces and named objects that ``obj`` lives in or points at."""
-    issues: list[DeployIssue] = []
+    issues: list[Finding] = []
     namespace = obj.namespace
     if namespace is not None and namespace not in inventory.namespaces:
         issues.append(
@@ -274,7 +274,7 @@ def check_object_refs(obj: Located, inventory: Inventory) -> list[DeployIssue]:
     return issues
 
 
-def _binding_refs(obj: Located, inventory: Inventory) -> list[DeployIssue]:
+def _binding_refs(obj: Located, inventory: Inventory) -> list[Finding]:
     issues = []
     role = obj.data.get("roleRef") or {}
     role_kind, role_name = role.get("kind"), str(role.get("name"))
@@ -314,7 +314,7 @@ def _binding_refs(obj: Located, inventory: Inventory) -> list[DeployIssue]:
     return issues
 
 
-def _pod_refs(obj: Located, inventory: Inventory) -> list[DeployIssue]:
+def _pod_refs(obj: Located, inventory: Inventory) -> list[Finding]:
     spec_path = pod_spec_path(obj.data)
     namespace = obj.namespace
     pod = value_at(obj.data, spec_path) if spec_path else None
@@ -355,7 +355,7 @@ def _config_map(
     ref: Any,
     field_name: str,
     path: list[PathKey],
-    issues: list[DeployIssue],
+    issues: list[Finding],
 ) -> None:
     if not isinstance(ref, dict) or not ref.get(field_name) or ref.get("optional"):
         return

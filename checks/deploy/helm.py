@@ -34,11 +34,11 @@ from somatrace.checks.deploy.issues import (
     UNKNOWN_NAMESPACE,
     VALUES_FILE,
     VALUES_SCHEMA,
-    DeployIssue,
 )
 from somatrace.checks.deploy.kube import location, unexpected_keys
 from somatrace.checks.deploy.workloads import value_at
 from somatrace.checks.deploy.yamlsrc import PathKey, YamlDoc, load_documents, load_text
+from somatrace.checks.lint.findings import Finding
 from somatrace.checks.policy.environ import DEFAULT_POLICY, EnvPolicy, evaluate_var
 
 HELMFILE_NAMES = ("helmfile.yaml", "helmfile.yml")
@@ -118,7 +118,7 @@ class Source:
 
 @dataclass
 class HelmfileResult:
-    issues: list[DeployIssue] = field(default_factory=list)
+    issues: list[Finding] = field(default_factory=list)
     embedded: list[Located] = field(default_factory=list)
     secret_refs: list[SecretRef] = field(default_factory=list)
     files: set[Path] = field(default_factory=set)  # values files consumed
@@ -178,9 +178,7 @@ def check_helmfile(
                 grouped.setdefault(key, set()).add(env)
     for (shown, line, col, code, message), envs in grouped.items():
         label = ", ".join(sorted(envs))
-        result.issues.append(
-            DeployIssue(shown, line, col, code, f"{message} [environment: {label}]")
-        )
+        result.issues.append(Finding(shown, line, col, code, f"{message} [environment: {label}]"))
     return result
 
 
@@ -193,8 +191,8 @@ def _check_release(
     namespace: str,
     policy: EnvPolicy,
     result: HelmfileResult,
-) -> list[DeployIssue]:
-    issues: list[DeployIssue] = []
+) -> list[Finding]:
+    issues: list[Finding] = []
     layers: list[tuple[Any, Source]] = []
     for v_index, entry in enumerate(release.get("values") or []):
         here = ("releases", index, "values", v_index)
@@ -273,7 +271,7 @@ def _load_values_file(
     env: str,
     doc: YamlDoc,
     here: tuple[PathKey, ...],
-    issues: list[DeployIssue],
+    issues: list[Finding],
     result: HelmfileResult,
 ) -> tuple[Any, Source] | None:
     file = base_dir / entry
@@ -387,14 +385,14 @@ def _locate(
     message: str,
     *,
     key_node: bool = False,
-) -> DeployIssue:
+) -> Finding:
     source = _source_of(provenance, path)
     return source.doc.issue(code, message, [*source.base, *path], key_node=key_node)
 
 
 def _inline_secrets(
     values: Any, provenance: dict[tuple[PathKey, ...], Source], policy: EnvPolicy
-) -> list[DeployIssue]:
+) -> list[Finding]:
     issues = []
     for obj_path in _expand(values, SECRET_VALUE_OBJECTS):
         if value_at(values, (*obj_path, "value")):

@@ -1,11 +1,10 @@
-"""What deploy validation reports: a located, coded message."""
+"""The codes deploy validation reports (as :class:`~somatrace.checks.lint.findings.Finding` s,
+like every other command), and how it shows a path."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from somatrace.checks.lint import codes
 
@@ -22,23 +21,6 @@ VALUES_FILE = codes.DEPLOY_VALUES_FILE
 MISSING_SECRET = codes.DEPLOY_MISSING_SECRET
 UNKNOWN_NAMESPACE = codes.DEPLOY_UNKNOWN_NAMESPACE
 MISSING_REFERENCE = codes.DEPLOY_MISSING_REFERENCE
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class DeployIssue:
-    """One problem in a deployment directory; ``line``/``col`` are 1-based."""
-
-    path: str
-    line: int
-    col: int
-    code: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.code} {self.message}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def display_path(path: Path) -> str:

@@ -21,10 +21,10 @@ from somatrace.checks.deploy.issues import (
     K8S_SCHEMA,
     NO_SCHEMA,
     WORKLOAD_SEMANTICS,
-    DeployIssue,
 )
 from somatrace.checks.deploy.workloads import value_at
 from somatrace.checks.deploy.yamlsrc import PathKey, YamlDoc
+from somatrace.checks.lint.findings import Finding
 
 DEFAULT_KUBERNETES_VERSION = "1.31"
 
@@ -46,7 +46,7 @@ def validate_object(
     data: dict[str, Any],
     base: Sequence[PathKey] = (),
     kubernetes_version: str = DEFAULT_KUBERNETES_VERSION,
-) -> list[DeployIssue]:
+) -> list[Finding]:
     """Schema and semantic problems of one object. ``base`` is where the object sits inside
     ``doc`` (``()`` for a plain manifest, e.g. ``("extraManifests", 0)`` inside Helm values)."""
     api_version, kind = str(data.get("apiVersion")), str(data.get("kind"))
@@ -80,7 +80,7 @@ def validate_object(
 
 def _kubernetes_schema(
     doc: YamlDoc, data: dict[str, Any], base: Sequence[PathKey], version: str, what: str
-) -> list[DeployIssue]:
+) -> list[Finding]:
     try:
         validator, used = kubernetes_validator(
             version, api_version=str(data["apiVersion"]), kind=str(data["kind"])
@@ -137,11 +137,9 @@ def _definitions(directory: str, wanted: str) -> Resource:
     return Resource.from_contents(contents)
 
 
-def semantic_issues(
-    doc: YamlDoc, data: dict[str, Any], base: Sequence[PathKey]
-) -> list[DeployIssue]:
+def semantic_issues(doc: YamlDoc, data: dict[str, Any], base: Sequence[PathKey]) -> list[Finding]:
     """Rules of the API server that its OpenAPI schema does not carry."""
-    found: list[DeployIssue] = []
+    found: list[Finding] = []
     what = describe(data)
     spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
     if data.get("kind") == "CronJob":

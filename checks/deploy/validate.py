@@ -22,7 +22,7 @@ from pathlib import Path
 
 from somatrace.checks.deploy import crossrefs, helm, kube
 from somatrace.checks.deploy.crossrefs import Inventory, Located
-from somatrace.checks.deploy.issues import INLINE_SECRET, K8S_SCHEMA, DeployIssue, display_path
+from somatrace.checks.deploy.issues import INLINE_SECRET, K8S_SCHEMA, display_path
 from somatrace.checks.deploy.workloads import configmap_data, evaluate_workload
 from somatrace.checks.deploy.yamlsrc import YamlDoc, load_documents
 from somatrace.checks.lint.findings import Finding
@@ -33,7 +33,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 @dataclass
 class ValidationReport:
-    issues: list[DeployIssue] = field(default_factory=list)
+    issues: list[Finding] = field(default_factory=list)
     files: int = 0
     objects: int = 0
     helmfiles: int = 0
@@ -106,15 +106,15 @@ def validate_directory(
         # The config-file rules of `somatrace check` see the same env entries in YAML: keep
         # one finding per place and code (ours names the object and container).
         seen = {(i.path, i.line, i.code) for i in report.issues}
-        found = [DeployIssue(f.path, f.line, f.col, f.code, f.message) for f in check_rules(root)]
+        found = check_rules(root)
         report.issues.extend(i for i in found if (i.path, i.line, i.code) not in seen)
-    report.issues = sorted(set(report.issues))
+    report.issues = sorted(set(report.issues), key=lambda f: (f.sort_key, f.message))
     return report
 
 
 def _object_issues(
     obj: Located, version: str, policy: EnvPolicy, configmaps: dict[tuple[str, str], dict[str, str]]
-) -> list[DeployIssue]:
+) -> list[Finding]:
     issues = kube.validate_object(obj.doc, obj.data, obj.base, version)
     if obj.context:
         issues = [_with_context(i, obj.context) for i in issues]
@@ -170,10 +170,8 @@ def _not_an_object(data: object) -> str:
     )
 
 
-def _with_context(issue: DeployIssue, context: str) -> DeployIssue:
-    return DeployIssue(
-        issue.path, issue.line, issue.col, issue.code, f"{issue.message} [{context}]"
-    )
+def _with_context(issue: Finding, context: str) -> Finding:
+    return Finding(issue.path, issue.line, issue.col, issue.code, f"{issue.message} [{context}]")
 
 
 def _unique_embedded(embedded: Iterable[Located]) -> list[Located]:

@@ -9,7 +9,8 @@ from typing import Any
 
 import yaml
 
-from somatrace.checks.deploy.issues import YAML_ERROR, DeployIssue, display_path
+from somatrace.checks.deploy.issues import YAML_ERROR, display_path
+from somatrace.checks.lint.findings import Finding
 
 PathKey = str | int
 # libyaml's loader when PyYAML has it (the same nodes and marks, ten times faster).
@@ -47,9 +48,9 @@ class YamlDoc:
 
     def issue(
         self, code: str, message: str, keys: Sequence[PathKey] = (), *, key_node: bool = False
-    ) -> DeployIssue:
+    ) -> Finding:
         line, col = self.position(keys, key_node=key_node)
-        return DeployIssue(self.shown, line, col, code, message)
+        return Finding(self.shown, line, col, code, message)
 
 
 def _child(node: yaml.Node, step: PathKey) -> tuple[yaml.Node | None, yaml.Node | None]:
@@ -66,16 +67,16 @@ def _child(node: yaml.Node, step: PathKey) -> tuple[yaml.Node | None, yaml.Node 
     return None, None
 
 
-def load_documents(path: Path) -> tuple[list[YamlDoc], list[DeployIssue]]:
+def load_documents(path: Path) -> tuple[list[YamlDoc], list[Finding]]:
     """Every document of ``path`` (empty ones skipped), or the parse error, located."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return [], [DeployIssue(display_path(path), 1, 1, YAML_ERROR, f"cannot read file: {exc}")]
+        return [], [Finding(display_path(path), 1, 1, YAML_ERROR, f"cannot read file: {exc}")]
     return load_text(text, path)
 
 
-def load_text(text: str, path: Path) -> tuple[list[YamlDoc], list[DeployIssue]]:
+def load_text(text: str, path: Path) -> tuple[list[YamlDoc], list[Finding]]:
     docs: list[YamlDoc] = []
     loader = _LOADER(text)
     try:
@@ -91,7 +92,7 @@ def load_text(text: str, path: Path) -> tuple[list[YamlDoc], list[DeployIssue]]:
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         problem = getattr(exc, "problem", None) or str(exc)
         return docs, [
-            DeployIssue(display_path(path), line, col, YAML_ERROR, f"invalid YAML: {problem}")
+            Finding(display_path(path), line, col, YAML_ERROR, f"invalid YAML: {problem}")
         ]
     finally:
         loader.dispose()

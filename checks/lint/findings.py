@@ -43,6 +43,9 @@ class Finding:
     # Rule-specific, JSON-able extras (e.g. the entrypoint kind); never holds secrets.
     data: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.code} {self.message}"
+
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.col, self.code)

@@ -47,7 +47,7 @@ def issues(deploy: Path, *, policy_rules: bool = False) -> list[str]:
 def test_shipped_deploy_directory_passes() -> None:
     done = run_cli("deploy", "validate", "deploy", cwd=REPO)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout == ""
+    assert done.stdout.startswith("All checks passed!")
     assert "objects" in done.stderr and ": ok" in done.stderr
 
 
@@ -459,12 +459,45 @@ def test_cli_json_output_and_exit_codes(deploy: Path) -> None:
     )
     done = run_cli("deploy", "validate", str(deploy), "--output-format", "json", cwd=deploy.parent)
     assert done.returncode == 1
-    payload = json.loads(done.stdout)
-    assert payload["ok"] is False and payload["helmfiles"] == 1
-    (issue,) = payload["issues"]
+    (issue,) = json.loads(done.stdout)  # the records of `somatrace check --output-format json`
     assert issue["code"] == "DV104" and "unknown macro '@nightly'" in issue["message"]
+    assert issue["name"] is not None and issue["path"] == "deploy/k8s/nightly-eval-cronjob.yaml"
+    assert "1 helmfile(s): 1 problem(s)" in done.stderr
     missing = run_cli("deploy", "validate", "no-such-dir", cwd=deploy.parent)
     assert missing.returncode == 2 and "no-such-dir: no such file or directory" in missing.stderr
+
+
+def test_deploy_findings_go_through_selection_noqa_and_every_reporter(deploy: Path) -> None:
+    """DV codes are codes like any other: --select/--ignore, `# noqa: DV104` on the line, and
+    the SARIF / GitHub reporters of `somatrace check`."""
+    cronjob = deploy / "k8s/nightly-eval-cronjob.yaml"
+    edit(cronjob, '  schedule: "0 2 * * *"', '  schedule: "@nightly"')
+    line = line_of(cronjob, "@nightly")
+    sarif = run_cli(
+        "deploy", "validate", str(deploy), "--output-format", "sarif", cwd=deploy.parent
+    )
+    assert sarif.returncode == 1
+    (result,) = json.loads(sarif.stdout)["runs"][0]["results"]
+    assert result["ruleId"] == "DV104"
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == line
+    github = run_cli(
+        "deploy", "validate", str(deploy), "--output-format", "github", cwd=deploy.parent
+    )
+    assert github.stdout.startswith(
+        f"::error file=deploy/k8s/nightly-eval-cronjob.yaml,line={line},col=13,"
+        "title=DV104 workload-semantics::DV104 CronJob"
+    ), github.stdout
+    ignored = run_cli("deploy", "validate", str(deploy), "--ignore", "DV1", cwd=deploy.parent)
+    assert ignored.returncode == 0, ignored.stdout + ignored.stderr
+    other = run_cli("deploy", "validate", str(deploy), "--select", "DV2", cwd=deploy.parent)
+    assert other.returncode == 0, other.stdout + other.stderr
+    chosen = run_cli("deploy", "validate", str(deploy), "--select", "DV104", cwd=deploy.parent)
+    assert chosen.returncode == 1 and "DV104" in chosen.stdout
+    unknown = run_cli("deploy", "validate", str(deploy), "--select", "DV999", cwd=deploy.parent)
+    assert unknown.returncode == 2 and "Unknown rule selector: `DV999`" in unknown.stderr
+    edit(cronjob, '  schedule: "@nightly"', '  schedule: "@nightly"  # noqa: DV104')
+    quiet = run_cli("deploy", "validate", str(deploy), cwd=deploy.parent)
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
 
 
 def test_packaged_values_schema_is_the_deployed_one() -> None:

@@ -113,6 +113,8 @@ def load(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Load]:
                     "OPENAI_BASE_URL": unpriced_llm.base_url,
                     "OPENAI_API_KEY": "sk-local",
                     "FAULTY_UNPRICED_MODEL": UNPRICED_MODEL,
+                    # Prometheus scrapes every second: rounds 1.5 s apart give rate() samples
+                    "FAULTY_PAUSE_S": "1.5",
                     "FAULTY_CLOSED_URL": f"http://127.0.0.1:{free_port()}/v1",
                     **_metrics_env(faulty_port),
                 }
