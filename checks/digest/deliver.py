@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import smtplib
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 
 from somatrace.checks.digest.model import TEMPLATE, Digest
 from somatrace.checks.digest.render import subject, text_body
+from somatrace.checks.runtime.webhook import WebhookError, post_json
 
 __all__ = ["DeliveryError", "post_webhook", "send_email", "text_body", "webhook_payload"]
 
@@ -33,17 +32,12 @@ def webhook_payload(digest: Digest, recipients: Sequence[str] = ()) -> dict[str,
 def post_webhook(
     url: str, digest: Digest, recipients: Sequence[str] = (), timeout: float = 30.0
 ) -> int:
-    body = json.dumps(webhook_payload(digest, recipients)).encode()
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        raise DeliveryError(f"digest webhook {url} answered HTTP {error.code}") from error
-    except OSError as error:
-        raise DeliveryError(f"digest webhook {url} unreachable: {error}") from error
+        return post_json(
+            url, webhook_payload(digest, recipients), timeout=timeout, what="digest webhook"
+        )
+    except WebhookError as error:
+        raise DeliveryError(str(error)) from error
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,8 @@ default relative to the baseline (0.05 = 5 % of the baseline value), or in absol
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -22,6 +19,8 @@ from pathlib import Path
 from somatrace import metric_names as names
 from somatrace.checks.eval.config import EvalConfig
 from somatrace.checks.eval.history import STATUS_ERROR, STATUS_OK, History, RunRecord
+from somatrace.checks.runtime.webhook import WebhookError as WebhookError  # raised here
+from somatrace.checks.runtime.webhook import post_json
 
 STATUS_METRIC = names.RAGET_STATUS.series
 LAST_SUCCESS_METRIC = names.RAGET_LAST_SUCCESS.series
@@ -142,23 +141,9 @@ def webhook_payload(
     }
 
 
-class WebhookError(RuntimeError):
-    pass
-
-
 def post_webhook(url: str, payload: object, *, timeout: float = 10.0) -> int:
     """POST ``payload`` as JSON; returns the HTTP status, raises :class:`WebhookError`."""
-    body = json.dumps(payload).encode()
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        raise WebhookError(f"alert webhook {url} answered HTTP {exc.code}") from exc
-    except OSError as exc:
-        raise WebhookError(f"alert webhook {url} unreachable: {exc}") from exc
+    return post_json(url, payload, timeout=timeout, what="alert webhook")
 
 
 # -- Prometheus textfile ----------------------------------------------------------------------
