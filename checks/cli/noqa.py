@@ -16,7 +16,7 @@ import tokenize
 from collections.abc import Callable
 from pathlib import Path
 
-from somatrace.checks.lint.boundary import OUTSIDE_REASON, inside, project_root
+from somatrace.checks.lint.boundary import OUTSIDE_REASON, inside, project_root, within_project
 from somatrace.checks.lint.codes import PARSE_ERROR
 from somatrace.checks.lint.engine import CheckSettings, Engine
 from somatrace.checks.lint.findings import Finding
@@ -39,6 +39,8 @@ class Audit:
 
 
 def _text(path: Path) -> str | None:
+    if not within_project(path, Path.cwd()):
+        return None  # never read through a link out of the project
     try:
         data = path.read_bytes()
     except OSError:

@@ -57,6 +57,12 @@ def project_root(
     return Path(base)
 
 
+def within_project(path: str | os.PathLike[str], fallback: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` really lies inside the project that lexically holds it (one-off
+    callers; a whole run uses :class:`Boundary`)."""
+    return inside(path, project_root(path, fallback))
+
+
 class Boundary:
     """Memoised :func:`project_root` / :func:`inside` for one run."""
 

@@ -117,9 +117,8 @@ def _fix_one(
     display = findings[0].path
     config = engine.resolver.for_path(path)
     if not engine.boundary.contains(path, config.root):
-        reason = f"not fixed: {OUTSIDE_REASON}"
-        report.errors.append(f"{display}: {reason}")
-        _not_fixed(report, findings, reason)
+        report.errors.append(f"{display}: not fixed: {OUTSIDE_REASON}")
+        _not_fixed(report, findings, OUTSIDE_REASON)
         return None
     root = engine.boundary.root_of(path, config.root)
     try:
@@ -132,9 +131,8 @@ def _fix_one(
         return None  # ST900 territory: never touched
     problem = rewrite_problem(decoded.encoding)
     if problem is not None:
-        reason = f"not fixed: {problem}"
-        report.errors.append(f"{display}: {reason}")
-        _not_fixed(report, findings, reason)
+        report.errors.append(f"{display}: not fixed: {problem}")
+        _not_fixed(report, findings, problem)
         return None
     fixed = fix_source(decoded, display, findings, config, config.relpath(path), options.unsafe)
     for finding, reason in fixed.not_fixed:
@@ -148,7 +146,7 @@ def _fix_one(
             data = encode_text(fixed.after, decoded.encoding, snapshot.data)
             write_atomic(snapshot, data, root=root, force=options.force)
         except Refused as exc:
-            report.errors.append(f"{display}: {exc}")
+            report.errors.append(f"{display}: not written: {exc}")
             _not_fixed(report, [f for f, _ in fixed.applied], str(exc))
             return None
         except ChangedOnDisk as exc:

@@ -108,20 +108,18 @@ def encode_text(text: str, encoding: str, original: bytes | None = None) -> byte
     not round-trip through it, or when the new text does not."""
     problem = rewrite_problem(encoding)
     if problem is not None:
-        raise Refused(f"not fixed: {problem}")
+        raise Refused(problem)
     if original is not None and not round_trips(original, encoding):
         raise Refused(
-            f"not fixed: its bytes do not survive a decode and encode as {encoding!r}, "
+            f"its bytes do not survive a decode and encode as {encoding!r}, "
             "so a rewrite would change more than the fix"
         )
     try:
         data = text.encode(encoding)
     except UnicodeEncodeError as exc:
-        raise Refused(
-            f"not fixed: the fixed text cannot be written as {encoding!r}: {exc}"
-        ) from exc
+        raise Refused(f"the fixed text cannot be written as {encoding!r}: {exc}") from exc
     if data.decode(encoding) != text:
-        raise Refused(f"not fixed: the fixed text does not round-trip through {encoding!r}")
+        raise Refused(f"the fixed text does not round-trip through {encoding!r}")
     return data
 
 
@@ -145,13 +143,11 @@ def check_writable(snapshot: Snapshot, root: Path | str, *, force: bool = False)
     """:class:`Refused` unless ``snapshot`` may be written: inside ``root`` (every link
     resolved), a regular file, and not read-only (unless ``force``)."""
     if not inside(snapshot.path, root):
-        raise Refused(
-            f"not written: its real location {snapshot.path} is outside the project {root}"
-        )
+        raise Refused(f"its real location {snapshot.path} is outside the project {root}")
     if not stat.S_ISREG(snapshot.mode):
-        raise Refused("not written: not a regular file")
+        raise Refused("not a regular file")
     if is_read_only(snapshot) and not force:
-        raise Refused("not written: the file is read-only (run with --force to fix it anyway)")
+        raise Refused("the file is read-only (run with --force to fix it anyway)")
 
 
 def remove_stale_temps(
