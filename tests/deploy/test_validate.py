@@ -69,7 +69,9 @@ def test_values_type_error_names_the_file_that_set_it(deploy: Path) -> None:
     assert found.startswith(
         f"deploy/helm/langfuse/values-common.yaml:{line_of(common, 'telemetryEnabled')}:"
     )
-    assert "DV201 langfuse.features.telemetryEnabled: ****(4 chars) is not of type 'boolean'" in found
+    assert (
+        "DV201 langfuse.features.telemetryEnabled: ****(4 chars) is not of type 'boolean'" in found
+    )
     assert found.endswith("[environment: dev, prod]")
 
 

@@ -64,7 +64,7 @@ def test_transforming_codecs_are_never_rewritten(tmp_path: Path, codec: str, dat
         ("", "utf-8", "# café ☕\n"),
         ("", "utf-8-sig", "# café\n"),
         ("# -*- coding: latin-1 -*-\n", "latin-1", "# café\n"),
-        ("# coding: cp1252\n", "cp1252", "# café – €\n"),
+        ("# coding: cp1252\n", "cp1252", "# café \u2013 €\n"),
     ],
 )
 def test_round_tripping_codecs_are_fixed_in_their_own_encoding(
