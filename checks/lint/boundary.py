@@ -64,35 +64,46 @@ def within_project(path: str | os.PathLike[str], fallback: str | os.PathLike[str
 
 
 class Boundary:
-    """Memoised :func:`project_root` / :func:`inside` for one run."""
+    """Memoised :func:`project_root` / :func:`inside` for one run: each folder is resolved
+    once; a file then costs one ``lstat`` (is it a link?)."""
 
     def __init__(self, fallback: str | os.PathLike[str]) -> None:
         self.fallback = os.path.abspath(fallback)
-        self._roots: dict[str, str] = {}  # folder (lexical) -> project root (real)
-        self._real_dirs: dict[str, str] = {}  # folder (lexical) -> folder (real)
+        # folder (lexical) -> (folder resolved, project root resolved), per config root given
+        self._dirs: dict[tuple[str, str | None], tuple[str, str]] = {}
+
+    def _folder(self, folder: str, config_root: str | os.PathLike[str] | None) -> tuple[str, str]:
+        key = (folder, None if config_root is None else os.fspath(config_root))
+        found = self._dirs.get(key)
+        if found is None:
+            found = (real(folder), real(project_root(folder, self.fallback, config_root)))
+            self._dirs[key] = found
+        return found
+
+    @staticmethod
+    def _split(path: str | os.PathLike[str]) -> tuple[str, str]:
+        text = os.fspath(path)
+        if not os.path.isabs(text) or "/." in text or "//" in text:
+            text = os.path.abspath(text)
+        return os.path.split(text)
 
     def root_of(
         self, path: str | os.PathLike[str], config_root: str | os.PathLike[str] | None = None
     ) -> str:
-        folder = os.path.dirname(os.path.abspath(path))
-        found = self._roots.get(folder)
-        if found is None:
-            found = real(project_root(folder, self.fallback, config_root))
-            self._roots[folder] = found
-        return found
+        """The resolved root of the project that lexically holds ``path``."""
+        return self._folder(self._split(path)[0], config_root)[1]
 
     def real_path(self, path: str | os.PathLike[str]) -> str:
-        absolute = os.path.abspath(path)
-        folder, name = os.path.split(absolute)
-        real_folder = self._real_dirs.get(folder)
-        if real_folder is None:
-            real_folder = real(folder)
-            self._real_dirs[folder] = real_folder
-        joined = os.path.join(real_folder, name)
+        folder, name = self._split(path)
+        joined = os.path.join(self._folder(folder, None)[0], name)
         return real(joined) if os.path.islink(joined) else joined
 
     def contains(
         self, path: str | os.PathLike[str], config_root: str | os.PathLike[str] | None = None
     ) -> bool:
         """Whether ``path`` really lies inside the project that lexically holds it."""
-        return _under(self.real_path(path), self.root_of(path, config_root))
+        folder, name = self._split(path)
+        real_folder, top = self._folder(folder, config_root)
+        joined = os.path.join(real_folder, name)
+        target = real(joined) if os.path.islink(joined) else joined
+        return _under(target, top)
