@@ -37,6 +37,7 @@ def _utf7_app() -> bytes:
         ("raw_unicode_escape", _raw_unicode_escape_app()),
         ("utf-7", _utf7_app()),
     ],
+    ids=["unicode_escape", "raw_unicode_escape", "utf-7"],
 )
 def test_transforming_codecs_are_never_rewritten(tmp_path: Path, codec: str, data: bytes) -> None:
     repo = HostileRepo.build(tmp_path)
