@@ -27,7 +27,14 @@ from somatrace.checks.analysis.traceloop_init import (
 )
 from somatrace.checks.analysis.traceloop_init import unfixable_reason as shared_reason
 from somatrace.checks.lint.findings import Finding
-from somatrace.fixers.support.base import FileFacts, Fixer, ImportSpec, NoFix, Plan
+from somatrace.fixers.support.base import (
+    FileFacts,
+    Fixer,
+    ImportSpec,
+    NoFix,
+    Plan,
+    string_literal,
+)
 from somatrace.fixers.support.imports import name_conflict
 from somatrace.rules.direct_traceloop_init import DirectTraceloopInit
 
@@ -138,7 +145,7 @@ class DirectTraceloopInitFixer(Fixer):
         if not has_app_name:
             quote = facts.quote()
             service = facts.service_name().name
-            literal = cst.SimpleString(f"{quote}{_escape(service, quote)}{quote}")
+            literal = cst.SimpleString(string_literal(service, quote))
             first = _leading_arg(literal, call) if new_args else cst.Arg(value=literal)
             new_args = [first, *new_args]
 
@@ -153,7 +160,3 @@ class DirectTraceloopInitFixer(Fixer):
             imports=[INIT_TRACING],
             drop_if_unused=_imports_to_drop(call.func),
         )
-
-
-def _escape(value: str, quote: str) -> str:
-    return value.replace("\\", "\\\\").replace(quote, "\\" + quote)

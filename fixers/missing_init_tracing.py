@@ -15,8 +15,16 @@ server start):
   ``__main__`` block if it has one, else after the module's import block.
 
 The service name comes from :mod:`somatrace.fixers.support.service_name`; the string uses the file's
-own quote character and the new lines the file's own indentation and newline. The function and
-its module follow the ``init-function`` setting (default ``somatrace.tracing.init_tracing``).
+own quote character (every character escaped as needed: :func:`string_literal`) and the new lines
+the file's own indentation and newline. The function and its module follow the ``init-function``
+setting (default ``somatrace.tracing.init_tracing``).
+
+``init-function`` comes from the repository's own config, so it is untrusted: the fix inserts
+only somatrace's own ``somatrace.tracing.init_tracing`` or a function the project itself defines
+- a dotted name whose module is a file inside the project (found like an import from the
+entrypoint, every link resolved) with a top-level ``def`` of that name, checked with ``ast``,
+never imported. Anything else (``os.system``, ``subprocess.run``, a module outside the project)
+is a config error for ``somatrace fix`` (:meth:`MissingInitTracingFixer.config_problem`).
 
 No fix is offered when the name is already bound to something else in the file; and none is
 needed when the same run's (safe) ST102 fix turns a ``Traceloop.init`` call that already runs
@@ -27,24 +35,105 @@ Safety: **safe** - it adds only the policy's own, idempotent start-up call.
 
 from __future__ import annotations
 
+import ast
+import keyword
+import os
+from collections.abc import Iterable
+from pathlib import Path
 from typing import ClassVar
 
 import libcst as cst
 
+from somatrace.checks.lint.boundary import inside, project_root
+from somatrace.checks.lint.config import Config
 from somatrace.checks.lint.findings import Finding
-from somatrace.fixers.support.base import FileFacts, Fixer, ImportSpec, NoFix, Plan, statement_like
+from somatrace.checks.lint.modules import module_identity
+from somatrace.checks.lint.project import search_roots
+from somatrace.checks.lint.source import Unreadable, read_source
+from somatrace.fixers.support.base import (
+    FileFacts,
+    Fixer,
+    ImportSpec,
+    NoFix,
+    Plan,
+    statement_like,
+    string_literal,
+)
 from somatrace.fixers.support.imports import is_docstring, leading_block, name_conflict
 from somatrace.fixers.support.suites import explode_suite
+from somatrace.policy import INIT_TRACING
 from somatrace.rules.missing_init_tracing import MissingInitTracing
 
-DEFAULT_INIT = "somatrace.tracing.init_tracing"
+
+def chosen_init(config: Config) -> str:
+    """The initialiser the fix inserts: the policy's own when configured, else the first."""
+    functions = list(config.init_functions)
+    return INIT_TRACING if INIT_TRACING in functions or not functions else functions[0]
 
 
 def init_spec(facts: FileFacts) -> ImportSpec:
-    functions = list(facts.config.init_functions)
-    qualified = DEFAULT_INIT if DEFAULT_INIT in functions or not functions else functions[0]
-    module, _, name = qualified.rpartition(".")
+    module, _, name = chosen_init(facts.config).rpartition(".")
     return ImportSpec(module, name)
+
+
+def _module_files(module: str, roots: Iterable[str]) -> Iterable[Path]:
+    parts = module.split(".")
+    for root in roots:
+        base = Path(root, *parts)
+        yield base.with_suffix(".py")
+        yield base / "__init__.py"
+
+
+def _defines(path: Path, name: str, max_size: int) -> bool:
+    source = read_source(path, max_size)
+    if isinstance(source, Unreadable):
+        return False
+    try:
+        tree = ast.parse(source.data, filename=str(path))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return any(
+        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name
+        for node in tree.body
+    )
+
+
+def init_function_problem(
+    qualified: str, roots: Iterable[str], project_root: Path, max_size: int
+) -> str | None:
+    """Why ``qualified`` may not be written into code as the tracing initialiser (None: it
+    may): it must be somatrace's own, or a function defined at the top level of a module
+    that is a file inside ``project_root`` (looked for under ``roots`` as an import would)."""
+    if qualified == INIT_TRACING:
+        return None
+    module, _, name = qualified.rpartition(".")
+    parts = qualified.split(".")
+    if not module or not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
+        return f"{qualified!r} is not a dotted name of a function (module.function)"
+    if parts[0] == "somatrace":
+        return f"{qualified!r} is not somatrace's initialiser ({INIT_TRACING})"
+    for candidate in _module_files(module, roots):
+        if not os.path.isfile(candidate):
+            continue
+        if not inside(candidate, project_root):
+            return f"module {module!r} of {qualified!r} resolves outside the project ({candidate})"
+        if _defines(candidate, name, max_size):
+            return None
+        return f"{qualified!r}: {candidate} defines no top-level function {name!r}"
+    return (
+        f"{qualified!r} names no module of this project (only somatrace's {INIT_TRACING} or "
+        "a function the project itself defines may be inserted)"
+    )
+
+
+def _roots_for(config: Config, project_root: Path, path: Path | None = None) -> list[str]:
+    roots: list[str] = []
+    if path is not None:
+        _, package_root = module_identity(path)
+        roots.extend(search_roots(str(package_root), str(config.root)))
+    for base in (config.root, project_root):
+        roots.extend((str(base), os.path.join(base, "src")))
+    return list(dict.fromkeys(roots))
 
 
 def _is_main_guard(node: cst.CSTNode) -> bool:
@@ -107,15 +196,36 @@ class MissingInitTracingFixer(Fixer):
     RULE = MissingInitTracing
     SAFETY: ClassVar[str] = "safe: adds only the policy's own idempotent start-up call"
 
+    def config_problem(self, config: Config, project_root: Path) -> str | None:
+        qualified = chosen_init(config)
+        problem = init_function_problem(
+            qualified,
+            _roots_for(config, project_root),
+            project_root,
+            int(config.get("max-file-size")),
+        )
+        if problem is None:
+            return None
+        where = config.source or config.root
+        return f"{where}: `init-function` {problem}; `somatrace fix` will not insert it"
+
     def plan(self, finding: Finding, facts: FileFacts) -> Plan | NoFix:
         spec = init_spec(facts)
+        top = project_root(facts.path, facts.config.root)
+        problem = init_function_problem(
+            chosen_init(facts.config),
+            _roots_for(facts.config, top, facts.path),
+            top,
+            int(facts.config.get("max-file-size")),
+        )
+        if problem is not None:
+            return NoFix(f"`init-function` {problem}")
         conflict = name_conflict(facts.module, spec)
         if conflict is not None:
             return NoFix(conflict)
         quote = facts.quote()
         service = facts.service_name().name
-        escaped = service.replace("\\", "\\\\").replace(quote, "\\" + quote)
-        code = f"{spec.name}({quote}{escaped}{quote})"
+        code = f"{spec.name}({string_literal(service, quote)})"
         scope = str(finding.data.get("scope", "module"))
         kind = str(finding.data.get("kind", ""))
         description = f"call `{spec.name}({quote}{service}{quote})` at start-up"

@@ -597,8 +597,9 @@ from fastapi import FastAPI
 app = FastAPI()
 """,
             config={"init-function": ["platform_obs.start"]},
+            files={"platform_obs.py": "def start(service):\n    ...\n"},
             line=3,
-            why="init-function is configurable",
+            why="init-function is configurable (a function the project defines)",
             col=7,
         ),
     ]

@@ -6,8 +6,10 @@ file atomically, re-checks and reports what is left::
     Fixed 12 findings in 9 files (3 remaining)
 
 ``--diff`` prints a unified diff and writes nothing; it exits 1 when anything would change, so
-CI can require a tree that needs no fixes. The work is done by
-:mod:`somatrace.fixers.support.session`.
+CI can require a tree that needs no fixes. The diff never shows a secret: every secret-looking
+value (the detector behind ST401, :func:`~somatrace.checks.policy.environ.mask_secrets`) is
+masked whatever rules are selected or ignored. Read-only files are refused unless ``--force``.
+The work is done by :mod:`somatrace.fixers.support.session`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TextIO
 from somatrace.checks.cli.check import add_selection_options, settings_from_args
 from somatrace.checks.cli.progress import progress_for
 from somatrace.checks.lint.findings import Finding
+from somatrace.checks.policy.environ import mask_secrets
 from somatrace.fixers.support.edits import unified_diff
 from somatrace.fixers.support.runner import can_fix
 from somatrace.fixers.support.session import FixOptions, FixReport, run_fixes
@@ -45,6 +48,11 @@ def add_fix_options(parser: argparse.ArgumentParser, *, for_check: bool = False)
     )
     parser.add_argument(
         "--show-fixes", action="store_true", help="list every fix applied, per file and rule"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="also rewrite read-only files (they are refused otherwise); the mode is kept",
     )
 
 
@@ -91,40 +99,26 @@ def _remaining_line(report: FixReport, finding: Finding) -> str:
 
 
 def write_diff(report: FixReport, out: TextIO) -> None:
-    secrets = _secret_values(report)
+    """The fixes as a unified diff; secret-looking values masked on both sides (a diff's
+    context lines may show a hard-coded secret near a fixed line, whatever rules ran)."""
     for path in report.changed_files:
         fixed = report.files[path]
         before, after = report.originals[path], fixed.after
-        for value in secrets.get(fixed.display, ()):
-            # A diff's context lines may show a hard-coded secret near a fixed line: mask it,
-            # as every finding does (ST401 never prints a secret).
-            before = before.replace(value, MASK)
-            after = after.replace(value, MASK)
-        out.write(unified_diff(before, after, fixed.display))
+        out.write(unified_diff(mask_secrets(before), mask_secrets(after), fixed.display))
 
 
-MASK = "****(masked)"
-
-
-def _secret_values(report: FixReport) -> dict[str, set[str]]:
-    """The literal secrets ST401 found, per file, read from the original text."""
-    values: dict[str, set[str]] = {}
-    texts = {report.files[p].display: report.originals[p] for p in report.changed_files}
-    for finding in report.remaining():
-        text = texts.get(finding.path)
-        if finding.code != "ST401" or text is None or finding.end_line != finding.line:
-            continue
-        lines = text.splitlines()
-        if 0 < finding.line <= len(lines) and finding.end_col:
-            value = lines[finding.line - 1][finding.col - 1 : finding.end_col - 1].strip("'\"")
-            if len(value) >= 4:
-                values.setdefault(finding.path, set()).add(value)
-    return values
+def print_errors(report: FixReport) -> None:
+    for stale in report.stale_removed:
+        print(f"somatrace: removed {stale} (left by an interrupted fix)", file=sys.stderr)
+    for error in report.errors:
+        print(f"somatrace: {error}", file=sys.stderr)
 
 
 def execute(args: argparse.Namespace) -> FixReport:
     settings = settings_from_args(args)
-    options = FixOptions(unsafe=args.unsafe_fixes, dry_run=args.diff)
+    options = FixOptions(
+        unsafe=args.unsafe_fixes, dry_run=args.diff, force=getattr(args, "force", False)
+    )
 
     def progress(files: int):
         return progress_for(files, "fixing")
@@ -157,7 +151,9 @@ def fix_stdin(args: argparse.Namespace, buffers: dict[Path, bytes]) -> int:
         if fixed.changed and not args.diff:
             sys.stdout.buffer.write(fixed.after.encode(decoded.encoding))
         elif fixed.changed:
-            sys.stdout.write(unified_diff(fixed.before, fixed.after, display))
+            sys.stdout.write(
+                unified_diff(mask_secrets(fixed.before), mask_secrets(fixed.after), display)
+            )
         elif not args.diff:
             sys.stdout.buffer.write(data)
         done = {id(f) for f, _ in fixed.applied} | {id(f) for f in fixed.resolved}
@@ -182,8 +178,7 @@ def run(args: argparse.Namespace) -> int:
         write_diff(report, out)
         if args.show_fixes:
             show_fixes(report, sys.stderr)
-        for error in report.errors:
-            print(f"somatrace: {error}", file=sys.stderr)
+        print_errors(report)
         if not args.quiet:
             print(summary(report), file=sys.stderr)
         return 1 if report.changed_files else 0
@@ -192,8 +187,7 @@ def run(args: argparse.Namespace) -> int:
     # -q as in `check` (and Ruff): the findings that are left, nothing else.
     for finding in report.remaining():
         out.write(_remaining_line(report, finding) + "\n")
-    for error in report.errors:
-        print(f"somatrace: {error}", file=sys.stderr)
+    print_errors(report)
     if not args.quiet:
         out.write(summary(report) + "\n")
     if report.remaining() and not args.exit_zero:
@@ -215,7 +209,6 @@ def fix_before_check(args: argparse.Namespace) -> int | None:
         return 1 if report.changed_files else 0
     if args.show_fixes:
         show_fixes(report, sys.stderr)
-    for error in report.errors:
-        print(f"somatrace: {error}", file=sys.stderr)
+    print_errors(report)
     print(summary(report), file=sys.stderr)
     return None

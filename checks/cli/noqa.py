@@ -16,13 +16,20 @@ import tokenize
 from collections.abc import Callable
 from pathlib import Path
 
+from somatrace.checks.lint.boundary import OUTSIDE_REASON, inside, project_root, within_project
 from somatrace.checks.lint.codes import PARSE_ERROR
 from somatrace.checks.lint.engine import CheckSettings, Engine
 from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.selectors import is_known
 from somatrace.checks.lint.source import Unreadable, decode
 from somatrace.checks.lint.suppression import Directive, directives, set_applied
-from somatrace.fixers.support.write import ChangedOnDisk, Snapshot, write_atomic
+from somatrace.fixers.support.write import (
+    ChangedOnDisk,
+    Refused,
+    Snapshot,
+    encode_text,
+    write_atomic,
+)
 
 
 @dataclasses.dataclass
@@ -32,6 +39,8 @@ class Audit:
 
 
 def _text(path: Path) -> str | None:
+    if not within_project(path, Path.cwd()):
+        return None  # never read through a link out of the project
     try:
         data = path.read_bytes()
     except OSError:
@@ -126,6 +135,10 @@ def add_noqa(findings: list[Finding], cwd: Path) -> tuple[int, list[str]]:
     added = 0
     notes: list[str] = []
     for path, lines in sorted(by_file.items()):
+        root = project_root(path, cwd)
+        if not inside(path, root):
+            notes.append(f"{path}: not written: {OUTSIDE_REASON}")
+            continue
         try:
             snapshot = Snapshot.take(path)
         except OSError as exc:
@@ -146,8 +159,9 @@ def add_noqa(findings: list[Finding], cwd: Path) -> tuple[int, list[str]]:
         if not count:
             continue
         try:
-            write_atomic(snapshot, "".join(text_lines).encode(decoded.encoding))
-        except (ChangedOnDisk, OSError) as exc:
+            data = encode_text("".join(text_lines), decoded.encoding, snapshot.data)
+            write_atomic(snapshot, data, root=root)
+        except (ChangedOnDisk, Refused, OSError) as exc:
             notes.append(f"{path}: not written: {exc}")
             continue
         added += count

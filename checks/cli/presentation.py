@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from somatrace.checks.lint.boundary import within_project
 from somatrace.checks.lint.findings import Finding
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -78,8 +79,10 @@ def fingerprints(findings: list[Finding], cwd: Path, root: Path | None) -> list[
     for f in findings:
         rel = relative_to(f.path, cwd, root)
         if rel not in texts:
+            path = Path(os.path.abspath(cwd / f.path))
             try:
-                raw = Path(os.path.abspath(cwd / f.path)).read_bytes()
+                # never read through a link out of the project (that file is ST900)
+                raw = path.read_bytes() if within_project(path, cwd) else b""
                 texts[rel] = raw.decode("utf-8", "replace").splitlines()
             except OSError:
                 texts[rel] = []

@@ -12,6 +12,11 @@ environment: the values files in order, merged the way Helm merges them, then
 
 ``*.gotmpl`` values files are rendered for the two forms our package uses:
 ``{{ .Environment.Name }}`` and ``{{ readFile (printf "<fmt>" .Environment.Name) }}``.
+
+Only files inside the project are read: a values file, a ``readFile`` target or a values
+schema whose real location (links resolved; ``../..`` and absolute paths included) is outside
+the project root is not opened, and a DV204 finding names the refused path instead. Messages
+never show a value: schema errors carry :func:`~somatrace.checks.deploy.kube.value_free_message`.
 """
 
 from __future__ import annotations
@@ -35,11 +40,18 @@ from somatrace.checks.deploy.issues import (
     VALUES_FILE,
     VALUES_SCHEMA,
 )
-from somatrace.checks.deploy.kube import location, unexpected_keys
+from somatrace.checks.deploy.kube import location, unexpected_keys, value_free_message
 from somatrace.checks.deploy.workloads import value_at
 from somatrace.checks.deploy.yamlsrc import PathKey, YamlDoc, load_documents, load_text
+from somatrace.checks.lint.boundary import inside, project_root
 from somatrace.checks.lint.findings import Finding
-from somatrace.checks.policy.environ import DEFAULT_POLICY, EnvPolicy, evaluate_var
+from somatrace.checks.policy.environ import (
+    DEFAULT_POLICY,
+    SECRET_NAME,
+    URL_CREDENTIALS,
+    EnvPolicy,
+    evaluate_var,
+)
 
 HELMFILE_NAMES = ("helmfile.yaml", "helmfile.yml")
 VALUES_SCHEMA_NAME = "values.schema.json"
@@ -98,10 +110,6 @@ ENV_LISTS: tuple[tuple[str, ...], ...] = (
     ("langfuse", "web", "pod", "additionalEnv"),
     ("langfuse", "worker", "pod", "additionalEnv"),
 )
-_SECRET_ENV_NAME = re.compile(
-    r"(PASSWORD|SECRET|TOKEN|PRIVATE|CREDENTIAL|_KEY$|^KEY$)", re.IGNORECASE
-)
-_URL_CREDENTIALS = re.compile(r"://[^/:@\s]+:([^@\s]+)@")
 _READFILE = re.compile(
     r'^\s*\{\{-?\s*readFile\s+\(\s*printf\s+"([^"]*)"\s+\.Environment\.Name\s*\)\s*-?\}\}\s*$'
 )
@@ -122,6 +130,7 @@ class HelmfileResult:
     embedded: list[Located] = field(default_factory=list)
     secret_refs: list[SecretRef] = field(default_factory=list)
     files: set[Path] = field(default_factory=set)  # values files consumed
+    project: Path = Path("/")  # nothing outside it is read
 
 
 def is_helmfile(path: Path) -> bool:
@@ -129,9 +138,15 @@ def is_helmfile(path: Path) -> bool:
 
 
 def check_helmfile(
-    path: Path, policy: EnvPolicy = DEFAULT_POLICY, known_namespaces: set[str] | None = None
+    path: Path,
+    policy: EnvPolicy = DEFAULT_POLICY,
+    known_namespaces: set[str] | None = None,
+    project: Path | None = None,
 ) -> HelmfileResult:
+    """``project``: the root nothing outside of which is read (default: the git work tree
+    holding the helmfile, else its folder)."""
     result = HelmfileResult()
+    result.project = project or project_root(path.parent, path.parent)
     docs, errors = load_documents(path)
     result.issues.extend(errors)
     if errors:
@@ -208,7 +223,7 @@ def _check_release(
     provenance: dict[tuple[PathKey, ...], Source] = {}
     for data, source in layers:
         merged = _merge(merged, data, source, (), provenance)
-    schema = _values_schema(helmfile.parent, str(release.get("chart", "")))
+    schema = _values_schema(helmfile.parent, str(release.get("chart", "")), result.project)
     context = f"environment: {env}"
     if schema is not None:
         for error in jsonschema.Draft202012Validator(schema).iter_errors(merged):
@@ -274,13 +289,16 @@ def _load_values_file(
     issues: list[Finding],
     result: HelmfileResult,
 ) -> tuple[Any, Source] | None:
-    file = base_dir / entry
+    file = base_dir / entry  # an absolute entry stays absolute
+    if not inside(file, result.project):
+        issues.append(doc.issue(VALUES_FILE, _refused("values file", entry, result.project), here))
+        return None
     if not file.is_file():
         issues.append(doc.issue(VALUES_FILE, f"values file {entry!r} does not exist", here))
         return None
     result.files.add(file.resolve())
     if file.name.endswith(".gotmpl"):
-        rendered = _render(file, env, base_dir)
+        rendered = _render(file, env, base_dir, result.project)
         if isinstance(rendered, str):
             issues.append(doc.issue(VALUES_FILE, f"values template {entry!r}: {rendered}", here))
             return None
@@ -301,7 +319,14 @@ def _load_values_file(
     return (docs[0].data, Source(docs[0]))
 
 
-def _render(file: Path, env: str, base_dir: Path) -> tuple[str, Path] | str:
+def _refused(what: str, entry: str, project: Path) -> str:
+    return (
+        f"{what} {entry!r} is outside the project ({project}); not read - "
+        "deployment config may only use files inside the repository"
+    )
+
+
+def _render(file: Path, env: str, base_dir: Path, project: Path) -> tuple[str, Path] | str:
     """The rendered text of a values template and the file it really comes from, or why it
     cannot be rendered offline."""
     text = file.read_text(encoding="utf-8")
@@ -311,6 +336,8 @@ def _render(file: Path, env: str, base_dir: Path) -> tuple[str, Path] | str:
             target = base_dir / (match.group(1) % env)
         except (TypeError, ValueError):
             return f"cannot format {match.group(1)!r} with the environment name"
+        if not inside(target, project):
+            return _refused("readFile target", match.group(1) % env, project)
         if not target.is_file():
             return f"reads {target.name!r} for environment {env!r}, which does not exist"
         return target.read_text(encoding="utf-8"), target
@@ -323,9 +350,9 @@ def _render(file: Path, env: str, base_dir: Path) -> tuple[str, Path] | str:
     return rendered, file
 
 
-def _values_schema(base_dir: Path, chart: str) -> dict[str, Any] | None:
+def _values_schema(base_dir: Path, chart: str, project: Path) -> dict[str, Any] | None:
     beside = base_dir / VALUES_SCHEMA_NAME
-    if beside.is_file():
+    if beside.is_file() and inside(beside, project):
         return json.loads(beside.read_text(encoding="utf-8"))
     if chart.rstrip("/").split("/")[-1] == "langfuse":
         return schemas.langfuse_values_schema()
@@ -427,7 +454,7 @@ def _inline_secrets(
             )
     for u_path in URL_STRINGS:
         value = value_at(values, u_path)
-        if isinstance(value, str) and _URL_CREDENTIALS.search(value):
+        if isinstance(value, str) and URL_CREDENTIALS.search(value):
             issues.append(
                 _locate(
                     provenance,
@@ -442,7 +469,7 @@ def _inline_secrets(
                 continue
             name, value = str(entry.get("name")), str(entry.get("value"))
             here = (*list_path, index, "value")
-            if value and (_SECRET_ENV_NAME.search(name) or _URL_CREDENTIALS.search(value)):
+            if value and (SECRET_NAME.search(name) or URL_CREDENTIALS.search(value)):
                 issues.append(
                     _locate(
                         provenance,
@@ -484,7 +511,7 @@ def _values_message(error: jsonschema.ValidationError) -> str:
             close = difflib.get_close_matches(key, allowed, n=1)
             hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         return f"unknown key {', '.join(hints)} in {where} — not a key of the chart's values"
-    return f"{where}: {error.message}"
+    return f"{where}: {value_free_message(error)}"
 
 
 def _schema_message(error: jsonschema.ValidationError) -> str:
@@ -492,7 +519,7 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
     where = _dotted(error.absolute_path)
     if extra:
         return f"unknown key(s) {', '.join(repr(k) for k in extra)} in {where}"
-    return f"{where}: {error.message}"
+    return f"{where}: {value_free_message(error)}"
 
 
 def _dotted(path: Any) -> str:

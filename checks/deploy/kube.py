@@ -25,6 +25,7 @@ from somatrace.checks.deploy.issues import (
 from somatrace.checks.deploy.workloads import value_at
 from somatrace.checks.deploy.yamlsrc import PathKey, YamlDoc
 from somatrace.checks.lint.findings import Finding
+from somatrace.checks.policy.environ import mask_secrets, mask_value
 
 DEFAULT_KUBERNETES_VERSION = "1.31"
 
@@ -215,13 +216,24 @@ def location(error: jsonschema.ValidationError) -> list[PathKey]:
     return [*path, extra[0]] if extra else path
 
 
+def value_free_message(error: jsonschema.ValidationError) -> str:
+    """jsonschema's message without the value it is about: messages start with the value's
+    ``repr`` ("'SECRET-...' is not of type 'object'"), which may be a secret; it becomes
+    :func:`mask_value`'s form, and whatever else looks like a secret is masked too."""
+    message = error.message
+    shown = repr(error.instance)
+    if message.startswith(shown):
+        message = mask_value(error.instance) + message[len(shown) :]
+    return mask_secrets(message)
+
+
 def _message(error: jsonschema.ValidationError) -> str:
     unexpected = unexpected_keys(error)
     if unexpected:
         return f"unknown field(s) {', '.join(repr(k) for k in unexpected)}"
     if error.validator == "required":
-        return error.message.replace("is a required property", "is required")
-    return error.message
+        return value_free_message(error).replace("is a required property", "is required")
+    return value_free_message(error)
 
 
 def _dotted(path: Any) -> str:

@@ -12,6 +12,11 @@ proved without a cluster, helm or a network.
 4. the tracing policy: container environments (env-var policy, same code as
    ``somatrace audit-cluster``), ConfigMap data, inline ``Secret`` objects, and the rules of
    ``somatrace check`` run over the directory.
+
+Nothing outside the project (the git work tree holding the directory, else the working
+directory or the directory itself) is read: a YAML file that is a symlink out of it is DV001,
+a values file, ``readFile`` target or schema outside it is DV204 naming the refused path. No
+message shows a value: schema errors are masked like ST401's findings.
 """
 
 from __future__ import annotations
@@ -22,9 +27,15 @@ from pathlib import Path
 
 from somatrace.checks.deploy import crossrefs, helm, kube
 from somatrace.checks.deploy.crossrefs import Inventory, Located
-from somatrace.checks.deploy.issues import INLINE_SECRET, K8S_SCHEMA, display_path
+from somatrace.checks.deploy.issues import (
+    INLINE_SECRET,
+    K8S_SCHEMA,
+    YAML_ERROR,
+    display_path,
+)
 from somatrace.checks.deploy.workloads import configmap_data, evaluate_workload
 from somatrace.checks.deploy.yamlsrc import YamlDoc, load_documents
+from somatrace.checks.lint.boundary import OUTSIDE_REASON, inside, project_root
 from somatrace.checks.lint.findings import Finding
 from somatrace.checks.policy.environ import DEFAULT_POLICY, EnvPolicy, evaluate_var
 
@@ -54,7 +65,16 @@ def validate_directory(
     given, runs the gate's rules over ``root`` too (the command line passes the engine; this
     layer does not import it)."""
     report = ValidationReport()
-    files = sorted(_yaml_files(root))
+    folder = root if root.is_dir() else root.parent
+    project = project_root(folder, Path.cwd(), folder)
+    files = []
+    for file in sorted(_yaml_files(root)):
+        if inside(file, project):
+            files.append(file)
+        else:
+            report.issues.append(
+                Finding(display_path(file), 1, 1, YAML_ERROR, f"not read: {OUTSIDE_REASON}")
+            )
     report.files = len(files)
     helmfiles = [f for f in files if helm.is_helmfile(f)]
     objects: list[Located] = []
@@ -75,7 +95,7 @@ def validate_directory(
     values_files: set[Path] = set()
     for file in helmfiles:
         report.helmfiles += 1
-        result = helm.check_helmfile(file, policy, inventory.namespaces)
+        result = helm.check_helmfile(file, policy, inventory.namespaces, project)
         report.issues.extend(result.issues)
         secret_refs.extend(result.secret_refs)
         values_files |= result.files

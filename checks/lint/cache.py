@@ -11,6 +11,13 @@ candidate's stat data and validated by the stat data of every other file it read
 JSON, never pickle: a cache file committed to an untrusted repository must not be able to run
 code. The cache directory ignores itself in git and is tagged per the Cache Directory Tagging
 spec.
+
+The cache never reaches outside the project through a link. ``.somatrace_cache`` must be a real
+folder inside the config root (not a symlink, not below one): otherwise the run goes on without
+a cache and says why once (:attr:`Cache.refused`). Every file in it is opened relative to the
+folder's descriptor with ``O_NOFOLLOW``, markers are created with ``O_EXCL``, and pruning
+removes only regular files that this module wrote: named ``<20 hex digits>.json`` and starting
+with :data:`FORMAT_MARKER` (or the format before it).
 """
 
 from __future__ import annotations
@@ -20,17 +27,26 @@ import hashlib
 import importlib.util
 import json
 import os
-import tempfile
+import re
+import secrets
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from somatrace.checks.lint.boundary import inside
 from somatrace.checks.lint.version import VERSION
 
 CACHE_DIR = ".somatrace_cache"
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# somatrace cache; safe to delete\n"
 _JOIN = "\0join"
 MAX_CACHE_FILES = 8  # one per (version, settings) in use; older ones are dropped
+# Every result file starts with these bytes; pruning deletes nothing else.
+FORMAT_MARKER = b'{"format":"somatrace-cache",'
+_RESULT_NAME = re.compile(r"[0-9a-f]{20}\.json")
+_LEGACY_MARKER = b'{"version":'  # result files of releases before the marker
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 
 StatKey = tuple[int, int, int]
 
@@ -72,12 +88,64 @@ def _fingerprint() -> str:
     return _FINGERPRINT
 
 
-def _prune(directory: Path, keep: Path) -> None:
-    """Keep the cache folder small: the newest few result files, always the one just written."""
-    files = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for stale in [p for p in files if p != keep][MAX_CACHE_FILES - 1 :]:
+def cache_dir_problem(directory: Path, root: Path) -> str | None:
+    """Why ``directory`` must not be used as the cache folder of ``root`` (None: it may)."""
+    try:
+        st = os.lstat(directory)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        return f"cannot use the cache folder {directory}: {exc.strerror or exc}"
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        return f"the cache folder {directory} is a symlink; it is not followed"
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        return f"the cache folder {directory} is not a folder"
+    if not inside(directory if st is not None else directory.parent, root):
+        return f"the cache folder {directory} is not inside the project {root}"
+    return None
+
+
+def _open_dir(directory: Path) -> int:
+    """A descriptor of ``directory`` itself, never of what a link there points to."""
+    return os.open(directory, os.O_RDONLY | _DIRECTORY | _NOFOLLOW)
+
+
+def _read(dir_fd: int, name: str) -> bytes:
+    fd = os.open(name, os.O_RDONLY | _NOFOLLOW, dir_fd=dir_fd)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise OSError(f"{name} is not a regular file")
+        return fh.read()
+
+
+def _ours(dir_fd: int, name: str) -> bool:
+    """Whether ``name`` is a result file this module wrote (name, regular file, marker)."""
+    if not _RESULT_NAME.fullmatch(name):
+        return False
+    try:
+        fd = os.open(name, os.O_RDONLY | _NOFOLLOW, dir_fd=dir_fd)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            return False
+        head = fh.read(len(FORMAT_MARKER))
+        return head.startswith(FORMAT_MARKER) or head.startswith(_LEGACY_MARKER)
+
+
+def _prune(dir_fd: int, keep: str) -> None:
+    """Keep the cache folder small: the newest few result files, always the one just written.
+    Only files this module wrote are candidates; anything else in the folder is left alone."""
+    found: list[tuple[int, str]] = []
+    for name in os.listdir(dir_fd):
+        if name == keep or not _ours(dir_fd, name):
+            continue
         with contextlib.suppress(OSError):
-            stale.unlink()
+            found.append((os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mtime_ns, name))
+    found.sort(reverse=True)
+    for _, stale in found[MAX_CACHE_FILES - 1 :]:
+        with contextlib.suppress(OSError):
+            os.unlink(stale, dir_fd=dir_fd)
 
 
 def content_hash(data: bytes) -> str:
@@ -97,18 +165,33 @@ class Cache:
     entries: dict[str, Entry] = field(default_factory=dict)
     join: dict[str, Any] | None = None
     dirty: bool = False
+    refused: str | None = None  # why the project's cache folder is not used (said once)
+    root: Path | None = None
 
     @classmethod
     def load(cls, root: Path, settings_key: str, enabled: bool = True) -> Cache:
         if not enabled:
             return cls(path=None)
         key = hashlib.sha256(f"{VERSION}:{_fingerprint()}:{settings_key}".encode()).hexdigest()
-        path = root / CACHE_DIR / f"{key[:20]}.json"
-        cache = cls(path=path)
+        directory = root / CACHE_DIR
+        problem = cache_dir_problem(directory, root)
+        if problem is not None:
+            return cls(path=None, refused=f"{problem}; checking without a cache")
+        path = directory / f"{key[:20]}.json"
+        cache = cls(path=path, root=root)
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            dir_fd = _open_dir(directory)
+        except OSError:
+            return cache  # not there yet: written at the end of the run
+        try:
+            body = _read(dir_fd, path.name)
+            if not body.startswith(FORMAT_MARKER):
+                return cache
+            raw = json.loads(body.decode("utf-8"))
         except (OSError, ValueError):
             return cache
+        finally:
+            os.close(dir_fd)
         if not isinstance(raw, dict) or raw.get("version") != VERSION:
             return cache
         try:
@@ -173,26 +256,44 @@ class Cache:
         if self.path is None or not self.dirty:
             return
         directory = self.path.parent
+        root = self.root or directory.parent
+        dir_fd: int | None = None
         tmp: str | None = None
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(directory)  # never through a link: mkdir does not follow one
+            if cache_dir_problem(directory, root) is not None:
+                return  # it changed under us: write nothing there
+            dir_fd = _open_dir(directory)
             for name, body in ((".gitignore", "*\n"), ("CACHEDIR.TAG", _TAG)):
-                marker = directory / name
-                if not marker.exists():
-                    marker.write_text(body, encoding="utf-8")
+                with contextlib.suppress(FileExistsError):
+                    fd = os.open(
+                        name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644, dir_fd=dir_fd
+                    )
+                    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                        fh.write(body)
             payload = {
                 "version": VERSION,
                 "files": {n: [list(e.stat), e.digest, e.result] for n, e in self.entries.items()},
                 "join": self.join,
             }
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(payload, fh, separators=(",", ":"))
-            os.replace(tmp, self.path)
+            body = json.dumps(payload, separators=(",", ":"))
+            assert body.startswith("{")
+            data = FORMAT_MARKER + body[1:].encode("utf-8")
+            tmp = f".tmp-{secrets.token_hex(8)}.json"
+            fd = os.open(
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644, dir_fd=dir_fd
+            )
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, self.path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
             tmp = None
-            _prune(directory, keep=self.path)
+            _prune(dir_fd, keep=self.path.name)
         except OSError:
             # A read-only checkout must still be checkable; the cache is an optimisation.
-            if tmp is not None:
+            if tmp is not None and dir_fd is not None:
                 with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+                    os.unlink(tmp, dir_fd=dir_fd)
+        finally:
+            if dir_fd is not None:
+                os.close(dir_fd)

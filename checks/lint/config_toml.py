@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from somatrace.checks.lint.boundary import inside
 from somatrace.checks.lint.config import (
     EXTEND,
     EXTENDING,
@@ -125,11 +126,6 @@ def _repository_of(path: Path) -> Path | None:
     return next((p for p in path.parents if has_repository(p)), None)
 
 
-def _inside(path: Path, root: Path) -> bool:
-    real, top = Path(os.path.realpath(path)), Path(os.path.realpath(root))
-    return real == top or top in real.parents
-
-
 def _rebased(key: str, value: Any, rel: tuple[str, ...] | None) -> Any:
     target = EXTENDING.get(key, key)
     if target in ("entrypoints", "exclude"):
@@ -149,7 +145,7 @@ def _layer(path: Path, table: dict[str, Any], root: Path, seen: tuple[Path, ...]
     if extend is not None:
         base_path = Path(os.path.abspath(absolute.parent / extend))
         repository = _repository_of(absolute)
-        if repository is not None and not _inside(base_path, repository):
+        if repository is not None and not inside(base_path, repository):
             raise ConfigError(
                 f"{path}: `extend` points outside the repository ({base_path}); "
                 f"only configs inside {repository} are read"

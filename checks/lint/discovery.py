@@ -11,6 +11,11 @@ run's log (and reported as ST900), never silently skipped.
 
 A file named on the command line is checked even when ``exclude`` covers it, unless
 ``--force-exclude`` (as in Ruff: editors and pre-commit pass files by name).
+
+Discovery lists paths, it does not judge where they lead: git lists a tracked symlink (and,
+from the index, files under a folder since replaced by a link), and the walk lists links to
+files. The engine then refuses every path whose real location is outside its project
+(:mod:`~somatrace.checks.lint.boundary`): ST900, never read.
 """
 
 from __future__ import annotations

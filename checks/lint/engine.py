@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from somatrace.checks.lint.boundary import OUTSIDE_REASON, Boundary
 from somatrace.checks.lint.cache import Cache, content_hash, stat_key
 from somatrace.checks.lint.codes import PARSE_ERROR
 from somatrace.checks.lint.config import (
@@ -397,6 +398,8 @@ class Engine:
             force_exclude=settings.force_exclude,
             log=self.log,
         )
+        # Reads stop at the project: a tracked symlink to a file outside it is ST900, not read.
+        self.boundary = Boundary(self.top or self.cwd)
         self._caches: dict[Path, Cache] = {}
         self._effective: dict[int, Config] = {}
         self._active: dict[tuple[tuple[str, ...], tuple[str, ...]], list[type[Rule]]] = {}
@@ -430,6 +433,8 @@ class Engine:
             cache = Cache.load(
                 config.root, f"{config.fingerprint()}:{codes}", enabled=self.settings.use_cache
             )
+            if cache.refused is not None:
+                self.log.warn(cache.refused)
             self._caches[config.root] = cache
         return cache
 
@@ -460,9 +465,16 @@ class Engine:
             rules = self.active_rules(config)
             if not rules:
                 continue
-            cache = self.cache_for(config)
             path = str(cand.path)
             buffer = self.buffers.get(path)
+            if buffer is None and not self.boundary.contains(path, cand.config.root):
+                if PARSE_ERROR in {r.CODE for r in rules}:
+                    outside = Unreadable(cand.path, OUTSIDE_REASON)
+                    results[path] = _empty() | {
+                        "findings": [_unreadable(outside, cand.relpath).to_dict()]
+                    }
+                continue
+            cache = self.cache_for(config)
             try:
                 key = stat_key(os.stat(path)) if buffer is None else None
             except OSError:
@@ -679,7 +691,7 @@ class Engine:
             files: set[str] = set()
             for root in roots:
                 if not any(root != other and other in root.parents for other in roots):
-                    files.update(project_files(root))
+                    files.update(f for f in project_files(root) if self.boundary.contains(f, root))
             self._index = ModuleIndex(files)
         return self._index
 
@@ -715,6 +727,8 @@ class Engine:
         if path in self.buffers:
             raise Missing(path, name)
         config = self.config_for(self.resolver.for_path(Path(path)))
+        if not self.boundary.contains(path, config.root):
+            return None  # never read through a link out of the project
         try:
             key = stat_key(os.stat(path))
         except OSError:

@@ -7,6 +7,7 @@ become a reason string for ST900, never an exception.
 from __future__ import annotations
 
 import codecs
+import functools
 import io
 import os
 import re
@@ -46,6 +47,52 @@ def python_encoding(data: bytes) -> str:
         unknown = _UNKNOWN.search(str(exc))
         return unknown.group(1) if unknown else "utf-8"  # decode() reports what is wrong
     return "utf-8-sig" if encoding == "utf-8-sig" else encoding
+
+
+# ASCII bytes that some codecs read as something else: escape sequences (unicode_escape,
+# raw_unicode_escape), shifts (utf-7's "+...-", hz's "~{", ISO-2022's ESC), a BOM-less wide
+# encoding's lone byte. Text in a rewritable encoding decodes and encodes each of them to itself.
+_ASCII_PROBE = bytes(range(128)) + b"\\u0041\\x41\\N{DASH}\\101 +AGE- ~{x~} \x1b$B\x1b(B"
+
+
+@functools.lru_cache(maxsize=64)
+def rewrite_problem(encoding: str) -> str | None:
+    """Why a file in ``encoding`` must not be rewritten by a fix (None: it may be).
+
+    Allowed are the ASCII-compatible text codecs: every ASCII byte sequence decodes to the same
+    characters and encodes back to the same bytes (utf-8, utf-8-sig, latin-1, cp1252, ascii,
+    shift_jis, ...). Refused are transforming codecs (``unicode_escape`` reads ``\\n`` as a
+    newline and would write the file back as one line), shifting ones (utf-7, hz, ISO-2022),
+    wide ones (utf-16/32) and non-text codecs (rot13, base64). Each rewrite also checks that
+    the file's own bytes round-trip (:func:`round_trips`)."""
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        return f"unknown encoding {encoding!r}"
+    if not getattr(info, "_is_text_encoding", True):
+        return f"{encoding!r} is not a text encoding"
+    base = "utf-8" if info.name == "utf-8-sig" else info.name  # the BOM is not ASCII
+    try:
+        ok = (
+            _ASCII_PROBE.decode(base) == _ASCII_PROBE.decode("ascii")
+            and _ASCII_PROBE.decode("ascii").encode(base) == _ASCII_PROBE
+        )
+    except (UnicodeError, LookupError, ValueError, TypeError):
+        ok = False
+    if not ok:
+        return (
+            f"its encoding {encoding!r} is not ASCII-compatible (it transforms or shifts ASCII "
+            "text), so a rewrite could change what the file means"
+        )
+    return None
+
+
+def round_trips(data: bytes, encoding: str) -> bool:
+    """Whether decoding ``data`` and encoding the text again gives exactly ``data``."""
+    try:
+        return data.decode(encoding).encode(encoding) == data
+    except (UnicodeError, LookupError):
+        return False
 
 
 def read_bytes(path: Path, max_size: int) -> bytes | Unreadable:

@@ -68,6 +68,9 @@ __all__ = [
     "is_reference",
     "is_truthy",
     "mask_secret",
+    "mask_secrets",
+    "mask_value",
+    "secret_spans",
 ]
 
 CODE_CONTENT_ON = TRACE_CONTENT_ENABLED_CONFIG
@@ -83,6 +86,11 @@ CODE_MISSING_ENDPOINT = MISSING_OTLP_ENDPOINT
 KEY_VARS: dict[str, str] = {"LANGFUSE_SECRET_KEY": "sk-lf-", "LANGFUSE_PUBLIC_KEY": "pk-lf-"}
 SECRET_HEADER_NAMES = frozenset({"x-langfuse-secret", "x-langfuse-secret-key"})
 _AUTH_SCHEMES = ("basic", "bearer")
+
+# A variable or key whose name says it holds a secret (also used for Helm env lists).
+SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|PRIVATE|CREDENTIAL|_KEY$|^KEY$)", re.IGNORECASE)
+# user:password@ in a URL; group 1 is the password.
+URL_CREDENTIALS = re.compile(r"://[^/:@\s]+:([^@\s]+)@")
 
 _REFERENCE = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*?\}\}|<[A-Z_]+>")
 
@@ -170,6 +178,101 @@ def mask_secret(value: str) -> str:
         if lowered.startswith(prefix):
             return f"{text[: len(prefix)]}****({len(text)} chars)"
     return f"****({len(text)} chars)"
+
+
+# -- finding secret-looking values in any text (diffs, messages) ---------------------------------
+# What ST401 judges, as text patterns, so that a printer can mask every secret-looking value
+# whatever rules are selected. Each pattern's group "v" is the value to mask.
+_KEY_PREFIXES = "|".join(re.escape(p) for p in sorted(set(KEY_VARS.values())))
+_TEXT_SECRETS = (
+    # a Langfuse key, anywhere
+    re.compile(rf"(?<![A-Za-z0-9_-])(?P<v>(?:{_KEY_PREFIXES})[A-Za-z0-9_\-]+)"),
+    # Basic / Bearer credentials (the word is kept, the credential masked)
+    re.compile(
+        r"(?i)\b(?:basic|bearer)(?:[ \t]+|%20)"
+        r"(?P<v>[\w+/=.~\-]*[0-9+/=][\w+/=.~\-]*|[\w+/=.~\-]{16,})"
+    ),
+    # a secret header's value in a headers string or mapping
+    re.compile(
+        r"(?i)(?:" + "|".join(re.escape(n) for n in sorted(SECRET_HEADER_NAMES)) + r")"
+        r"[\"']?[ \t]*[=:][ \t]*[\"']?(?P<v>[^\s,\"'&]+)"
+    ),
+    # the password of a URL
+    re.compile(r"://[^/:@\s]+:(?P<v>[^@\s/]+)@"),
+    # name = "literal" / "name": "literal" / name: Type = "literal" / name="literal"
+    re.compile(
+        r"(?P<n>[A-Za-z_][A-Za-z0-9_.\-]*)[\"']?[ \t]*(?::[ \t]*[A-Za-z_][\w\[\], |.]*[ \t]*)?"
+        r"(?:=|:(?!:))[ \t]*(?P<q>[\"'])(?P<v>[^\"'\n]{4,})(?P=q)"
+    ),
+    # NAME=value / name: value at the start of a line (.env, YAML, shell)
+    re.compile(
+        r"(?m)^[ \t]*(?:export[ \t]+|-[ \t]+)?(?P<n>[A-Za-z_][A-Za-z0-9_.\-]*)[ \t]*[=:][ \t]*"
+        r"(?P<v>[^\s#\"'{\[][^\s#]{3,})[ \t]*(?:#.*)?$"
+    ),
+    # a Kubernetes / compose env entry: name: SECRET_X, then value: literal
+    re.compile(
+        r"(?m)name:[ \t]*[\"']?(?P<n>[A-Za-z_][A-Za-z0-9_]*)[\"']?[ \t]*\n[ \t]*value:[ \t]*"
+        r"[\"']?(?P<v>[^\s\"'#][^\"'\n#]*?)[\"']?[ \t]*$"
+    ),
+)
+_NOT_SECRET = re.compile(r"(?i)(?:true|false|yes|no|on|off|null|none|[0-9.]+)")
+
+
+def _secret_name(name: str) -> bool:
+    """``apiKey``, ``api-key``, ``API_KEY``, ``db.password``: a name that says "secret"."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return bool(SECRET_NAME.search(re.sub(r"[.\-]", "_", snake)))
+
+
+def secret_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of every secret-looking value in ``text``, merged and sorted: Langfuse
+    keys, Basic/Bearer credentials, secret headers, URL passwords, and literal values of
+    names that say "secret" (``password``, ``token``, ``*_KEY``...). References (``${X}``) and
+    plain numbers or booleans are not secrets. Used where text is printed whatever rules run
+    (``fix --diff``, deploy messages); it errs towards masking."""
+    spans: list[tuple[int, int]] = []
+    for index, pattern in enumerate(_TEXT_SECRETS):
+        named = "n" in pattern.groupindex
+        for match in pattern.finditer(text):
+            value = match.group("v")
+            if named and not _secret_name(match.group("n")):
+                continue
+            if is_reference(value) or (index >= 4 and _NOT_SECRET.fullmatch(value.strip())):
+                continue
+            spans.append(match.span("v"))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every value :func:`secret_spans` finds replaced by :func:`mask_secret`'s
+    form (the same for the same value, so a diff of two masked texts still lines up)."""
+    out: list[str] = []
+    last = 0
+    for start, end in secret_spans(text):
+        out.append(text[last:start])
+        out.append(mask_secret(text[start:end]))
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def mask_value(value: object) -> str:
+    """Any configured value as it may appear in a message: never its content (booleans and
+    null are kept; they are no secret and say what is wrong)."""
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, Mapping):
+        return f"a mapping of {len(value)} key(s)"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)} item(s)"
+    return mask_secret(str(value))
 
 
 def evaluate_var(

@@ -161,6 +161,11 @@ class Fixer:
     def code(cls) -> str:
         return cls.RULE.CODE
 
+    def config_problem(self, config: Config, project_root: Path) -> str | None:
+        """Why this fixer must not run under ``config`` at all (a setting it would write into
+        code is unsafe); ``somatrace fix`` turns it into a config error before writing."""
+        return None
+
     def plan(self, finding: Finding, facts: FileFacts) -> Plan | NoFix:
         raise NotImplementedError
 
@@ -185,6 +190,21 @@ class TextFixer:
 
 
 AnyFixer = Fixer | TextFixer
+
+
+def string_literal(value: str, quote: str = '"') -> str:
+    """``value`` as a one-line Python string literal in ``quote``: backslashes, the quote and
+    every non-printable character escaped, so no value (a service name from config) can end
+    the string or the line."""
+    out = []
+    for char in value:
+        if char == "\\" or char == quote:
+            out.append("\\" + char)
+        elif char.isprintable():
+            out.append(char)
+        else:
+            out.append(repr(char)[1:-1] if char not in "'\"" else char)
+    return f"{quote}{''.join(out)}{quote}"
 
 
 def statement_like(template: cst.CSTNode, code: str, module: cst.Module) -> cst.CSTNode:

@@ -80,7 +80,7 @@ def test_symlinked_file_is_written_through_the_link(tmp_path: Path) -> None:
     link.parent.mkdir(parents=True)
     link.symlink_to(real)
     snapshot = Snapshot.take(link)
-    write_atomic(snapshot, b"x = 1\n")
+    write_atomic(snapshot, b"x = 1\n", root=tmp_path)
     assert link.is_symlink() and real.read_bytes() == b"x = 1\n"
 
 
@@ -91,7 +91,7 @@ def test_changed_on_disk_between_read_and_write_is_not_overwritten(tmp_path: Pat
     # Someone saves the file after it was read (same size, different bytes).
     path.write_text(APP.replace("app", "apq"), encoding="utf-8")
     with pytest.raises(ChangedOnDisk):
-        write_atomic(snapshot, encode_text(APP_FIXED, "utf-8"))
+        write_atomic(snapshot, encode_text(APP_FIXED, "utf-8"), root=tmp_path)
     assert path.read_text(encoding="utf-8") == APP.replace("app", "apq")
     assert [p.name for p in tmp_path.iterdir()] == ["main.py"]
 
@@ -104,7 +104,7 @@ def test_replaced_file_with_same_bytes_is_refused(tmp_path: Path) -> None:
     other.write_text(APP, encoding="utf-8")
     os.replace(other, path)  # same content, but another file (inode) now
     with pytest.raises(ChangedOnDisk):
-        write_atomic(snapshot, b"y = 2\n")
+        write_atomic(snapshot, b"y = 2\n", root=tmp_path)
     assert path.read_text(encoding="utf-8") == APP
 
 
@@ -113,7 +113,7 @@ def test_rewrite_is_a_rename(tmp_path: Path) -> None:
     path.write_text(APP, encoding="utf-8")
     before = path.stat().st_ino
     with open(path, "rb") as handle:  # a reader that opened the old file sees it whole
-        write_atomic(Snapshot.take(path), APP_FIXED.encode())
+        write_atomic(Snapshot.take(path), APP_FIXED.encode(), root=tmp_path)
         assert handle.read() == APP.encode()
     assert path.stat().st_ino != before
     assert path.read_bytes() == APP_FIXED.encode()

@@ -1,0 +1,109 @@
+"""The project boundary: where a path *really* is, and whether that is inside the project.
+
+A checkout is untrusted input. A tracked file or folder may be a symlink to anywhere (``/etc``,
+the user's home, another repository), so every read for a rule and every write of a fix asks
+this module first:
+
+- :func:`project_root` is the top of the git work tree holding the path (the nearest folder
+  with a ``.git`` entry, found lexically, i.e. without following links); outside a work tree
+  it is the run's root (the working directory) when the path is under it, else the root of the
+  config that governs the path;
+- :func:`inside` is true when the path's real location (every symlink resolved) is that root
+  or below it. The root is resolved too, so a checkout reached through a symlink still works.
+
+:class:`Boundary` memoises both per folder: a run resolves each folder once and costs one
+``lstat`` per file on top of the ``stat`` it makes anyway.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+OUTSIDE_REASON = "it is a symlink that points outside the project"
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def real(path: str | os.PathLike[str]) -> str:
+    return os.path.realpath(path)
+
+
+def inside(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> bool:
+    """Whether ``path``'s real location is ``root`` (resolved) or below it."""
+    return _under(real(path), real(root))
+
+
+def project_root(
+    path: str | os.PathLike[str],
+    fallback: str | os.PathLike[str],
+    config_root: str | os.PathLike[str] | None = None,
+) -> Path:
+    """The top of the git work tree that lexically holds ``path``; else ``fallback`` when
+    ``path`` is under it, else ``config_root`` (or ``fallback`` when none is given)."""
+    start = current = os.path.abspath(path)
+    while True:
+        if os.path.lexists(os.path.join(current, ".git")):
+            return Path(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    base = os.path.abspath(fallback)
+    if config_root is not None and not _under(start, base):
+        return Path(os.path.abspath(config_root))
+    return Path(base)
+
+
+def within_project(path: str | os.PathLike[str], fallback: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` really lies inside the project that lexically holds it (one-off
+    callers; a whole run uses :class:`Boundary`)."""
+    return inside(path, project_root(path, fallback))
+
+
+class Boundary:
+    """Memoised :func:`project_root` / :func:`inside` for one run: each folder is resolved
+    once; a file then costs one ``lstat`` (is it a link?)."""
+
+    def __init__(self, fallback: str | os.PathLike[str]) -> None:
+        self.fallback = os.path.abspath(fallback)
+        # folder (lexical) -> (folder resolved, project root resolved), per config root given
+        self._dirs: dict[tuple[str, str | None], tuple[str, str]] = {}
+
+    def _folder(self, folder: str, config_root: str | os.PathLike[str] | None) -> tuple[str, str]:
+        key = (folder, None if config_root is None else os.fspath(config_root))
+        found = self._dirs.get(key)
+        if found is None:
+            found = (real(folder), real(project_root(folder, self.fallback, config_root)))
+            self._dirs[key] = found
+        return found
+
+    @staticmethod
+    def _split(path: str | os.PathLike[str]) -> tuple[str, str]:
+        text = os.fspath(path)
+        if not os.path.isabs(text) or "/." in text or "//" in text:
+            text = os.path.abspath(text)
+        return os.path.split(text)
+
+    def root_of(
+        self, path: str | os.PathLike[str], config_root: str | os.PathLike[str] | None = None
+    ) -> str:
+        """The resolved root of the project that lexically holds ``path``."""
+        return self._folder(self._split(path)[0], config_root)[1]
+
+    def real_path(self, path: str | os.PathLike[str]) -> str:
+        folder, name = self._split(path)
+        joined = os.path.join(self._folder(folder, None)[0], name)
+        return real(joined) if os.path.islink(joined) else joined
+
+    def contains(
+        self, path: str | os.PathLike[str], config_root: str | os.PathLike[str] | None = None
+    ) -> bool:
+        """Whether ``path`` really lies inside the project that lexically holds it."""
+        folder, name = self._split(path)
+        real_folder, top = self._folder(folder, config_root)
+        joined = os.path.join(real_folder, name)
+        target = real(joined) if os.path.islink(joined) else joined
+        return _under(target, top)
