@@ -8,6 +8,7 @@ import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from somatrace.checks.cli.presentation import printable
 from somatrace.checks.lint.errors import UsageError
 from somatrace.checks.lint.findings import Finding
 
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2))
     else:
         for issue in report.issues:
-            print(issue)
+            print(printable(str(issue)))
         verdict = "ok" if report.ok else f"{len(report.issues)} problem(s)"
         print(
             f"{root}: {report.files} files, {report.objects} objects, "

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from somatrace.checks.cli.check import add_selection_options, settings_from_args
+from somatrace.checks.cli.presentation import printable
 from somatrace.checks.cli.progress import progress_for
 from somatrace.checks.lint.findings import Finding
 from somatrace.fixers.support.edits import unified_diff
@@ -76,7 +77,7 @@ def show_fixes(report: FixReport, out: TextIO) -> None:
         return
     out.write(f"{'Would fix' if report.dry_run else 'Fixed'}:\n")
     for display in sorted(by_file):
-        out.write(f"- {display}:\n")
+        out.write(f"- {printable(display)}:\n")
         for code, count in sorted(by_file[display].items()):
             rule = rule_by_code(code)
             out.write(f"    {count} x {code} ({rule.NAME if rule else code})\n")
@@ -87,7 +88,7 @@ def _remaining_line(report: FixReport, finding: Finding) -> str:
     reason = report.reason_for(finding)
     if reason:
         line += f" [not fixed: {reason}]"
-    return line
+    return printable(line)
 
 
 def write_diff(report: FixReport, out: TextIO) -> None:
@@ -100,7 +101,7 @@ def write_diff(report: FixReport, out: TextIO) -> None:
             # as every finding does (ST401 never prints a secret).
             before = before.replace(value, MASK)
             after = after.replace(value, MASK)
-        out.write(unified_diff(before, after, fixed.display))
+        out.write(unified_diff(before, after, printable(fixed.display)))
 
 
 MASK = "****(masked)"
@@ -157,7 +158,7 @@ def fix_stdin(args: argparse.Namespace, buffers: dict[Path, bytes]) -> int:
         if fixed.changed and not args.diff:
             sys.stdout.buffer.write(fixed.after.encode(decoded.encoding))
         elif fixed.changed:
-            sys.stdout.write(unified_diff(fixed.before, fixed.after, display))
+            sys.stdout.write(unified_diff(fixed.before, fixed.after, printable(display)))
         elif not args.diff:
             sys.stdout.buffer.write(data)
         done = {id(f) for f, _ in fixed.applied} | {id(f) for f in fixed.resolved}
@@ -165,8 +166,8 @@ def fix_stdin(args: argparse.Namespace, buffers: dict[Path, bytes]) -> int:
         if args.diff:
             return 1 if fixed.changed else 0
     for finding in remaining:
-        print(f"{finding.path}:{finding.line}:{finding.col}: {finding.code} {finding.message}",
-              file=sys.stderr)  # fmt: skip
+        print(printable(f"{finding.path}:{finding.line}:{finding.col}: {finding.code} "
+                        f"{finding.message}"), file=sys.stderr)  # fmt: skip
     return 1 if remaining and not args.exit_zero else 0
 
 
@@ -183,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         if args.show_fixes:
             show_fixes(report, sys.stderr)
         for error in report.errors:
-            print(f"somatrace: {error}", file=sys.stderr)
+            print(printable(f"somatrace: {error}"), file=sys.stderr)
         if not args.quiet:
             print(summary(report), file=sys.stderr)
         return 1 if report.changed_files else 0
@@ -193,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
     for finding in report.remaining():
         out.write(_remaining_line(report, finding) + "\n")
     for error in report.errors:
-        print(f"somatrace: {error}", file=sys.stderr)
+        print(printable(f"somatrace: {error}"), file=sys.stderr)
     if not args.quiet:
         out.write(summary(report) + "\n")
     if report.remaining() and not args.exit_zero:
@@ -216,6 +217,6 @@ def fix_before_check(args: argparse.Namespace) -> int | None:
     if args.show_fixes:
         show_fixes(report, sys.stderr)
     for error in report.errors:
-        print(f"somatrace: {error}", file=sys.stderr)
+        print(printable(f"somatrace: {error}"), file=sys.stderr)
     print(summary(report), file=sys.stderr)
     return None

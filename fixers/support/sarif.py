@@ -22,8 +22,6 @@ from somatrace.fixers.support.base import Plan
 from somatrace.fixers.support.edits import edits_between
 from somatrace.fixers.support.runner import plan_file, render, verify
 
-MAX_FILE_SIZE = 10 * 1024 * 1024
-
 
 def with_fix_edits(
     findings: Iterable[Finding], cwd: Path | None = None, config_file: Path | None = None
@@ -44,10 +42,10 @@ def with_fix_edits(
     for path, indexes in by_file.items():
         if any(f.code == "ST900" and Path(os.path.abspath(cwd / f.path)) == path for f in findings):
             continue
-        source = read_source(path, MAX_FILE_SIZE, python=True)
+        config = resolver.for_path(path)
+        source = read_source(path, int(config.get("max-file-size")), python=True)
         if isinstance(source, Unreadable):
             continue
-        config = resolver.for_path(path)
         group = [findings[i] for i in indexes]
         facts, planned, _ = plan_file(source, group[0].path, group, config, config.relpath(path))
         if facts is None:
