@@ -29,6 +29,10 @@ from dataclasses import dataclass
 # 450 nested operators and crashes past 1,350 nested brackets.
 MAX_NESTING = 200
 NESTED_TOO_DEEPLY = "nested too deeply to analyse"
+# Replacement fields in one f-string: CPython 3.11 parses an f-string's fields in time quadratic
+# in their number (20,000 `{b}` take 1.3 s, 200,000 over a minute); real f-strings hold a few.
+MAX_FSTRING_FIELDS = 2_000
+FSTRING_TOO_LARGE = f"an f-string with more than {MAX_FSTRING_FIELDS} replacement fields"
 
 # Bytes. Generated files (vendored bundles, data dumps, lock files) are the only files this big;
 # other linters skip them too. Configurable as `max-file-size`.
@@ -89,7 +93,8 @@ def nesting_depth(text: str, limit: int = MAX_NESTING) -> int:
     Each open bracket, each operator in a chain (``a + b + c``, ``a.b.c``, ``f()()``, ``not
     not x``, ``x if c else y``, ``lambda: lambda: 1``, ``"a" "b"``), each indented block and
     each bracket of an f-string's replacement fields adds one; a separator (``,`` ``;`` an
-    assignment, the end of a statement) ends a chain."""
+    assignment, the end of a statement) ends a chain. Raises :class:`TooComplex` for an
+    f-string of more than :data:`MAX_FSTRING_FIELDS` fields."""
     runs = [0]  # the operator chain at each open bracket level (0: outside brackets)
     total = 0  # sum(runs): the estimated depth of the expression at this point
     deepest = 0
@@ -129,7 +134,10 @@ def nesting_depth(text: str, limit: int = MAX_NESTING) -> int:
                 runs[-1] += 1
                 total += 1
             if "f" in opening or "F" in opening:
-                inner = total + len(indents) - 1 + _fstring_depth(text, match.end(), position)
+                fields = _fstring_depth(text, match.end(), position)
+                if fields < 0:
+                    raise TooComplex(FSTRING_TOO_LARGE)
+                inner = total + len(indents) - 1 + fields
                 if inner > deepest:
                     deepest = inner
         elif kind == "word":
@@ -169,20 +177,34 @@ def nesting_depth(text: str, limit: int = MAX_NESTING) -> int:
 
 
 def _fstring_depth(text: str, start: int, end: int) -> int:
-    """How deep the brackets of an f-string's replacement fields nest (``{{`` is literal)."""
-    depth = deepest = 0
+    """How deep the brackets of an f-string's replacement fields nest (brackets of its literal
+    text, ``{{`` and ``}}`` do not count); -1 past :data:`MAX_FSTRING_FIELDS` fields."""
+    depth = deepest = fields = 0
     for match in _FSTRING_BRACKETS.finditer(text, start, end):
         token = match.group()
-        if len(token) == 2:
+        if not depth:
+            if token == "{":
+                deepest = max(deepest, 1)
+                depth = 1
+                fields += 1
+                if fields > MAX_FSTRING_FIELDS:
+                    return -1
             continue
-        if token in "([{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-        elif depth:
-            depth -= 1
+        for char in token:
+            if char in "([{":
+                depth += 1
+                if depth > deepest:
+                    deepest = depth
+            else:
+                depth -= 1
+                if not depth:
+                    break
     return deepest
 
 
-def too_deep(text: str, limit: int = MAX_NESTING) -> bool:
-    return nesting_depth(text, limit) > limit
+def refusal(text: str, limit: int = MAX_NESTING) -> str | None:
+    """Why ``text`` must not be parsed (nested too deeply, an f-string too large), or None."""
+    try:
+        return NESTED_TOO_DEEPLY if nesting_depth(text, limit) > limit else None
+    except TooComplex as exc:
+        return str(exc)

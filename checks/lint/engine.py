@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from somatrace.checks.lint.bounds import NESTED_TOO_DEEPLY, too_deep
+from somatrace.checks.lint.bounds import NESTED_TOO_DEEPLY, refusal
 from somatrace.checks.lint.cache import Cache, content_hash, stat_key
 from somatrace.checks.lint.codes import PARSE_ERROR
 from somatrace.checks.lint.config import (
@@ -161,8 +161,9 @@ def parse_source(source: Source, ctx: FileContext) -> Module | Finding:
     parsed."""
     mark = time.perf_counter()
     try:
-        if too_deep(source.text):
-            return _parse_error(ctx.relpath, 1, 1, NESTED_TOO_DEEPLY)
+        refused = refusal(source.text)
+        if refused is not None:
+            return _parse_error(ctx.relpath, 1, 1, refused)
         tree = ast.parse(source.data, filename=ctx.relpath)
     except SyntaxError as err:
         return _parse_error(ctx.relpath, err.lineno or 1, err.offset or 1, err.msg)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from somatrace.checks.lint.bounds import NESTED_TOO_DEEPLY, too_deep
+from somatrace.checks.lint.bounds import NESTED_TOO_DEEPLY, refusal
 from somatrace.checks.lint.config import Config
 from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.source import Source
@@ -79,8 +79,9 @@ def fix_text_file(source: Source, display: str, findings: list[Finding], unsafe:
 def _parse(text: str) -> cst.Module | str:
     """LibCST's parse, or why not. LibCST's parser is recursive in native code (a file nested
     deep enough crashes the process), so the kernel's nesting bound is checked first."""
-    if too_deep(text):
-        return f"cannot parse: {NESTED_TOO_DEEPLY}"
+    refused = refusal(text)
+    if refused is not None:
+        return f"cannot parse: {refused}"
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
