@@ -125,7 +125,11 @@ _NOT_PERSONAL_AFTER: dict[str, frozenset[str]] = {
 }
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 # Pre-filter: `span.set_attribute(`, `current_span.set_attributes(`, `get_current_span().set_…`
-_SPAN_RECEIVER = re.compile(rb"span\w*(?:\(\))?\s*\.set_attributes?\(", re.IGNORECASE)
+# A word containing `span`, taken whole from its start (atomic): `span\w*` unanchored rescanned
+# the rest of a long word from every `span` in it (181 s on `span` * 40,000).
+_SPAN_RECEIVER = re.compile(
+    rb"(?<!\w)(?=\w*?span)(?>\w*)(?:\(\))?\s*\.set_attributes?\(", re.IGNORECASE
+)
 _SPAN_SOURCES = (b"start_span", b"start_as_current_span", b"get_current_span")
 _SPAN_ANNOTATION = re.compile(rb"[:\[,(|]\s*(?:[\w.]+\.)?Span\b")
 # After a content word, only these may follow for the key to hold the content itself

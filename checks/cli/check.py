@@ -16,6 +16,7 @@ from pathlib import Path
 
 from somatrace.checks.cli.options import rule_codes
 from somatrace.checks.cli.presentation import (
+    printable,
     relative_to,
     repository_paths,
     sanitised,
@@ -205,7 +206,7 @@ def statistics_text(rows: list[dict[str, object]]) -> str:
 
 def _warn(message: str, args: argparse.Namespace) -> None:
     if not args.quiet:
-        print(f"warning: {message}", file=sys.stderr)
+        print(printable(f"warning: {message}"), file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -228,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
     if args.show_files:
         virtual = frozenset(buffers)
         for cand in discover(list(args.paths), engine.resolver, engine.text_patterns(), virtual):
-            print(display_path(cand.path, cwd))
+            print(printable(display_path(cand.path, cwd)))
         return 0
     result = engine.run(list(args.paths))
     started = time.perf_counter()
@@ -249,7 +250,7 @@ def report(
     cwd = engine.cwd
     if args.verbose:
         for note in engine.log.notes:
-            print(f"note: {note}", file=sys.stderr)
+            print(printable(f"note: {note}"), file=sys.stderr)
     for warning in engine.log.warnings:
         _warn(warning, args)
     configs = engine.resolver.known_configs()
@@ -288,7 +289,7 @@ def report(
 
         added, notes = add_noqa(result.findings, cwd)
         for note in notes:
-            print(f"somatrace: {note}", file=sys.stderr)
+            print(printable(f"somatrace: {note}"), file=sys.stderr)
         print(f"Added {added} noqa directive{'' if added == 1 else 's'}.")
         return 0
 
@@ -336,7 +337,7 @@ def report(
     if absorbed and not args.quiet:
         print(f"{absorbed} finding(s) in the baseline {args.baseline} not shown", file=sys.stderr)
     for line in unused:
-        print(line, file=sys.stderr)
+        print(printable(line), file=sys.stderr)
     if (result.findings or unused) and not args.exit_zero:
         return 1
     return 0

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from somatrace.checks.cli.check import add_selection_options, settings_from_args
+from somatrace.checks.cli.presentation import printable
 from somatrace.checks.cli.progress import progress_for
 from somatrace.checks.lint.findings import Finding
 from somatrace.checks.policy.environ import mask_secrets
@@ -84,7 +85,7 @@ def show_fixes(report: FixReport, out: TextIO) -> None:
         return
     out.write(f"{'Would fix' if report.dry_run else 'Fixed'}:\n")
     for display in sorted(by_file):
-        out.write(f"- {display}:\n")
+        out.write(f"- {printable(display)}:\n")
         for code, count in sorted(by_file[display].items()):
             rule = rule_by_code(code)
             out.write(f"    {count} x {code} ({rule.NAME if rule else code})\n")
@@ -95,7 +96,7 @@ def _remaining_line(report: FixReport, finding: Finding) -> str:
     reason = report.reason_for(finding)
     if reason:
         line += f" [not fixed: {reason}]"
-    return line
+    return printable(line)
 
 
 def write_diff(report: FixReport, out: TextIO) -> None:
@@ -104,14 +105,16 @@ def write_diff(report: FixReport, out: TextIO) -> None:
     for path in report.changed_files:
         fixed = report.files[path]
         before, after = report.originals[path], fixed.after
-        out.write(unified_diff(mask_secrets(before), mask_secrets(after), fixed.display))
+        out.write(unified_diff(mask_secrets(before), mask_secrets(after), printable(fixed.display)))
 
 
 def print_errors(report: FixReport) -> None:
     for stale in report.stale_removed:
-        print(f"somatrace: removed {stale} (left by an interrupted fix)", file=sys.stderr)
+        print(
+            printable(f"somatrace: removed {stale} (left by an interrupted fix)"), file=sys.stderr
+        )
     for error in report.errors:
-        print(f"somatrace: {error}", file=sys.stderr)
+        print(printable(f"somatrace: {error}"), file=sys.stderr)
 
 
 def execute(args: argparse.Namespace) -> FixReport:
@@ -152,7 +155,9 @@ def fix_stdin(args: argparse.Namespace, buffers: dict[Path, bytes]) -> int:
             sys.stdout.buffer.write(fixed.after.encode(decoded.encoding))
         elif fixed.changed:
             sys.stdout.write(
-                unified_diff(mask_secrets(fixed.before), mask_secrets(fixed.after), display)
+                unified_diff(
+                    mask_secrets(fixed.before), mask_secrets(fixed.after), printable(display)
+                )
             )
         elif not args.diff:
             sys.stdout.buffer.write(data)
@@ -161,8 +166,8 @@ def fix_stdin(args: argparse.Namespace, buffers: dict[Path, bytes]) -> int:
         if args.diff:
             return 1 if fixed.changed else 0
     for finding in remaining:
-        print(f"{finding.path}:{finding.line}:{finding.col}: {finding.code} {finding.message}",
-              file=sys.stderr)  # fmt: skip
+        print(printable(f"{finding.path}:{finding.line}:{finding.col}: {finding.code} "
+                        f"{finding.message}"), file=sys.stderr)  # fmt: skip
     return 1 if remaining and not args.exit_zero else 0
 
 

@@ -16,13 +16,57 @@ import re
 
 from somatrace.checks.config_files.model import EnvGroup, LocatedVar, TextIndex
 
-_KEY = re.compile(
-    r"^(?P<lead>[ \t]*(?:-[ \t]+)?)(?P<q>[\"']?)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?P=q)"
-    r"[ \t]*:(?:[ \t]+(?P<value>.*?))?[ \t]*\r?$"
+# `key: value` and `- NAME=value` lines. Each head is matched by a regex that has one way to
+# match; the value after it is cut by :func:`_value_end` in linear time (the former
+# `(?P<value>.*?)[ \t]*\r?$` took seconds on a line with a long run of blanks before its last
+# character: every blank retried the whole run).
+_KEY_HEAD = re.compile(
+    r"^(?P<lead>[ \t]*(?:-[ \t]+)?)(?P<q>[\"']?)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?P=q)[ \t]*:"
 )
-_LIST = re.compile(
-    r"^[ \t]*-[ \t]+(?P<q>[\"']?)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*?)(?P=q)[ \t]*\r?$"
-)
+_LIST_HEAD = re.compile(r"^[ \t]*-[ \t]+(?P<q>[\"']?)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)=")
+
+
+def _value_end(line: str, start: int) -> int:
+    """Where a value starting at ``start`` ends: before the blanks (and one carriage return)
+    that end the line."""
+    end = len(line) - 1 if line.endswith("\r") else len(line)
+    while end > start and line[end - 1] in " \t":
+        end -= 1
+    return end
+
+
+def _key_line(line: str) -> tuple[str, str, int, str | None, int] | None:
+    """A `key: value` line: (lead, name, where the name starts, value or None, where the value
+    starts)."""
+    head = _KEY_HEAD.match(line)
+    if head is None:
+        return None
+    after = head.end()
+    blanks = len(line) - len(line[after:].lstrip(" \t")) - after
+    if not blanks:
+        if line[after:] not in ("", "\r"):
+            return None
+        return head["lead"], head["name"], head.start("name"), None, len(line)
+    start = after + blanks
+    value = line[start : _value_end(line, start)]
+    return head["lead"], head["name"], head.start("name"), value, start
+
+
+def _list_line(line: str) -> tuple[str, int, int, str, int] | None:
+    """A `- NAME=value` line: (name, name start, name end, value, where the value starts)."""
+    head = _LIST_HEAD.match(line)
+    if head is None:
+        return None
+    start = head.end()
+    end = _value_end(line, start)
+    quote = head["q"]
+    if quote:
+        if end - 1 < start or line[end - 1] != quote:
+            return None
+        end -= 1
+    return head["name"], head.start("name"), head.end("name"), line[start:end], start
+
+
 _FLOW_ENTRY = re.compile(
     r"\{[ \t]*name:[ \t]*(?P<q>[\"']?)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?P=q)[ \t]*,[ \t]*"
     r"value:[ \t]*(?P<value>\"[^\"]*\"|'[^']*'|[^,}\s]+)[ \t]*\}"
@@ -70,37 +114,37 @@ def scan_lines(text: str, where: str = "file (line scan)") -> tuple[EnvGroup, ..
                     )
                 )
             continue
-        listed = _LIST.match(line)
+        listed = _list_line(line)
         if listed:
             pending = None
-            value = listed.group("value")
-            start = offset + listed.start("value")
+            list_name, name_start, name_end, value, value_at = listed
+            start = offset + value_at
             found.append(
                 LocatedVar(
-                    listed.group("name"),
+                    list_name,
                     value,
-                    index.span(offset + listed.start("name"), offset + listed.end("name")),
+                    index.span(offset + name_start, offset + name_end),
                     index.span(start, start + len(value)) if value else None,
                     index.token_span(start, value),
                     where,
                 )
             )
             continue
-        match = _KEY.match(line)
-        if match is None:
+        keyed = _key_line(line)
+        if keyed is None:
             continue
-        key_col = len(match.group("lead"))
-        starts_item = "-" in match.group("lead")
+        lead, name, name_at, matched_value, value_at = keyed
+        key_col = len(lead)
+        starts_item = "-" in lead
         if pending is not None and (
             key_col < pending[1] or (starts_item and key_col <= pending[1])
         ):
             pending = None
-        name = match.group("name")
-        raw_value = match.group("value") or ""
+        raw_value = matched_value or ""
         if raw_value.startswith(_NOT_SCALAR) and not raw_value.startswith("{{"):
             continue
         written = _value_text(raw_value)
-        value_start = offset + (match.start("value") if match.group("value") else match.end())
+        value_start = offset + (value_at if matched_value else len(line))
         if name == "name" and written:
             pending = (
                 _unquoted(written),
@@ -128,7 +172,7 @@ def scan_lines(text: str, where: str = "file (line scan)") -> tuple[EnvGroup, ..
                 LocatedVar(
                     name,
                     _unquoted(written),
-                    index.span(offset + match.start("name"), offset + match.end("name")),
+                    index.span(offset + name_at, offset + name_at + len(name)),
                     index.span(value_start, value_start + len(written)),
                     index.token_span(value_start, written),
                     where,

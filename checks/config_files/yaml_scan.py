@@ -1,4 +1,5 @@
-"""Environment variables in YAML, located with PyYAML's node marks (``yaml.compose_all``).
+"""Environment variables in YAML, located with PyYAML's node marks (composed under the
+kernel's bounds: :mod:`somatrace.checks.lint.yaml_bounds`).
 
 One walker serves Kubernetes manifests (every workload kind, any nesting: it finds container
 ``env`` lists wherever they are, in every document of a file), Helm values (``env`` /
@@ -21,6 +22,8 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from somatrace.checks.config_files.model import EnvGroup, LocatedVar, ScanProblem, Span, TextIndex
+from somatrace.checks.lint.bounds import TooComplex
+from somatrace.checks.lint.yaml_bounds import compose_documents
 
 _ENV_KEYS = frozenset(
     {
@@ -43,9 +46,6 @@ _EXPORTER_CONTEXT = re.compile(r"otlp|otel|opentelemetry|langfuse|exporter", re.
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-# libyaml when PyYAML has it (fast, and linear on deeply nested flow collections where the pure
-# Python scanner is quadratic); its marks count characters like the pure Python loader's.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def is_env_key(key: str) -> bool:
@@ -65,7 +65,9 @@ class YamlEnvScanner:
     def scan(self) -> ScanProblem | None:
         """Scan every document; on invalid YAML, the problem (and nothing scanned)."""
         try:
-            documents = list(yaml.compose_all(self.text, Loader=_LOADER))
+            documents = list(compose_documents(self.text))
+        except TooComplex as exc:
+            return ScanProblem(1, 1, f"cannot scan this YAML: {exc}")
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             reason = " ".join(str(part) for part in (exc.context, exc.problem) if part)

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.constructor import SafeConstructor
 
 from somatrace.checks.deploy.issues import YAML_ERROR, display_path
+from somatrace.checks.lint.bounds import TooComplex
 from somatrace.checks.lint.findings import Finding
+from somatrace.checks.lint.yaml_bounds import compose_documents
 
 PathKey = str | int
-# libyaml's loader when PyYAML has it (the same nodes and marks, ten times faster).
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -77,16 +78,18 @@ def load_documents(path: Path) -> tuple[list[YamlDoc], list[Finding]]:
 
 
 def load_text(text: str, path: Path) -> tuple[list[YamlDoc], list[Finding]]:
+    """Every document, composed under the kernel's YAML bounds (a merge-key or alias bomb is a
+    DV001 naming the bound, never an exponential expansion) and constructed like
+    ``yaml.safe_load``."""
     docs: list[YamlDoc] = []
-    loader = _LOADER(text)
+    constructor = SafeConstructor()
     try:
-        index = 0
-        while loader.check_node():
-            node = loader.get_node()
-            data = loader.construct_document(node)
+        for index, node in enumerate(compose_documents(text)):
+            data = constructor.construct_document(node) if node is not None else None
             if data is not None:
                 docs.append(YamlDoc(path, index, data, node))
-            index += 1
+    except TooComplex as exc:
+        return docs, [Finding(display_path(path), 1, 1, YAML_ERROR, f"cannot read: {exc}")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -94,6 +97,4 @@ def load_text(text: str, path: Path) -> tuple[list[YamlDoc], list[Finding]]:
         return docs, [
             Finding(display_path(path), line, col, YAML_ERROR, f"invalid YAML: {problem}")
         ]
-    finally:
-        loader.dispose()
     return docs, []

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from somatrace.checks.lint.bounds import DEFAULT_MAX_FILE_SIZE
 from somatrace.checks.lint.codes import SELECTOR
 from somatrace.checks.lint.errors import ConfigError
 from somatrace.checks.lint.globs import matches_any
@@ -143,7 +144,10 @@ OPTIONS: dict[str, Option] = {
         _glob_to_str, {}, 'glob = "name": the service name the ST101 fix writes for entrypoints'
     ),
     "max-file-size": Option(
-        _int, 10 * 1024 * 1024, "bytes; larger files are reported as ST900 instead of parsed"
+        _int,
+        DEFAULT_MAX_FILE_SIZE,
+        "bytes; larger files (Python, YAML, TOML, .env, Dockerfile, JSON) are reported as ST900 "
+        "instead of read",
     ),
     "timeout-per-file": Option(
         _positive_number,

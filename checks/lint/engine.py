@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from somatrace.checks.lint.boundary import OUTSIDE_REASON, Boundary
+from somatrace.checks.lint.bounds import NESTED_TOO_DEEPLY, ast_needs_refusal_scan, refusal
 from somatrace.checks.lint.cache import Cache, content_hash, stat_key
 from somatrace.checks.lint.codes import PARSE_ERROR
 from somatrace.checks.lint.config import (
@@ -57,7 +58,7 @@ from somatrace.checks.lint.project import (
 )
 from somatrace.checks.lint.provenance import VALUES_FACET, values_facet
 from somatrace.checks.lint.rule import FileContext, PythonRule, Rule, TextRule
-from somatrace.checks.lint.source import Source, Unreadable, decode, read_bytes
+from somatrace.checks.lint.source import Source, Unreadable, decode, read_bytes, too_large
 from somatrace.checks.lint.suppression import NoqaMap, noqa_map
 from somatrace.checks.lint.workers import Limits, WorkerPool, default_workers
 
@@ -155,14 +156,20 @@ def _parse_error(relpath: str, line: int, col: int, reason: str) -> Finding:
 
 
 def parse_source(source: Source, ctx: FileContext) -> Module | Finding:
-    """CPython's parser, once: the module, or ST900 with CPython's own location and reason."""
+    """CPython's parser, once: the module, or ST900 with CPython's own location and reason.
+
+    A file nested deeper than the parsers can take (:mod:`.bounds`) is refused before it is
+    parsed."""
     mark = time.perf_counter()
     try:
+        refused = refusal(source.text) if ast_needs_refusal_scan(source.data) else None
+        if refused is not None:
+            return _parse_error(ctx.relpath, 1, 1, refused)
         tree = ast.parse(source.data, filename=ctx.relpath)
     except SyntaxError as err:
         return _parse_error(ctx.relpath, err.lineno or 1, err.offset or 1, err.msg)
     except (RecursionError, MemoryError):
-        return _parse_error(ctx.relpath, 1, 1, "nested too deeply to analyse")
+        return _parse_error(ctx.relpath, 1, 1, NESTED_TOO_DEEPLY)
     except ValueError as err:
         return _parse_error(ctx.relpath, 1, 1, str(err))
     finally:
@@ -171,7 +178,7 @@ def parse_source(source: Source, ctx: FileContext) -> Module | Finding:
     try:
         return Module(tree, source.text, ctx.module_name, ctx.is_package, ctx.relpath)
     except RecursionError:
-        return _parse_error(ctx.relpath, 1, 1, "nested too deeply to analyse")
+        return _parse_error(ctx.relpath, 1, 1, NESTED_TOO_DEEPLY)
     finally:
         _tick("model", mark)
 
@@ -203,9 +210,7 @@ def analyse_python(
         except RecursionError:
             return _empty() | {
                 "parsed": True,
-                "findings": [
-                    _parse_error(ctx.relpath, 1, 1, "nested too deeply to analyse").to_dict()
-                ],
+                "findings": [_parse_error(ctx.relpath, 1, 1, NESTED_TOO_DEEPLY).to_dict()],
             }
         except Exception as exc:  # a bug in a rule is reported on the file it met, loudly
             message = (
@@ -285,11 +290,7 @@ def _run_task(task: _Task) -> dict[str, Any]:
     """Runs in a worker process: everything one file costs."""
     started = time.perf_counter()
     _TIMES.clear()
-    data = (
-        task.data
-        if task.data is not None
-        else read_bytes(Path(task.path), int(task.config.get("max-file-size")))
-    )
+    data = _read(task.path, task.data, task.config)
     _tick("read", started)
     if isinstance(data, Unreadable):
         finding = _unreadable(data, task.relpath) if PARSE_ERROR in task.codes else None
@@ -310,6 +311,15 @@ def _run_task(task: _Task) -> dict[str, Any]:
         "seconds": time.perf_counter() - started,
         "timings": dict(_TIMES),
     }
+
+
+def _read(path: str, buffer: bytes | None, config: Config) -> bytes | Unreadable:
+    """The file's bytes (or the buffer standing for it), within ``max-file-size``."""
+    limit = int(config.get("max-file-size"))
+    if buffer is None:
+        return read_bytes(Path(path), limit)
+    problem = too_large(Path(path), len(buffer), limit)
+    return buffer if problem is None else problem
 
 
 # Seconds this worker spent per phase on the file at hand (read, screen, parse, model, rules,
@@ -336,11 +346,7 @@ class _FacetTask:
 
 def _run_facet_task(task: _FacetTask) -> dict[str, Any]:
     """Runs in a worker: one facet of one module the project join needs."""
-    data = (
-        task.data
-        if task.data is not None
-        else read_bytes(Path(task.path), int(task.config.get("max-file-size")))
-    )
+    data = _read(task.path, task.data, task.config)
     if isinstance(data, Unreadable):
         return {"facet": None, "stat": None}
     try:

@@ -102,15 +102,23 @@ def read_bytes(path: Path, max_size: int) -> bytes | Unreadable:
         return Unreadable(path, f"cannot read file: {exc.strerror or exc}")
     if not stat.S_ISREG(st.st_mode):
         return Unreadable(path, "not a regular file")
-    if st.st_size > max_size:
-        return Unreadable(
-            path, f"file is {st.st_size} bytes, larger than max-file-size ({max_size} bytes)"
-        )
+    problem = too_large(path, st.st_size, max_size)
+    if problem is not None:
+        return problem
     try:
         with open(path, "rb") as fh:
             return fh.read()
     except OSError as exc:
         return Unreadable(path, f"cannot read file: {exc.strerror or exc}")
+
+
+def too_large(path: Path, size: int, max_size: int) -> Unreadable | None:
+    """``max-file-size``, for files and for buffers (stdin, an editor) alike."""
+    if size > max_size:
+        return Unreadable(
+            path, f"file is {size} bytes, larger than max-file-size ({max_size} bytes)"
+        )
+    return None
 
 
 def decode(path: Path, data: bytes, *, python: bool) -> Source | Unreadable:

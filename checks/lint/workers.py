@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from multiprocessing.sharedctypes import RawArray
 from typing import Any, Generic, TypeVar
 
+from somatrace.checks.lint.bounds import NESTED_TOO_DEEPLY
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -93,7 +95,7 @@ def _serve(
             except MemoryError:
                 results.append((number, False, "ran out of memory analysing this file"))
             except RecursionError:
-                results.append((number, False, "nested too deeply to analyse"))
+                results.append((number, False, NESTED_TOO_DEEPLY))
             current[slot] = _IDLE
         try:
             conn.send(results)
@@ -130,7 +132,7 @@ class WorkerPool(Generic[T, R]):
         except MemoryError:
             return self.on_failure(item, "ran out of memory analysing this file")
         except RecursionError:
-            return self.on_failure(item, "nested too deeply to analyse")
+            return self.on_failure(item, NESTED_TOO_DEEPLY)
 
     def _parallel(self, items: Sequence[T]) -> list[R]:
         count = min(self.workers, len(items))

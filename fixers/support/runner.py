@@ -16,6 +16,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from somatrace.checks.lint.bounds import NESTED_TOO_DEEPLY, refusal
 from somatrace.checks.lint.codes import PARSE_ERROR
 from somatrace.checks.lint.config import Config
 from somatrace.checks.lint.findings import Finding, Fix
@@ -94,10 +95,17 @@ def fix_text_file(source: Source, display: str, findings: list[Finding], unsafe:
 
 
 def _parse(text: str) -> cst.Module | str:
+    """LibCST's parse, or why not. LibCST's parser is recursive in native code (a file nested
+    deep enough crashes the process), so the kernel's nesting bound is checked first."""
+    refused = refusal(text)
+    if refused is not None:
+        return f"cannot parse: {refused}"
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         return f"cannot parse: {exc.message} (line {exc.raw_line})"
+    except RecursionError:
+        return f"cannot parse: {NESTED_TOO_DEEPLY}"
     except Exception as exc:
         return f"cannot parse: {type(exc).__name__}: {exc}"[:300]
 
@@ -110,7 +118,10 @@ def plan_file(
     parsed = _parse(source.text)
     if isinstance(parsed, str):
         return None, [], parsed
-    module, positions, parents = resolve_metadata(parsed)
+    try:
+        module, positions, parents = resolve_metadata(parsed)
+    except RecursionError:
+        return None, [], f"cannot parse: {NESTED_TOO_DEEPLY}"
     name_cache: list[ServiceName] = []
 
     def service_name() -> ServiceName:

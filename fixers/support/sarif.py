@@ -24,8 +24,6 @@ from somatrace.fixers.support.base import Plan, TextFixer
 from somatrace.fixers.support.edits import edits_between
 from somatrace.fixers.support.runner import plan_file, render, verify
 
-MAX_FILE_SIZE = 10 * 1024 * 1024
-
 
 def with_fix_edits(
     findings: Iterable[Finding], cwd: Path | None = None, config_file: Path | None = None
@@ -48,7 +46,8 @@ def with_fix_edits(
         path = Path(os.path.abspath(cwd / finding.path))
         if isinstance(fixer, TextFixer):
             if path not in texts:
-                read = read_source(path, MAX_FILE_SIZE, python=False)
+                limit = int(resolver.for_path(path).get("max-file-size"))
+                read = read_source(path, limit, python=False)
                 texts[path] = None if isinstance(read, Unreadable) else read.text
             text = texts[path]
             fix = fixer.fix_text(finding, text) if text is not None else None
@@ -59,10 +58,10 @@ def with_fix_edits(
     for path, indexes in by_file.items():
         if any(f.code == "ST900" and Path(os.path.abspath(cwd / f.path)) == path for f in findings):
             continue
-        source = read_source(path, MAX_FILE_SIZE, python=True)
+        config = resolver.for_path(path)
+        source = read_source(path, int(config.get("max-file-size")), python=True)
         if isinstance(source, Unreadable):
             continue
-        config = resolver.for_path(path)
         group = [findings[i] for i in indexes]
         facts, planned, _ = plan_file(source, group[0].path, group, config, config.relpath(path))
         if facts is None:
