@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 @lru_cache(maxsize=1)
 def all_fixers() -> dict[str, AnyFixer]:
-    from somatrace.fixers.support.base import Fixer, TextFixer
+    from somatrace.fixers.support.base import FixerBase
 
     found: dict[str, AnyFixer] = {}
     for info in pkgutil.iter_modules(__path__):
@@ -31,7 +31,7 @@ def all_fixers() -> dict[str, AnyFixer]:
         for value in vars(module).values():
             if (
                 isinstance(value, type)
-                and issubclass(value, Fixer | TextFixer)
+                and issubclass(value, FixerBase)
                 and value.__module__ == module.__name__
                 and getattr(value, "RULE", None)
             ):

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from somatrace.checks.cli.options import add_output_file, rule_codes
+from somatrace.checks.lint.boundary import inside, project_root
 from somatrace.checks.lint.config import is_selected
 from somatrace.checks.lint.engine import CheckResult
 from somatrace.checks.lint.errors import UsageError
@@ -78,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         check_rules=None if args.no_policy_rules else _check_rules,
     )
     findings = _selected(report.issues, args.select or ["ALL"], args.ignore)
-    findings = _not_suppressed(findings)
+    folder = root if root.is_dir() else root.parent
+    findings = _not_suppressed(findings, project_root(folder, Path.cwd(), folder))
     result = CheckResult(findings=findings, files_checked=report.files, roots=[root])
     text = get_reporter(args.output_format)(result)
     if args.output is not None:
@@ -98,19 +100,26 @@ def _selected(findings: list[Finding], select: list[str], ignore: list[str]) -> 
     return [f for f in findings if is_selected(f.code, select, ignore)]
 
 
-def _not_suppressed(findings: list[Finding]) -> list[Finding]:
-    """``# noqa: DV201`` (and file-wide exemptions) in the YAML files, as in `somatrace check`."""
+def _not_suppressed(findings: list[Finding], project: Path) -> list[Finding]:
+    """``# noqa: DV201`` (and file-wide exemptions) in the YAML files, as in `somatrace check`;
+    a file whose real location is outside the project is not read for them either."""
     maps: dict[str, NoqaMap] = {}
     kept = []
     for finding in findings:
         if finding.path not in maps:
-            try:
-                maps[finding.path] = noqa_map(Path(finding.path).read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError):
-                maps[finding.path] = NoqaMap()
+            maps[finding.path] = _noqa_of(Path(finding.path), project)
         if not maps[finding.path].suppresses(finding):
             kept.append(finding)
     return kept
+
+
+def _noqa_of(path: Path, project: Path) -> NoqaMap:
+    if not inside(path, project):
+        return NoqaMap()
+    try:
+        return noqa_map(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return NoqaMap()
 
 
 def _check_rules(root: Path) -> list[Finding]:

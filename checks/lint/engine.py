@@ -158,8 +158,9 @@ def _parse_error(relpath: str, line: int, col: int, reason: str) -> Finding:
 def parse_source(source: Source, ctx: FileContext) -> Module | Finding:
     """CPython's parser, once: the module, or ST900 with CPython's own location and reason.
 
-    A file nested deeper than the parsers can take (:mod:`.bounds`) is refused before it is
-    parsed."""
+    CPython's parser keeps its own nesting bounds; only a file that could hold an f-string
+    past :data:`~.bounds.MAX_FSTRING_FIELDS` fields is scanned first
+    (:func:`~.bounds.ast_needs_refusal_scan`)."""
     mark = time.perf_counter()
     try:
         refused = refusal(source.text) if ast_needs_refusal_scan(source.data) else None

@@ -149,8 +149,9 @@ class ServiceName:
         return self.source != "folder"
 
 
-class Fixer:
-    """One fixer per fixable rule; ``RULE`` is the rule class it fixes."""
+class FixerBase:
+    """One fixer per fixable rule; ``RULE`` is the rule class it fixes. A rule on Python code
+    has a :class:`Fixer` (a LibCST codemod), a rule on text files a :class:`TextFixer`."""
 
     RULE: ClassVar[type[Rule]]
 
@@ -166,11 +167,15 @@ class Fixer:
         code is unsafe); ``somatrace fix`` turns it into a config error before writing."""
         return None
 
+
+class Fixer(FixerBase):
+    """The fixer of a rule on Python code: a plan against the parsed file (see the module doc)."""
+
     def plan(self, finding: Finding, facts: FileFacts) -> Plan | NoFix:
         raise NotImplementedError
 
 
-class TextFixer:
+class TextFixer(FixerBase):
     """The fixer of a rule on text files (``.env``, YAML, Dockerfile): it turns one finding,
     from the data its rule recorded, into exact text edits. No parse tree is involved, so
     ``check --output-format json/sarif`` can attach these edits to every finding cheaply.
@@ -178,18 +183,11 @@ class TextFixer:
     ``fix_text`` must verify that the text still holds what the rule saw (the file may have
     changed since it was checked) and return :class:`NoFix` otherwise."""
 
-    RULE: ClassVar[type[Rule]]
-    SAFETY: ClassVar[str] = ""
-
-    @classmethod
-    def code(cls) -> str:
-        return cls.RULE.CODE
-
     def fix_text(self, finding: Finding, text: str) -> Fix | NoFix:
         raise NotImplementedError
 
 
-AnyFixer = Fixer | TextFixer
+AnyFixer = FixerBase
 
 
 def string_literal(value: str, quote: str = '"') -> str:
