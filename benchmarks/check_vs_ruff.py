@@ -16,13 +16,15 @@ and ``pyproject.toml``, see ``fetch_corpus.py``). Per round, in this order:
 - ``somatrace check`` (warm: the result cache was primed by a run before the first round and
   the tree does not change).
 
-Every command's wall time (``time.perf_counter``), CPU time (user + sys of the child and the
-processes it waited for, from ``os.wait4``) and peak RSS (``ru_maxrss`` from ``os.wait4``: the
-largest single process of the child's tree, not a sum over workers) is recorded; the table
-shows the median and the spread (min-max) over the rounds and the ratios to ruff's cold wall
-time. With ``SOMATRACE_PHASES=<file>`` set, an engine that supports it writes per-phase wall
-seconds and file counts as JSON (``{"phases": {...}, "files": {...}}``); they are printed per
-tree and configuration when present ("phase figures not available" otherwise).
+Every command's wall time (``time.perf_counter`` around fork and wait), CPU time (user + sys
+of the child and the processes it waited for) and peak RSS (``ru_maxrss``: the largest single
+process of the child's tree, not a sum over workers) are taken from ``os.wait4`` in
+``scripts/peak_rss.py``, which forks the command from a small process (forked from this one,
+a child would report this one's size). The table shows the median and the spread (min-max)
+over the rounds and the ratios to ruff's cold wall time. With ``SOMATRACE_PHASES=<file>`` set,
+an engine that supports it writes per-phase wall seconds and file counts as JSON
+(``{"phases": {...}, "files": {...}}``); they are printed per tree and configuration when
+present ("phase figures not available" otherwise).
 
 Last, Fixit 2.2.1 (``benchmarks/.venv-fixit``: ``python -m venv benchmarks/.venv-fixit &&
 benchmarks/.venv-fixit/bin/pip install fixit==2.2.1``) runs ``benchmarks/fixit_rules/
@@ -41,7 +43,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ from corpora import BENCHMARKS, ROOT_PYPROJECT, STDLIB, load_corpora, python_fil
 
 PHASES = ("discover", "screen", "parse", "model", "rules", "project", "report")
 FIXIT_RULES = BENCHMARKS / "fixit_rules"
+PEAK_RSS = BENCHMARKS.parent / "scripts" / "peak_rss.py"
 
 
 @dataclass
@@ -82,12 +84,16 @@ def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run
     if env is not None and "SOMATRACE_PHASES" in env:
         phases_file = Path(env["SOMATRACE_PHASES"])
         phases_file.unlink(missing_ok=True)
-    with tempfile.TemporaryFile() as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    # Through scripts/peak_rss.py: forked from this (large) process, a child's ru_maxrss would
+    # start from this process's high-water mark.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryDirectory() as scratch:
+        usage_file = Path(scratch) / "usage.json"
+        launcher = [sys.executable, str(PEAK_RSS), str(usage_file), "--"]
+        proc = subprocess.Popen(
+            [*launcher, *cmd], cwd=cwd, stdout=out, stderr=subprocess.DEVNULL, env=env
+        )
+        proc.wait()
+        usage = json.loads(usage_file.read_text())
         out.seek(0)
         stdout = out.read().decode("utf-8", "replace")
     phases = None
@@ -97,9 +103,9 @@ def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run
         except json.JSONDecodeError:
             phases = None
     return Run(
-        wall=wall,
-        cpu=usage.ru_utime + usage.ru_stime,
-        rss_mb=usage.ru_maxrss / 1024,
+        wall=usage["wall_s"],
+        cpu=usage["user_s"] + usage["system_s"],
+        rss_mb=usage["peak_rss_kb"] / 1024,
         returncode=proc.returncode,
         phases=phases,
         stdout=stdout,

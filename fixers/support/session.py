@@ -7,7 +7,7 @@ fixable finding is left in a file that was just changed (a fix that waited for a
 same place), one more pass fixes it - at most ``MAX_PASSES`` passes, so a fixer that does not
 converge cannot loop. ``--diff`` runs one pass and writes nothing.
 
-What is written is bounded (see docs/security-writes.md): only files whose real location is
+What is written is bounded (see docs/security.md): only files whose real location is
 inside their project (a tracked symlink to elsewhere is ST900 and never read or written), not
 read-only ones unless ``--force``, only in encodings that round-trip; a fixer's config that
 would write unsafe code (an ``init-function`` that is not the project's own) stops the run with

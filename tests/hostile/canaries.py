@@ -8,7 +8,9 @@ reported ST900 with its reason. Fixtures are imported explicitly (no conftest.py
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -20,7 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import git, init_repo, write_pyproject
+from tests.helpers import REPO, git, init_repo, write_pyproject
+
+PEAK_RSS = REPO / "scripts" / "peak_rss.py"
 
 # Five small FastAPI/uvicorn entrypoints: one compliant, four with one known finding each.
 CANARIES: dict[str, str] = {
@@ -131,29 +135,36 @@ def run_cli(
     stdin: bytes | None = None,
 ) -> Run:
     """The real ``somatrace`` CLI in a subprocess, timed, its peak RSS read from ``wait4``
-    (the child's own and that of every worker it waited for)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    (the child's own and that of every worker it waited for) by ``scripts/peak_rss.py``,
+    which forks it from a small process: forked from pytest it would report pytest's size."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        usage_file = Path(scratch) / "usage.json"
         started = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, "-m", "somatrace.checks.cli.main", *args],
+            [*_measured(usage_file), sys.executable, "-m", "somatrace.checks.cli.main", *args],
             cwd=root,
             stdout=out,
             stderr=err,
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             env={**os.environ, **(env or {})},
+            start_new_session=True,  # the launcher and the CLI: killed together on timeout
         )
-        killer = threading.Timer(timeout, process.kill)
+        killer = threading.Timer(timeout, os.killpg, (process.pid, signal.SIGKILL))
         killer.start()
         try:
             if stdin is not None:
                 assert process.stdin is not None
                 process.stdin.write(stdin)
                 process.stdin.close()
-            _, status, usage = os.wait4(process.pid, 0)
+            process.wait()
         finally:
             killer.cancel()
         seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
+        peak_kb = json.loads(usage_file.read_text())["peak_rss_kb"] if usage_file.exists() else 0
         out.seek(0)
         err.seek(0)
         return Run(
@@ -161,8 +172,12 @@ def run_cli(
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
             seconds=seconds,
-            peak_rss_mb=usage.ru_maxrss / 1024,  # Linux: kilobytes
+            peak_rss_mb=peak_kb / 1024,  # Linux: kilobytes
         )
+
+
+def _measured(usage_file: Path) -> list[str]:
+    return [sys.executable, str(PEAK_RSS), str(usage_file), "--"]
 
 
 def check(root: Path, *extra: str, **kwargs: object) -> Run:
