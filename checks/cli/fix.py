@@ -21,6 +21,7 @@ from typing import TextIO
 from somatrace.checks.cli.check import add_selection_options, settings_from_args
 from somatrace.checks.cli.progress import progress_for
 from somatrace.checks.lint.findings import Finding
+from somatrace.checks.lint.source import split_lines
 from somatrace.fixers.support.edits import unified_diff
 from somatrace.fixers.support.runner import can_fix
 from somatrace.fixers.support.session import FixOptions, FixReport, run_fixes
@@ -114,7 +115,7 @@ def _secret_values(report: FixReport) -> dict[str, set[str]]:
         text = texts.get(finding.path)
         if finding.code != "ST401" or text is None or finding.end_line != finding.line:
             continue
-        lines = text.splitlines()
+        lines = split_lines(text)
         if 0 < finding.line <= len(lines) and finding.end_col:
             value = lines[finding.line - 1][finding.col - 1 : finding.end_col - 1].strip("'\"")
             if len(value) >= 4:
