@@ -36,7 +36,6 @@ import hashlib
 import io
 import json
 import re
-import resource
 import shutil
 import subprocess
 import time
@@ -177,7 +176,6 @@ class Tally:
     notes: Counter[str] = field(default_factory=Counter)  # reasons a file was left out, etc.
     failures: list[str] = field(default_factory=list)
     seconds: Counter[str] = field(default_factory=Counter)  # wall time per step
-    peak_mb: dict[str, float] = field(default_factory=dict)  # step -> the peak RSS it set
 
     def merge(self, other: Tally) -> None:
         self.trees += other.trees
@@ -187,8 +185,6 @@ class Tally:
         self.notes.update(other.notes)
         self.failures.extend(other.failures)
         self.seconds.update(other.seconds)
-        for step, mb in other.peak_mb.items():
-            self.peak_mb[step] = max(mb, self.peak_mb.get(step, 0.0))
 
 
 def make_tree(root: Path, files: dict[str, bytes]) -> None:
@@ -217,18 +213,10 @@ def _lines(data: bytes) -> int:
     return len(split_lines(data.decode("utf-8", "replace"))) or 1
 
 
-def _children_peak_mb() -> float:
-    """The largest RSS any finished child process of this one reached (Linux: KiB)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
 def _cli(tally: Tally, step: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     started = time.perf_counter()
-    peak = _children_peak_mb()
     proc = run_cli(*args, cwd=cwd)
     tally.seconds[step] += time.perf_counter() - started
-    if _children_peak_mb() > peak:  # this run (or a git before it) set a new peak
-        tally.peak_mb[step] = max(_children_peak_mb(), tally.peak_mb.get(step, 0.0))
     if "Traceback (most recent call last)" in proc.stdout + proc.stderr:
         tally.failures.append(f"{cwd.name}: `{' '.join(args)}` printed a traceback:\n{proc.stderr}")
     return proc
@@ -667,10 +655,7 @@ def report(title: str, tally: Tally, out: Iterable[str] = ()) -> str:
     for note, n in sorted(tally.notes.items()):
         lines.append(f"  {note}: {n}")
     for step, seconds in tally.seconds.items():
-        peak = (
-            f", set the peak RSS to {tally.peak_mb[step]:.0f} MB" if step in tally.peak_mb else ""
-        )
-        lines.append(f"  {step}: {seconds:.1f} s{peak}")
+        lines.append(f"  {step}: {seconds:.1f} s")
     lines.append(f"  failures: {len(tally.failures)}")
     return "\n".join(lines)
 
