@@ -21,7 +21,7 @@ from somatrace.checks.lint.codes import PARSE_ERROR
 from somatrace.checks.lint.engine import CheckSettings, Engine
 from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.selectors import is_known
-from somatrace.checks.lint.source import Unreadable, decode
+from somatrace.checks.lint.source import Unreadable, decode, split_lines
 from somatrace.checks.lint.suppression import Directive, directives, set_applied
 from somatrace.fixers.support.write import (
     ChangedOnDisk,
@@ -147,7 +147,7 @@ def add_noqa(findings: list[Finding], cwd: Path) -> tuple[int, list[str]]:
         decoded = decode(path, snapshot.data, python=path.suffix == ".py")
         if isinstance(decoded, Unreadable):
             continue
-        text_lines = decoded.text.splitlines(keepends=True)
+        text_lines = split_lines(decoded.text)
         strings = _string_lines(decoded.text) if path.suffix == ".py" else set()
         count = 0
         for number, codes in sorted(lines.items()):

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from somatrace.checks.lint.modules import resolve_relative
+from somatrace.checks.lint.source import split_lines
 
 BUILTINS = frozenset(dir(builtins))
 
@@ -441,7 +442,7 @@ class Module:
     @property
     def lines(self) -> list[str]:
         if self._lines is None:
-            self._lines = self.text.splitlines(keepends=True)
+            self._lines = split_lines(self.text)
         return self._lines
 
     def _char_col(self, line: int, byte_col: int) -> int:

@@ -17,6 +17,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _UNKNOWN = re.compile(r"unknown encoding(?: for [^:]*)?: (\S+)")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+# Where `str.splitlines` ends a line and CPython does not.
+_NOT_NEWLINES = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def split_lines(text: str) -> list[str]:
+    """``text``'s lines with their endings, numbered as CPython numbers them (and ``ast``
+    positions): a line ends at ``\\n``, ``\\r\\n`` or ``\\r`` only. ``str.splitlines`` also
+    ends one at a form feed, ``\\v``, ``\\x1c``-``\\x1e``, ``\\x85``, ``\\u2028`` and
+    ``\\u2029``: after a form feed every line would be off by one (a ``# noqa`` applied to
+    the next line, a column read from the wrong line)."""
+    if _NOT_NEWLINES.search(text) is None:
+        return text.splitlines(keepends=True)
+    return _LINE.findall(text)
+
+
+def line_starts(text: str) -> list[int]:
+    """The offset where each line of ``text`` starts (as :func:`split_lines` counts lines)."""
+    starts = [0]
+    for line in split_lines(text):
+        if line.endswith(("\n", "\r")):  # only the last line may have no ending
+            starts.append(starts[-1] + len(line))
+    return starts
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,12 +11,14 @@ the audit of unknown and unused codes (``--report-unused-noqa``) and for ``--add
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from somatrace.checks.lint.findings import Finding
+from somatrace.checks.lint.source import line_starts, split_lines
 
 _CODES = r"[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-9]*)*"
 _NOQA = re.compile(rf"#\s*noqa(?::\s*(?P<codes>{_CODES}))?(?![:\w])", re.IGNORECASE)
@@ -67,13 +69,14 @@ def directives(text: str) -> list[Directive]:
     if "noqa" not in text.lower():
         return []
     out: list[Directive] = []
+    starts = line_starts(text)
     for match in _FILE_NOQA.finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
+        line = bisect.bisect_right(starts, match.start())
         codes = match.group("codes")
         col = match.group(0).index("#") + 1
         out.append(Directive(line, col, tuple(_split(codes)) if codes else None, True))
     file_lines = {d.line for d in out}
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if number in file_lines or "noqa" not in line.lower():
             continue
         for match in _NOQA.finditer(line):

@@ -205,10 +205,20 @@ def string_literal(value: str, quote: str = '"') -> str:
     return f"{quote}{''.join(out)}{quote}"
 
 
+def parsing_config(module: cst.Module) -> cst.PartialParserConfig:
+    """The config to parse new code for ``module`` with (its newline and indentation)."""
+    try:
+        return module.config_for_parsing
+    except ValueError:
+        # LibCST infers the indent from the file's first indented line, form feeds included
+        # (`"\t \x0c "`), and then refuses that indent in a parser config: the newline only.
+        return cst.PartialParserConfig(default_newline=module.default_newline)
+
+
 def statement_like(template: cst.CSTNode, code: str, module: cst.Module) -> cst.CSTNode:
     """``code`` (one simple statement) as a node that can sit where ``template`` sits: a full
     statement line in a block, or a bare small statement in a one-line suite."""
-    line = cst.parse_statement(code, config=module.config_for_parsing)
+    line = cst.parse_statement(code, config=parsing_config(module))
     assert isinstance(line, cst.SimpleStatementLine)
     if isinstance(template, cst.BaseSmallStatement):
         return line.body[0]

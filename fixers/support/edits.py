@@ -11,14 +11,7 @@ import difflib
 from collections.abc import Iterable
 
 from somatrace.checks.lint.findings import Edit
-
-
-def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    for i, char in enumerate(text):
-        if char == "\n":
-            starts.append(i + 1)
-    return starts
+from somatrace.checks.lint.source import line_starts, split_lines
 
 
 def offset_of(starts: list[int], text: str, line: int, col: int) -> int:
@@ -47,7 +40,7 @@ def text_between(text: str, line: int, col: int, end_line: int, end_col: int) ->
 
 def apply_edits(text: str, edits: Iterable[Edit]) -> tuple[str, list[Edit]]:
     """``text`` with every non-overlapping edit applied; returns the edits it skipped."""
-    starts = _line_starts(text)
+    starts = line_starts(text)
     spans = []
     for edit in edits:
         start = offset_of(starts, text, edit.line, edit.col)
@@ -70,9 +63,9 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> tuple[str, list[Edit]]:
 def edits_between(before: str, after: str) -> tuple[Edit, ...]:
     """The smallest edits (per changed line group, trimmed to the changed characters) that
     turn ``before`` into ``after``."""
-    old_lines = before.splitlines(keepends=True)
-    new_lines = after.splitlines(keepends=True)
-    starts = _line_starts(before)
+    old_lines = split_lines(before)
+    new_lines = split_lines(after)
+    starts = line_starts(before)
     old_offsets = [0]
     for line in old_lines:
         old_offsets.append(old_offsets[-1] + len(line))
@@ -123,15 +116,16 @@ def unified_diff(before: str, after: str, display: str, context: int = 3) -> str
     treats lines frequent in big files (blank lines) as junk and then shows an untouched blank
     line as removed and added again.
     """
-    old = before.splitlines(keepends=True)
-    new = after.splitlines(keepends=True)
+    old = split_lines(before)
+    new = split_lines(after)
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     out: list[str] = []
 
     def emit(prefix: str, line: str) -> None:
-        text = line[:-2] + "\n" if line.endswith("\r\n") else line
-        if not text.endswith("\n"):
-            text += "\n\\ No newline at end of file\n"
+        body = line.rstrip("\r\n")  # one ending: `\r\n`, `\r` or `\n` (split_lines)
+        text = body + "\n"
+        if body == line:
+            text += "\\ No newline at end of file\n"
         out.append(prefix + text)
 
     for group in matcher.get_grouped_opcodes(context):

@@ -27,7 +27,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import RemoveImportsVisitor
 from libcst.helpers import get_full_name_for_node
 
-from somatrace.fixers.support.base import ImportSpec
+from somatrace.fixers.support.base import ImportSpec, parsing_config
 
 _STDLIB = frozenset(sys.stdlib_module_names)
 
@@ -202,7 +202,7 @@ def _sort_key(stmt: cst.CSTNode) -> tuple[int, int, str] | None:
 
 def _insert_new(module: cst.Module, spec: ImportSpec) -> cst.Module:
     code = f"from {spec.module} import {spec.name}" if spec.name else f"import {spec.module}"
-    new = cst.parse_statement(code, config=module.config_for_parsing)
+    new = cst.parse_statement(code, config=parsing_config(module))
     body = list(module.body)
     start, end = leading_block(body)
     section = 0 if spec.module.split(".")[0] in _STDLIB else 1

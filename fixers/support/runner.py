@@ -101,13 +101,18 @@ def _parse(text: str) -> cst.Module | str:
     if refused is not None:
         return f"cannot parse: {refused}"
     try:
-        return cst.parse_module(text)
+        module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         return f"cannot parse: {exc.message} (line {exc.raw_line})"
     except RecursionError:
         return f"cannot parse: {NESTED_TOO_DEEPLY}"
     except Exception as exc:
         return f"cannot parse: {type(exc).__name__}: {exc}"[:300]
+    if text.endswith("\r") and not module.has_trailing_newline:
+        # LibCST 1.9 takes a file whose lines end in a lone `\r` for one without a final
+        # newline, and its code would drop the last `\r`: keep the file's last byte.
+        module = module.with_changes(has_trailing_newline=True)
+    return module
 
 
 def plan_file(
