@@ -34,7 +34,7 @@ def _position(starts: list[int], offset: int) -> tuple[int, int]:
 
 def text_between(text: str, line: int, col: int, end_line: int, end_col: int) -> str:
     """The text between two positions (the convention of findings and edits)."""
-    starts = _line_starts(text)
+    starts = line_starts(text)
     return text[offset_of(starts, text, line, col) : offset_of(starts, text, end_line, end_col)]
 
 
