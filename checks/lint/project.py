@@ -114,6 +114,10 @@ class ModuleIndex:
                 dirs.add(parent)
                 parent = os.path.dirname(parent)
         self.dirs = frozenset(dirs)
+        # (dotted, roots) -> files: the listing never changes during a run, and ST101 asks the
+        # same imports again on every round of the project join (1.4 M lookups, 50 s, on 6,860
+        # real files before this).
+        self._resolved: dict[tuple[str, tuple[str, ...]], list[str]] = {}
 
     def is_package_dir(self, directory: str) -> bool:
         return os.path.join(directory, "__init__.py") in self.files
@@ -140,6 +144,13 @@ class ModuleIndex:
     def module_files(self, dotted: str, roots: Iterable[str]) -> list[str]:
         """Files executed by ``import dotted`` (package ``__init__`` files included), from the
         first root that holds the module; empty when it is not a project module."""
+        key = (dotted, tuple(roots))
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = self._module_files(dotted, key[1])
+        return list(found)
+
+    def _module_files(self, dotted: str, roots: tuple[str, ...]) -> list[str]:
         parts = dotted.split(".")
         for root in roots:
             found: list[str] = []
