@@ -18,7 +18,7 @@ import argparse
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from somatrace.checks.cli.check import add_selection_options, settings_from_args
 from somatrace.checks.cli.presentation import printable
@@ -26,9 +26,12 @@ from somatrace.checks.cli.progress import progress_for
 from somatrace.checks.lint.findings import Finding
 from somatrace.checks.policy.environ import mask_secrets
 from somatrace.fixers.support.edits import unified_diff
-from somatrace.fixers.support.runner import can_fix
-from somatrace.fixers.support.session import FixOptions, FixReport, run_fixes
 from somatrace.rules import rule_by_code
+
+if TYPE_CHECKING:
+    from somatrace.fixers.support.session import FixReport
+# The fixer machinery (LibCST: ~0.8 s to import) is imported only when a fix runs, so that
+# `somatrace check`, whose parser carries these options, never pays for it.
 
 
 def add_fix_options(parser: argparse.ArgumentParser, *, for_check: bool = False) -> None:
@@ -118,6 +121,8 @@ def print_errors(report: FixReport) -> None:
 
 
 def execute(args: argparse.Namespace) -> FixReport:
+    from somatrace.fixers.support.session import FixOptions, run_fixes
+
     settings = settings_from_args(args)
     options = FixOptions(
         unsafe=args.unsafe_fixes, dry_run=args.diff, force=getattr(args, "force", False)
@@ -134,7 +139,7 @@ def fix_stdin(args: argparse.Namespace, buffers: dict[Path, bytes]) -> int:
     nothing applies), what is left on stderr; exit 1 if findings remain (like Ruff)."""
     from somatrace.checks.lint.engine import Engine
     from somatrace.checks.lint.source import Unreadable, decode
-    from somatrace.fixers.support.runner import fix_source
+    from somatrace.fixers.support.runner import can_fix, fix_source
     from somatrace.rules import all_rules
 
     [(path, data)] = buffers.items()
