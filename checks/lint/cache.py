@@ -9,8 +9,10 @@ modules the project join read on demand, and the last project join itself, keyed
 candidate's stat data and validated by the stat data of every other file it read.
 
 JSON, never pickle: a cache file committed to an untrusted repository must not be able to run
-code. The cache directory ignores itself in git and is tagged per the Cache Directory Tagging
-spec.
+code. A module's facets (its model for the project join: most of the file's bytes) are stored
+as JSON text inside the JSON and decoded only when the join asks for them: a warm run whose
+join is reused never builds them (on 6,860 real files, 1.84 s of decoding became 0.13 s).
+The cache directory ignores itself in git and is tagged per the Cache Directory Tagging spec.
 
 The cache never reaches outside the project through a link. ``.somatrace_cache`` must be a real
 folder inside the config root (not a symlink, not below one): otherwise the run goes on without
@@ -30,6 +32,7 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +52,76 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 
 StatKey = tuple[int, int, int]
+
+# Result keys kept as JSON text in the file: "facets" (a file's facets by name) and "facet"
+# (one facet the join fetched), stored under these names.
+_LAZY_FACETS = "facets_json"
+_LAZY_FACET = "facet_json"
+
+
+class LazyFacets(Mapping[str, Any]):
+    """A file's facets as read from the cache: decoded on first access."""
+
+    __slots__ = ("_data", "raw")
+
+    def __init__(self, raw: str) -> None:
+        self.raw = raw
+        self._data: dict[str, Any] | None = None
+
+    def _decoded(self) -> dict[str, Any]:
+        if self._data is None:
+            data = json.loads(self.raw)
+            self._data = data if isinstance(data, dict) else {}
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._decoded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._decoded()
+
+
+def _materialised(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` with a join-fetched facet decoded (it is read only by the join)."""
+    raw = result.pop("_facet_raw", None)
+    if raw is not None:
+        try:
+            result["facet"] = json.loads(raw)
+        except ValueError:
+            result["facet"] = None
+    return result
+
+
+def _to_file(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` as written: its facets as JSON text (kept as read when never decoded)."""
+    out = dict(result)
+    facets = out.pop("facets", None)
+    if isinstance(facets, LazyFacets) and facets._data is None:
+        out[_LAZY_FACETS] = facets.raw
+    elif facets is not None:
+        out[_LAZY_FACETS] = json.dumps(dict(facets), separators=(",", ":"))
+    if "facet" in out:
+        out[_LAZY_FACET] = json.dumps(out.pop("facet"), separators=(",", ":"))
+    return out
+
+
+def _from_file(result: dict[str, Any]) -> dict[str, Any]:
+    """A result as read: its facets decoded on first access, a join-fetched facet when the
+    entry is looked up (only the join looks those up)."""
+    raw = result.pop(_LAZY_FACETS, None)
+    if isinstance(raw, str):
+        result["facets"] = LazyFacets(raw)
+    raw = result.pop(_LAZY_FACET, None)
+    if isinstance(raw, str):
+        result["_facet_raw"] = raw
+    return result
+
 
 # Every package whose code decides a file's result; an edit anywhere in them (also in an
 # editable install, also in a sub-package) makes cached results stale.
@@ -196,7 +269,8 @@ class Cache:
             return cache
         try:
             for name, (st, digest, result) in raw.get("files", {}).items():
-                cache.entries[name] = Entry(tuple(st), digest, result)  # type: ignore[arg-type]
+                entry_result = _from_file(result) if isinstance(result, dict) else result
+                cache.entries[name] = Entry(tuple(st), digest, entry_result)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             cache.entries.clear()
             return cache
@@ -207,7 +281,7 @@ class Cache:
     def lookup(self, name: str, key: StatKey) -> dict[str, Any] | None:
         entry = self.entries.get(name)
         if entry is not None and entry.stat == key:
-            return entry.result
+            return _materialised(entry.result)
         return None
 
     def lookup_digest(self, name: str, key: StatKey, digest: str) -> dict[str, Any] | None:
@@ -216,7 +290,7 @@ class Cache:
             if entry.stat != key:
                 entry.stat = key
                 self.dirty = True
-            return entry.result
+            return _materialised(entry.result)
         return None
 
     def store(self, name: str, key: StatKey, digest: str, result: dict[str, Any]) -> None:
@@ -274,7 +348,10 @@ class Cache:
                         fh.write(body)
             payload = {
                 "version": VERSION,
-                "files": {n: [list(e.stat), e.digest, e.result] for n, e in self.entries.items()},
+                "files": {
+                    n: [list(e.stat), e.digest, _to_file(_materialised(e.result))]
+                    for n, e in self.entries.items()
+                },
                 "join": self.join,
             }
             body = json.dumps(payload, separators=(",", ":"))

@@ -1,0 +1,37 @@
+"""The cache keeps each module's facets as JSON text, decoded only when the project join asks:
+a warm run, and a run after one file changed (the join then reads other modules' facets from the
+cache), report exactly what a run without a cache reports."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.helpers import REPO, git, init_repo, run_cli
+
+
+def _findings(root: Path, *extra: str) -> list[str]:
+    done = run_cli("check", "--output-format", "concise", "--exit-zero", *extra, ".", cwd=root)
+    assert done.returncode == 0, done.stderr
+    return sorted(line for line in done.stdout.splitlines() if ": ST" in line)
+
+
+def test_facets_read_back_from_the_cache_give_the_cold_findings(tmp_path: Path) -> None:
+    root = tmp_path / "monorepo"
+    shutil.copytree(REPO / "examples" / "monorepo", root)
+    init_repo(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "example")
+    cold = _findings(root, "--no-cache")
+    assert any(" ST101 " in line for line in cold) and any(" ST301 " in line for line in cold)
+    assert _findings(root) == cold  # primes the cache
+    (cache_file,) = (root / ".somatrace_cache").glob("*.json")
+    stored = json.loads(cache_file.read_bytes())
+    lazy = [r for _, _, r in stored["files"].values() if "facets_json" in r]
+    assert lazy and all(isinstance(r["facets_json"], str) for r in lazy)
+    assert not any("facets" in r for _, _, r in stored["files"].values())
+    assert _findings(root) == cold  # warm: the join is reused
+    touched = root / "services" / "rag-api" / "app" / "main.py"
+    touched.write_text(touched.read_text() + "\n# edited\n")
+    assert _findings(root) == cold  # the join re-runs on facets decoded from the cache
