@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from somatrace.checks.cli.options import add_output_file, rule_codes
-from somatrace.checks.lint.boundary import inside, project_root
+from somatrace.checks.lint.boundary import inside
 from somatrace.checks.lint.config import is_selected
 from somatrace.checks.lint.engine import CheckResult
 from somatrace.checks.lint.errors import UsageError
@@ -79,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
         check_rules=None if args.no_policy_rules else _check_rules,
     )
     findings = _selected(report.issues, args.select or ["ALL"], args.ignore)
-    folder = root if root.is_dir() else root.parent
-    findings = _not_suppressed(findings, project_root(folder, Path.cwd(), folder))
+    assert report.project is not None
+    findings = _not_suppressed(findings, report.project)
     result = CheckResult(findings=findings, files_checked=report.files, roots=[root])
     text = get_reporter(args.output_format)(result)
     if args.output is not None:

@@ -48,6 +48,7 @@ class ValidationReport:
     files: int = 0
     objects: int = 0
     helmfiles: int = 0
+    project: Path | None = None  # the boundary nothing outside of was read
 
     @property
     def ok(self) -> bool:
@@ -66,7 +67,7 @@ def validate_directory(
     layer does not import it)."""
     report = ValidationReport()
     folder = root if root.is_dir() else root.parent
-    project = project_root(folder, Path.cwd(), folder)
+    project = report.project = project_root(folder, Path.cwd(), folder)
     files = []
     for file in sorted(_yaml_files(root)):
         if inside(file, project):
