@@ -220,14 +220,17 @@ class MissingInitTracing(PythonRule):
             return
         if query.get("names") and _mounted_elsewhere(project, query["names"]):
             return
-        if project.hints.get(INIT_MENTIONED_HINT) == frozenset() and not project.hints.get(
-            DEPENDENCIES_HINT
-        ):
+        if project.hints.get(DEPENDENCIES_HINT):
+            # Every module the verdict rests on is wanted (--changed-since): no pruning.
+            proven, visited = _initialized_elsewhere(
+                project, facts, query["calls"], query["imports"], None
+            )
+        elif project.hints.get(INIT_MENTIONED_HINT) == frozenset():
             # No file of the project spells the init function: nothing can initialise tracing.
             proven, visited = False, []
         else:
             proven, visited = _initialized_elsewhere(
-                project, facts, query["calls"], query["imports"]
+                project, facts, query["calls"], query["imports"], _may_initialise(project)
             )
         if proven:
             return
@@ -692,15 +695,39 @@ def _mounted_elsewhere(project: ProjectModel, names: list[str]) -> bool:
     )
 
 
+def _may_initialise(project: ProjectModel) -> frozenset[str]:
+    """The modules whose import can initialise tracing, by the byte scans: a module that
+    spells an init function, or imports (transitively) one that does. A module calls the init
+    function, or a project function wrapping it, only if it spells its name or imports the
+    module defining the wrapper, which spells it; the one shape this does not follow is a
+    module-level call through an attribute chain to a submodule nothing imports
+    (``import pkg`` then ``pkg.obs.setup()``, which works only when another module happened to
+    import ``pkg.obs`` first)."""
+    spelled = frozenset(path for path, (mentions, _) in project.scans.items() if mentions)
+    return project.import_ancestors(spelled)
+
+
 def _initialized_elsewhere(
-    project: ProjectModel, facts: ModuleFacts, calls: list[str], imports: list[str]
+    project: ProjectModel,
+    facts: ModuleFacts,
+    calls: list[str],
+    imports: list[str],
+    may_initialise: frozenset[str] | None,
 ) -> tuple[bool, list[str]]:
     """Follow one entrypoint's calls and import-time imports through the project: is tracing
     initialised by a project function it calls, or by a module it imports (transitively)?
 
     Breadth first; the modules of a level that are not known yet are asked for together, so
-    the project join fetches a whole level at once."""
+    the project join fetches a whole level at once. With ``may_initialise`` (see
+    :func:`_may_initialise`), a module outside it is neither read nor followed."""
     missing: list[tuple[str, str]] = []
+
+    def may(path: str) -> bool:
+        return may_initialise is None or path in may_initialise
+
+    def spells_init(path: str) -> bool:
+        scan = project.scans.get(path)
+        return may_initialise is None or scan is None or scan[0]
 
     def summary_of(path: str) -> dict[str, Any] | None:
         try:
@@ -713,7 +740,9 @@ def _initialized_elsewhere(
         if "." not in qualified:
             return False
         files = project.resolve_module(qualified.rsplit(".", 1)[0], context)
-        summary = summary_of(files[-1]) if files else None
+        if not files or not spells_init(files[-1]):
+            return False  # a wrapper calls the init function, so its module spells it
+        summary = summary_of(files[-1])
         return bool(summary) and qualified in summary.get("wrappers", [])
 
     if any([is_wrapper(facts, name) for name in calls]):
@@ -728,6 +757,8 @@ def _initialized_elsewhere(
                 if path in seen:
                     continue
                 seen.add(path)
+                if not may(path):
+                    continue
                 visited.append(path)
                 summary = summary_of(path)
                 if not summary:

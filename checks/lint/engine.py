@@ -14,9 +14,11 @@ or stalls the analyser becomes ST900 and every other file is still checked.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import os
+import re
 import stat as stat_module
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -44,6 +46,7 @@ from somatrace.checks.lint.discovery import (
 )
 from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.globs import matches_any
+from somatrace.checks.lint.import_scan import scan_imports
 from somatrace.checks.lint.known import ApiTable
 from somatrace.checks.lint.module import Module
 from somatrace.checks.lint.modules import module_identity
@@ -255,8 +258,15 @@ def analyse_bytes(task: _Task, data: bytes) -> dict[str, Any]:
     ctx = make_context(task.path, task.relpath, task.config)
     report_errors = PARSE_ERROR in task.codes
     mark = time.perf_counter()
-    mentions = any(name in data for name in task.init_names)
+    spelled = mention_pattern(task.init_names)
+    mentions = spelled is not None and spelled.search(data) is not None
     if python:
+        # For the project join: which modules this one may import, and whether it spells the
+        # init function (a superset: a module that does neither cannot initialise tracing).
+        mentions = {
+            "mentions_init": mentions,
+            "imports": scan_imports(data, ctx.module_name, ctx.is_package),
+        }
         applicable = [r for r in rules if issubclass(r, PythonRule) and r.applies_to(data, ctx)]
         _tick("screen", mark)
         if not applicable:
@@ -266,14 +276,14 @@ def analyse_bytes(task: _Task, data: bytes) -> dict[str, Any]:
                 reason = decoded.reason if isinstance(decoded, Unreadable) else "binary file"
                 problem = Unreadable(Path(task.path), reason)
                 out["findings"] = [_unreadable(problem, task.relpath).to_dict()]
-            return out | {"mentions_init": mentions}
+            return out | mentions
         decoded = decode(Path(task.path), data, python=True)
         if isinstance(decoded, Unreadable):
             out = _empty()
             if report_errors:
                 out["findings"] = [_unreadable(decoded, task.relpath).to_dict()]
             return out
-        return analyse_python(decoded, ctx, applicable, report_errors) | {"mentions_init": mentions}
+        return analyse_python(decoded, ctx, applicable, report_errors) | mentions
     decoded = decode(Path(task.path), data, python=False)
     if isinstance(decoded, Unreadable):
         out = _empty()
@@ -412,6 +422,7 @@ class Engine:
         self._active: dict[tuple[tuple[str, ...], tuple[str, ...]], list[type[Rule]]] = {}
         self._index: ModuleIndex | None = None
         self._fetched: dict[tuple[str, str], Any] = {}
+        self._described: dict[str, tuple[str | None, tuple[str, ...]]] = {}
         self.fetched = 0
         self._join_rounds = 0
         _FACETS.clear()
@@ -678,9 +689,16 @@ class Engine:
         )
         model = ProjectModel(self.index(), api, self._load_values, self._load_facet, self._describe)
         model.hints[DEPENDENCIES_HINT] = bool(self.settings.changed_since)
+        model.scans = {
+            path: (bool(r["mentions_init"]), r["imports"])
+            for path, r in results.items()
+            if "imports" in r and path in model.index.files
+        }
         if all(path in results for path in model.index.files):  # every project file was read
-            mentioned = frozenset(p for p, r in results.items() if r.get("mentions_init"))
-            model.hints[INIT_MENTIONED_HINT] = mentioned
+            # A file whose scan is missing (it failed, or is not UTF-8) may spell anything.
+            model.hints[INIT_MENTIONED_HINT] = frozenset(
+                p for p in model.index.files if model.scans.get(p, (True,))[0]
+            )
         self._results = results
         model.read_facets = lambda name: (
             r["facets"][name] for r in results.values() if name in r.get("facets", {})
@@ -703,9 +721,15 @@ class Engine:
         return self._index
 
     def _describe(self, path: str) -> tuple[str | None, tuple[str, ...]]:
-        module_name, package_root = self.index().identity(path)
-        config = self.config_for(self.resolver.for_path(Path(path)))
-        return module_name, search_roots(package_root, str(config.root))
+        found = self._described.get(path)
+        if found is None:  # the listing and the configs are fixed for a run
+            module_name, package_root = self.index().identity(path)
+            config = self.config_for(self.resolver.for_path(Path(path)))
+            found = self._described[path] = (
+                module_name,
+                search_roots(package_root, str(config.root)),
+            )
+        return found
 
     def _facts(self, path: str, values: dict[str, Any]) -> ModuleFacts:
         module_name, roots = self._describe(path)
@@ -802,7 +826,18 @@ class Engine:
 
 
 def _init_names(config: Config) -> tuple[bytes, ...]:
-    return tuple(name.rsplit(".", 1)[-1].encode() for name in config.init_functions)
+    return tuple(sorted({name.rsplit(".", 1)[-1].encode() for name in config.init_functions}))
+
+
+@functools.lru_cache(maxsize=8)
+def mention_pattern(names: tuple[bytes, ...]) -> re.Pattern[bytes] | None:
+    """The init functions' names as identifiers: ``init_tracing`` is not spelled inside
+    ``self._init_tracing`` or ``init_tracing2`` (bytes from 0x80 up are parts of non-ASCII
+    identifiers), and a module that spells none of them cannot call one."""
+    if not names:
+        return None
+    spelled = b"|".join(re.escape(name) for name in names)
+    return re.compile(rb"(?<![\w\x80-\xff])(?:" + spelled + rb")(?![\w\x80-\xff])")
 
 
 def _size(path: str) -> int:

@@ -247,6 +247,11 @@ class ProjectModel:
         self.hints: dict[str, Any] = {}
         # The facets of the modules the rules read this run, by facet name (set by the engine).
         self.read_facets: Callable[[str], Iterable[Any]] = lambda name: ()
+        # What a byte scan of each file read this run found (set by the engine): whether it
+        # spells an init function, and the modules it may import (a superset, see
+        # :mod:`.import_scan`). A project file missing here was not read: anything is possible.
+        self.scans: dict[str, tuple[bool, list[str]]] = {}
+        self._ancestors: dict[frozenset[str], frozenset[str]] = {}
 
     # -- modules ----------------------------------------------------------------------------
 
@@ -279,6 +284,30 @@ class ProjectModel:
 
     def resolve_module(self, dotted: str, ctx: ModuleFacts) -> list[str]:
         return self.index.module_files(dotted, ctx.roots)
+
+    def import_ancestors(self, seeds: frozenset[str]) -> frozenset[str]:
+        """The files from which an import chain may reach one of ``seeds`` (the seeds
+        included), by the byte scans; a project file not scanned this run counts as a seed.
+        Over-approximates the syntax tree's import graph, so a file outside the answer cannot
+        reach a seed by importing."""
+        found = self._ancestors.get(seeds)
+        if found is not None:
+            return found
+        importers: dict[str, list[str]] = {}
+        for path, (_, names) in self.scans.items():
+            ctx = self.context_for(path)
+            for name in names:
+                for target in self.index.module_files(name, ctx.roots):
+                    importers.setdefault(target, []).append(path)
+        reached = set(seeds) | {p for p in self.index.files if p not in self.scans}
+        stack = list(reached)
+        while stack:
+            for importer in importers.get(stack.pop(), ()):
+                if importer not in reached:
+                    reached.add(importer)
+                    stack.append(importer)
+        self._ancestors[seeds] = result = frozenset(reached)
+        return result
 
     # -- kinds ------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from somatrace.checks.config_files import line_scan
+from somatrace.checks.lint.import_scan import scan_imports
 from somatrace.checks.policy.environ import is_reference
 from tests.hostile.canaries import assert_canaries_checked, assert_sound, check, make_repo
 
@@ -44,6 +45,9 @@ ADVERSARIAL: dict[str, tuple[Callable[[], object], object]] = {
     "__main__": (lambda: mit._MAIN_SERVES.search(b"__main__" * (MB // 8)), None),
     "import as": (lambda: mit._BUILDS_OR_SERVES.search(b"import " * (MB // 7)), None),
     "span words": (lambda: pii._SPAN_RECEIVER.search(b"span" * (MB // 4)), None),
+    "import lists": (lambda: scan_imports(b"import(" * (MB // 7), None, False), []),
+    "from clauses": (lambda: scan_imports(b"from a " * (MB // 7), None, False), []),
+    "one long line": (lambda: len(scan_imports(b"import a" + b",a" * (MB // 2), None, False)), 1),
 }
 
 

@@ -1,0 +1,76 @@
+"""Which modules a file may import, read off its bytes: a superset, with no parse.
+
+The project join uses it to skip modules that cannot matter (ST101 asks "does any module this
+entrypoint imports initialise tracing?", and a module whose imports, transitively, reach no
+file that spells the init function cannot). Every ``import`` keyword is taken as the start of
+an ``import a.b, c`` statement and every ``from X import`` as a from-import, wherever they are
+(also in strings, comments and functions), so the names found include every name
+:func:`somatrace.checks.analysis.frameworks.import_time_imports` finds from the syntax tree:
+``tests/lint/test_import_scan.py`` checks that on real trees.
+
+Two limits, both far outside real code: a ``from`` clause with more than 300 characters
+between ``from`` and ``import``, and an import list longer than 20,000 characters, are cut
+there (the scan stays linear on hostile input). Names are decoded as UTF-8.
+"""
+
+from __future__ import annotations
+
+import re
+
+from somatrace.checks.lint.modules import resolve_relative
+
+_SPACE = rb"(?:[ \t\f]|\\\r?\n|\\\r)"
+_WORD = rb"[A-Za-z_\x80-\xff][\w\x80-\xff]*"
+# `from <dots and a dotted name, with any spacing and line continuations> import`
+_FROM = re.compile(rb"\bfrom\b((?:[ \t\f.\w\x80-\xff]|\\\r?\n|\\\r){0,300}?)\bimport\b")
+_IMPORT = re.compile(rb"\bimport\b")
+_NAME = re.compile(_WORD + rb"(?:" + _SPACE + rb"*\." + _SPACE + rb"*" + _WORD + rb")*")
+_LIST_LIMIT = 20_000
+_LEAD = re.compile(rb"(?:[ \t\f]|\\\r?\n|\\\r)*")
+_LINE = re.compile(rb"(?:[^\r\n;#\\]|\\(?:\r\n|[\s\S]))*")
+_COMMENT = re.compile(rb"#[^\r\n]*")
+_CONTINUATION = re.compile(rb"\\\r?\n|\\\r|[ \t\f]")
+
+
+def _names_after(data: bytes, start: int, end: int) -> list[str]:
+    """The dotted names of the import list between ``start`` (just after ``import``) and
+    ``end`` (the next ``import`` keyword, so that the scan stays linear): up to the closing
+    parenthesis of ``(a, b)``, else to the end of the logical line."""
+    lead = _LEAD.match(data, start, end)
+    i = lead.end() if lead is not None else start
+    if i < end and data[i] == 0x28:  # "(": the list ends at ")"
+        close = data.find(b")", i, end)
+        chunk = _COMMENT.sub(b"", data[i + 1 : close if close != -1 else end])
+    else:
+        line = _LINE.match(data, i, end)
+        chunk = data[i : line.end()] if line is not None else b""
+    return [_decode(m.group()) for m in _NAME.finditer(chunk)]
+
+
+def _decode(name: bytes) -> str:
+    return _CONTINUATION.sub(b"", name).decode("utf-8", "replace")
+
+
+def scan_imports(data: bytes, module_name: str | None, is_package: bool) -> list[str]:
+    """Every module ``data`` may import (absolute dotted names, sorted): ``import a.b`` gives
+    ``a.b``; ``from m import x`` gives ``m`` and ``m.x`` (``x`` may be a submodule); relative
+    imports are resolved against ``module_name``."""
+    out: set[str] = set()
+    keywords = [m.span() for m in _IMPORT.finditer(data)]
+    lists: dict[int, list[str]] = {}
+    for k, (begin, after) in enumerate(keywords):
+        following = keywords[k + 1][0] if k + 1 < len(keywords) else len(data)
+        names = _names_after(data, after, min(following, after + _LIST_LIMIT))
+        lists[begin] = names
+        out.update(names)
+    for match in _FROM.finditer(data):
+        spec = _decode(match.group(1))
+        if not spec:
+            continue
+        level = len(spec) - len(spec.lstrip("."))
+        base = resolve_relative(spec, module_name, is_package) if level else spec
+        if base is None or not all(part.isidentifier() for part in base.split(".")):
+            continue
+        out.add(base)
+        out.update(f"{base}.{name}" for name in lists.get(match.end() - 6, ()) if "." not in name)
+    return sorted(n for n in out if n and n != "import")

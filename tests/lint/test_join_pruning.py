@@ -1,0 +1,83 @@
+"""The project join reads only the modules that can change a verdict: ST101 follows an
+entrypoint's imports only into modules from which an import chain reaches a file that spells the
+init function (by the byte scans of :mod:`somatrace.checks.lint.import_scan`), and a name that
+only contains it (``self._init_tracing``) is not a spelling. The verdicts are the ones the full
+walk gives (``--changed-since`` still walks everything)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from somatrace.checks.api import run_check
+from somatrace.checks.lint.engine import CheckSettings
+from tests.helpers import git, init_repo, write_pyproject
+
+WIDTH = 40  # modules the entrypoint imports that lead nowhere near the init function
+
+
+def _project(root: Path, obs: str) -> Path:
+    app = root / "svc" / "app"
+    app.mkdir(parents=True)
+    write_pyproject(root, {})
+    (app / "__init__.py").write_text("")
+    (app / "obs.py").write_text(obs)
+    for i in range(WIDTH):
+        (app / f"routes{i}.py").write_text(f"from app import models{i}\nROUTE = {i}\n")
+        (app / f"models{i}.py").write_text(f"import json\nMODEL = {i}\n")
+    imports = "".join(f"from app import routes{i}\n" for i in range(WIDTH))
+    (app / "main.py").write_text(
+        f"{imports}from app import obs\nfrom fastapi import FastAPI\n\napp = FastAPI()\n"
+    )
+    init_repo(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "project")
+    return root
+
+
+def _run(root: Path, **settings: object) -> tuple[list[str], dict[str, int]]:
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        result = run_check([Path(".")], CheckSettings(use_cache=False, jobs=0, **settings))  # type: ignore[arg-type]
+    finally:
+        os.chdir(cwd)
+    codes = sorted(f"{f.path}:{f.line}:{f.code}" for f in result.findings if f.code == "ST101")
+    return codes, result.counts
+
+
+INITIALISES = "from somatrace.tracing import init_tracing\n\ninit_tracing('svc')\n"
+ONLY_A_METHOD = "class Exporter:\n    def go(self):\n        self._init_tracing()\n"
+
+
+def test_an_initialising_import_is_found_without_reading_the_modules_that_lead_nowhere(
+    tmp_path: Path,
+) -> None:
+    root = _project(tmp_path / "p", INITIALISES)
+    codes, counts = _run(root)
+    assert codes == []  # app.obs initialises tracing when main imports it
+    # Read for ST101: app/__init__.py (main imports `app`) and app/obs.py; none of the 80
+    # routes/models modules.
+    assert counts["join_fetched"] <= 3, counts
+
+
+def test_a_name_that_only_contains_the_init_function_is_not_a_spelling(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p", ONLY_A_METHOD)
+    codes, counts = _run(root)
+    assert codes == ["svc/app/main.py:44:ST101"]
+    assert counts["join_fetched"] == 0, counts  # nothing spells `init_tracing`: nothing read
+
+
+def test_pruned_and_full_walks_agree(tmp_path: Path) -> None:
+    # The init function spelled in a module main does not import: the walk must still say no.
+    root = _project(tmp_path / "p", ONLY_A_METHOD)
+    (root / "svc" / "app" / "tools.py").write_text(INITIALISES)
+    main = root / "svc" / "app" / "main.py"
+    main.write_text(main.read_text() + "# edited\n")  # so that --changed-since shows main
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "tools")
+    pruned, counts = _run(root)
+    full, full_counts = _run(root, changed_since="HEAD~1")
+    assert pruned == ["svc/app/main.py:44:ST101"]
+    assert counts["join_fetched"] <= 3 < full_counts["join_fetched"], (counts, full_counts)
+    assert full == pruned  # the full walk (--changed-since) gives the same verdict
