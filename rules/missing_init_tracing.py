@@ -52,11 +52,10 @@ _FRAMEWORK_MODULES = (
     b"socketserver",
     b"prometheus_client",
 )
-_FRAMEWORK_IMPORT = re.compile(
-    rb"^[ \t]*(?:from|import)[ \t]+(?:[\w.]+[ \t]*,[ \t]*)*(?:"
-    + b"|".join(re.escape(m) for m in _FRAMEWORK_MODULES)
-    + rb")(?:\b|_)",  # `mcp_server_qdrant`, `fastapi_utils`: packages built on a framework
-    re.MULTILINE,
+# An imported module of a framework, or of a package built on one (`mcp_server_qdrant`,
+# `fastapi_utils`), matched against the file's imports (`FileContext.imports`).
+_FRAMEWORK_NAME = re.compile(
+    "(?:" + "|".join(re.escape(m.decode()) for m in _FRAMEWORK_MODULES) + ")(?:$|[._])"
 )
 
 
@@ -168,13 +167,17 @@ class MissingInitTracing(PythonRule):
         # check keeps "Quarter" or "XQuartz" from costing a parse), and where an app is built,
         # a server started, or an app class imported under another name or subclassed: a
         # module that only defines routes, schemas or dependencies is not parsed.
-        if not any(t in source for t in _FRAMEWORK_MODULES):
-            return False
-        if _MAIN_SERVES.search(source) is not None:
-            return True  # a program that runs an app imported from elsewhere (`mcp.run()`)
-        if _FRAMEWORK_IMPORT.search(source) is None:
-            return False
-        return _BUILDS_OR_SERVES.search(source) is not None
+        if (
+            any(_FRAMEWORK_NAME.match(name) for name in ctx.imports(source))
+            and _BUILDS_OR_SERVES.search(source) is not None
+        ):
+            return True
+        # A program that runs an app imported from elsewhere (`mcp.run()` under `__main__`).
+        return (
+            (b"__main__" in source or b"def main" in source)
+            and any(t in source for t in _FRAMEWORK_MODULES)
+            and _MAIN_SERVES.search(source) is not None
+        )
 
     def check(self, module: Module) -> None:
         analysis = EntrypointAnalysis(

@@ -46,7 +46,6 @@ from somatrace.checks.lint.discovery import (
 )
 from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.globs import matches_any
-from somatrace.checks.lint.import_scan import scan_imports
 from somatrace.checks.lint.known import ApiTable
 from somatrace.checks.lint.module import Module
 from somatrace.checks.lint.modules import module_identity
@@ -259,13 +258,17 @@ def analyse_bytes(task: _Task, data: bytes) -> dict[str, Any]:
     report_errors = PARSE_ERROR in task.codes
     mark = time.perf_counter()
     spelled = mention_pattern(task.init_names)
-    mentions = spelled is not None and spelled.search(data) is not None
+    mentions = (
+        spelled is not None
+        and any(name in data for name in task.init_names)  # memmem first: 20x the regex
+        and spelled.search(data) is not None
+    )
     if python:
         # For the project join: which modules this one may import, and whether it spells the
         # init function (a superset: a module that does neither cannot initialise tracing).
         mentions = {
             "mentions_init": mentions,
-            "imports": scan_imports(data, ctx.module_name, ctx.is_package),
+            "imports": ctx.imports(data),
         }
         applicable = [r for r in rules if issubclass(r, PythonRule) and r.applies_to(data, ctx)]
         _tick("screen", mark)

@@ -21,15 +21,36 @@ from somatrace.checks.lint.modules import resolve_relative
 
 _SPACE = rb"(?:[ \t\f]|\\\r?\n|\\\r)"
 _WORD = rb"[A-Za-z_\x80-\xff][\w\x80-\xff]*"
-# `from <dots and a dotted name, with any spacing and line continuations> import`
-_FROM = re.compile(rb"\bfrom\b((?:[ \t\f.\w\x80-\xff]|\\\r?\n|\\\r){0,300}?)\bimport\b")
-_IMPORT = re.compile(rb"\bimport\b")
 _NAME = re.compile(_WORD + rb"(?:" + _SPACE + rb"*\." + _SPACE + rb"*" + _WORD + rb")*")
+# What may stand between `from` and `import`: dots, a dotted name, spacing, continuations.
+_FROM_CLAUSE = re.compile(rb"(?:[ \t\f.\w\x80-\xff]|\\\r?\n|\\\r)*")
+_FROM_LIMIT = 300
 _LIST_LIMIT = 20_000
 _LEAD = re.compile(rb"(?:[ \t\f]|\\\r?\n|\\\r)*")
 _LINE = re.compile(rb"(?:[^\r\n;#\\]|\\(?:\r\n|[\s\S]))*")
 _COMMENT = re.compile(rb"#[^\r\n]*")
 _CONTINUATION = re.compile(rb"\\\r?\n|\\\r|[ \t\f]")
+_IDENTIFIER = frozenset(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+) | frozenset(range(0x80, 0x100))
+
+
+def _keyword_at(data: bytes, start: int, length: int) -> bool:
+    """Whether ``data[start:start + length]`` is a whole word (not part of an identifier)."""
+    end = start + length
+    return (start == 0 or data[start - 1] not in _IDENTIFIER) and (
+        end == len(data) or data[end] not in _IDENTIFIER
+    )
+
+
+def _keywords(data: bytes, word: bytes) -> list[int]:
+    out = []
+    at = data.find(word)
+    while at != -1:
+        if _keyword_at(data, at, len(word)):
+            out.append(at)
+        at = data.find(word, at + len(word))
+    return out
 
 
 def _names_after(data: bytes, start: int, end: int) -> list[str]:
@@ -47,6 +68,21 @@ def _names_after(data: bytes, start: int, end: int) -> list[str]:
     return [_decode(m.group()) for m in _NAME.finditer(chunk)]
 
 
+def _from_clause(data: bytes, keyword: int) -> str | None:
+    """What stands between ``from`` and the ``import`` keyword at ``keyword`` (``..pkg``), when
+    a ``from`` within ``_FROM_LIMIT`` characters before it starts a from-import."""
+    low = max(0, keyword - _FROM_LIMIT)
+    at = data.rfind(b"from", low, keyword)
+    while at != -1 and not _keyword_at(data, at, 4):
+        at = data.rfind(b"from", low, at + 3)
+    if at == -1:
+        return None
+    clause = data[at + 4 : keyword]
+    if _FROM_CLAUSE.fullmatch(clause) is None:
+        return None
+    return _decode(clause)
+
+
 def _decode(name: bytes) -> str:
     return _CONTINUATION.sub(b"", name).decode("utf-8", "replace")
 
@@ -56,15 +92,13 @@ def scan_imports(data: bytes, module_name: str | None, is_package: bool) -> list
     ``a.b``; ``from m import x`` gives ``m`` and ``m.x`` (``x`` may be a submodule); relative
     imports are resolved against ``module_name``."""
     out: set[str] = set()
-    keywords = [m.span() for m in _IMPORT.finditer(data)]
-    lists: dict[int, list[str]] = {}
-    for k, (begin, after) in enumerate(keywords):
-        following = keywords[k + 1][0] if k + 1 < len(keywords) else len(data)
+    keywords = _keywords(data, b"import")
+    for k, begin in enumerate(keywords):
+        after = begin + 6
+        following = keywords[k + 1] if k + 1 < len(keywords) else len(data)
         names = _names_after(data, after, min(following, after + _LIST_LIMIT))
-        lists[begin] = names
         out.update(names)
-    for match in _FROM.finditer(data):
-        spec = _decode(match.group(1))
+        spec = _from_clause(data, begin)
         if not spec:
             continue
         level = len(spec) - len(spec.lstrip("."))
@@ -72,5 +106,5 @@ def scan_imports(data: bytes, module_name: str | None, is_package: bool) -> list
         if base is None or not all(part.isidentifier() for part in base.split(".")):
             continue
         out.add(base)
-        out.update(f"{base}.{name}" for name in lists.get(match.end() - 6, ()) if "." not in name)
+        out.update(f"{base}.{name}" for name in names if "." not in name)
     return sorted(n for n in out if n and n != "import")

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from somatrace.checks.lint.config import Config
 from somatrace.checks.lint.findings import Finding, Fix
+from somatrace.checks.lint.import_scan import scan_imports
 from somatrace.checks.lint.known import ApiTable
 
 if TYPE_CHECKING:
@@ -113,6 +114,17 @@ class FileContext:
     @property
     def display_path(self) -> str:  # findings are made relative to the config root
         return self.relpath
+
+    def imports(self, source: bytes) -> list[str]:
+        """The modules ``source`` (this file's bytes) may import, by the byte scan of
+        :mod:`.import_scan`: computed once per file for every screen and the project join."""
+        found = self.memo.get("import-scan")
+        if found is None or found[0] is not source:
+            found = self.memo["import-scan"] = (
+                source,
+                scan_imports(source, self.module_name, self.is_package),
+            )
+        return found[1]
 
 
 Facet = Callable[["Module", FileContext], Any]
