@@ -1,12 +1,16 @@
 """Per-project result cache: an unchanged tree re-checks in the time it takes to ``stat`` it.
 
-One JSON file per (tool version and code, effective settings) under
-``<config root>/.somatrace_cache/``. An entry is keyed by the file's path relative to the config
-root (so results do not depend on the directory the check runs from) and validated by
-``(size, mtime_ns, inode)``; when those changed but the content hash did not (a ``touch``, a
-checkout), the entry is still reused. Besides per-file results the cache keeps *facets* of
-modules the project join read on demand, and the last project join itself, keyed by every
-candidate's stat data and validated by the stat data of every other file it read.
+One file per (tool version and code, effective settings) under
+``<config root>/.somatrace_cache/``: a JSON header line (format marker, version, the last
+project join), then one line per file, ``"<path>"\t<size>,<mtime_ns>,<inode>\t<digest>\t<JSON
+result>``. A result is decoded only when it is looked up, and a line never looked up is written
+back byte for byte, so a run that reads five entries does not pay for seven thousand.
+An entry is keyed by the file's path relative to the config root (so results do not depend on
+the directory the check runs from) and validated by ``(size, mtime_ns, inode)``; when those
+changed but the content hash did not (a ``touch``, a checkout), the entry is still reused.
+Besides per-file results the cache keeps *facets* of modules the project join read on demand,
+and the last project join itself, keyed by every candidate's stat data and validated by the stat
+data of every other file it read.
 
 JSON, never pickle: a cache file committed to an untrusted repository must not be able to run
 code. A module's facets (its model for the project join: most of the file's bytes) are stored
@@ -56,6 +60,8 @@ StatKey = tuple[int, int, int]
 # Result keys kept as JSON text in the file: "facets" (a file's facets by name) and "facet"
 # (one facet the join fetched), stored under these names.
 _LAZY_FACETS = "facets_json"
+# The file: a header line (marker, version, the last project join), then one line per entry.
+_LAYOUT = 2
 _LAZY_FACET = "facet_json"
 
 
@@ -225,11 +231,62 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-@dataclass
 class Entry:
-    stat: StatKey
-    digest: str
-    result: dict[str, Any]
+    """One file's cached result. Read from the cache file, the result stays the bytes of its
+    line until it is looked up, and an entry never looked up is written back as it was read:
+    a run that touches five files pays for five results, not for every file's."""
+
+    __slots__ = ("_line", "_raw", "_result", "digest", "stat")
+
+    def __init__(
+        self,
+        stat: StatKey,
+        digest: str,
+        result: dict[str, Any] | None = None,
+        *,
+        raw: bytes | None = None,
+        line: bytes | None = None,
+    ) -> None:
+        self.stat = stat
+        self.digest = digest
+        self._result = result
+        self._raw = raw  # the result's JSON, as read
+        self._line = line  # the whole line, as read (while stat and digest are unchanged)
+
+    @property
+    def result(self) -> dict[str, Any]:
+        if self._result is None:
+            try:
+                decoded = json.loads(self._raw or b"{}")
+            except ValueError:
+                decoded = {}
+            self._result = _from_file(decoded) if isinstance(decoded, dict) else {}
+        return self._result
+
+    def line(self, name: str) -> bytes:
+        head = f"{json.dumps(name)}\t{self.stat[0]},{self.stat[1]},{self.stat[2]}\t{self.digest}\t"
+        if self._line is not None and self._line.startswith(head.encode("utf-8")):
+            return self._line
+        if self._raw is not None:
+            body = self._raw
+        else:
+            body = json.dumps(_to_file(_materialised(self.result)), separators=(",", ":")).encode()
+        return head.encode("utf-8") + body
+
+
+def _entries(lines: list[bytes]) -> dict[str, Entry]:
+    """The entry lines of a cache file: ``"<name>"\t<size>,<mtime_ns>,<inode>\t<digest>\t<json>``
+    (a JSON string holds no raw tab or newline)."""
+    out: dict[str, Entry] = {}
+    for line in lines:
+        if not line:
+            continue
+        name, stat_text, digest, raw = line.split(b"\t", 3)
+        size, mtime, inode = (int(part) for part in stat_text.split(b","))
+        out[json.loads(name)] = Entry(
+            (size, mtime, inode), digest.decode("ascii"), raw=raw, line=line
+        )
+    return out
 
 
 @dataclass
@@ -260,21 +317,22 @@ class Cache:
             body = _read(dir_fd, path.name)
             if not body.startswith(FORMAT_MARKER):
                 return cache
-            raw = json.loads(body.decode("utf-8"))
+            lines = body.split(b"\n")
+            header = json.loads(b"{" + lines[0][len(FORMAT_MARKER) :])
         except (OSError, ValueError):
             return cache
         finally:
             os.close(dir_fd)
-        if not isinstance(raw, dict) or raw.get("version") != VERSION:
+        if not isinstance(header, dict) or header.get("version") != VERSION:
+            return cache
+        if header.get("layout") != _LAYOUT:
             return cache
         try:
-            for name, (st, digest, result) in raw.get("files", {}).items():
-                entry_result = _from_file(result) if isinstance(result, dict) else result
-                cache.entries[name] = Entry(tuple(st), digest, entry_result)  # type: ignore[arg-type]
+            cache.entries = _entries(lines[1:])
         except (TypeError, ValueError):
             cache.entries.clear()
             return cache
-        join = raw.get("join")
+        join = header.get("join")
         cache.join = join if isinstance(join, dict) else None
         return cache
 
@@ -346,17 +404,16 @@ class Cache:
                     )
                     with os.fdopen(fd, "w", encoding="utf-8") as fh:
                         fh.write(body)
-            payload = {
-                "version": VERSION,
-                "files": {
-                    n: [list(e.stat), e.digest, _to_file(_materialised(e.result))]
-                    for n, e in self.entries.items()
-                },
-                "join": self.join,
-            }
-            body = json.dumps(payload, separators=(",", ":"))
-            assert body.startswith("{")
-            data = FORMAT_MARKER + body[1:].encode("utf-8")
+            header = json.dumps(
+                {"version": VERSION, "layout": _LAYOUT, "join": self.join}, separators=(",", ":")
+            )
+            assert header.startswith("{")
+            data = b"\n".join(
+                [
+                    FORMAT_MARKER + header[1:].encode("utf-8"),
+                    *(entry.line(name) for name, entry in self.entries.items()),
+                ]
+            )
             tmp = f".tmp-{secrets.token_hex(8)}.json"
             fd = os.open(
                 tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644, dir_fd=dir_fd

@@ -27,10 +27,13 @@ def test_facets_read_back_from_the_cache_give_the_cold_findings(tmp_path: Path) 
     assert any(" ST101 " in line for line in cold) and any(" ST301 " in line for line in cold)
     assert _findings(root) == cold  # primes the cache
     (cache_file,) = (root / ".somatrace_cache").glob("*.json")
-    stored = json.loads(cache_file.read_bytes())
-    lazy = [r for _, _, r in stored["files"].values() if "facets_json" in r]
+    # A header line, then `"<path>"\t<stat>\t<digest>\t<result JSON>` per file.
+    header, *lines = cache_file.read_bytes().split(b"\n")
+    assert b'"layout":2' in header
+    stored = [json.loads(line.split(b"\t", 3)[3]) for line in lines]
+    lazy = [r for r in stored if "facets_json" in r]
     assert lazy and all(isinstance(r["facets_json"], str) for r in lazy)
-    assert not any("facets" in r for _, _, r in stored["files"].values())
+    assert not any("facets" in r for r in stored)
     assert _findings(root) == cold  # warm: the join is reused
     touched = root / "services" / "rag-api" / "app" / "main.py"
     touched.write_text(touched.read_text() + "\n# edited\n")
