@@ -117,7 +117,12 @@ class MissingInitTracing(PythonRule):
       handler, Quart's `before_serving`, Sanic's `before_server_start`, or Celery's
       `worker_process_init` signal;
     - or in a project module the entrypoint imports (transitively, relative imports included)
-      that calls it, or a project function that calls it, at import time.
+      that calls it, or a project function that calls it, at import time. Only modules from
+      which an import chain reaches a file that spells the init function's name (as a whole
+      identifier: `self._init_tracing` is not a spelling) are read; the one shape this does not
+      follow is a module-level call through an attribute chain to a submodule nothing imports
+      (`import pkg` then `pkg.obs.setup()`, which works only when some other module imported
+      `pkg.obs` first).
 
     A `typer.Typer()` or `click.group()` called `app` is a command line, not a service, and a
     `__main__` block that starts no server is not an entrypoint. Each entrypoint is reported
