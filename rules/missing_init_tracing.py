@@ -19,7 +19,6 @@ from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.module import Module
 from somatrace.checks.lint.project import (
     DEPENDENCIES_HINT,
-    INIT_MENTIONED_HINT,
     Missing,
     ModuleFacts,
     ProjectModel,
@@ -233,9 +232,6 @@ class MissingInitTracing(PythonRule):
             proven, visited = _initialized_elsewhere(
                 project, facts, query["calls"], query["imports"], None
             )
-        elif project.hints.get(INIT_MENTIONED_HINT) == frozenset():
-            # No file of the project spells the init function: nothing can initialise tracing.
-            proven, visited = False, []
         else:
             proven, visited = _initialized_elsewhere(
                 project, facts, query["calls"], query["imports"], _may_initialise(project)

@@ -60,9 +60,9 @@ StatKey = tuple[int, int, int]
 # Result keys kept as JSON text in the file: "facets" (a file's facets by name) and "facet"
 # (one facet the join fetched), stored under these names.
 _LAZY_FACETS = "facets_json"
+_LAZY_FACET = "facet_json"
 # The file: a header line (marker, version, the last project join), then one line per entry.
 _LAYOUT = 2
-_LAZY_FACET = "facet_json"
 
 
 class LazyFacets(Mapping[str, Any]):

@@ -14,11 +14,9 @@ or stalls the analyser becomes ST900 and every other file is still checked.
 from __future__ import annotations
 
 import ast
-import functools
 import hashlib
 import json
 import os
-import re
 import stat as stat_module
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -46,12 +44,12 @@ from somatrace.checks.lint.discovery import (
 )
 from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.globs import matches_any
+from somatrace.checks.lint.import_scan import spells
 from somatrace.checks.lint.known import ApiTable
 from somatrace.checks.lint.module import Module
 from somatrace.checks.lint.modules import module_identity
 from somatrace.checks.lint.project import (
     DEPENDENCIES_HINT,
-    INIT_MENTIONED_HINT,
     Missing,
     ModuleFacts,
     ModuleIndex,
@@ -257,17 +255,11 @@ def analyse_bytes(task: _Task, data: bytes) -> dict[str, Any]:
     ctx = make_context(task.path, task.relpath, task.config)
     report_errors = PARSE_ERROR in task.codes
     mark = time.perf_counter()
-    spelled = mention_pattern(task.init_names)
-    mentions = (
-        spelled is not None
-        and any(name in data for name in task.init_names)  # memmem first: 20x the regex
-        and spelled.search(data) is not None
-    )
     if python:
         # For the project join: which modules this one may import, and whether it spells the
         # init function (a superset: a module that does neither cannot initialise tracing).
-        mentions = {
-            "mentions_init": mentions,
+        scan = {
+            "mentions_init": any(spells(data, name) for name in task.init_names),
             "imports": " ".join(ctx.imports(data)),  # one string: a third of the cache
         }
         applicable = [r for r in rules if issubclass(r, PythonRule) and r.applies_to(data, ctx)]
@@ -279,14 +271,14 @@ def analyse_bytes(task: _Task, data: bytes) -> dict[str, Any]:
                 reason = decoded.reason if isinstance(decoded, Unreadable) else "binary file"
                 problem = Unreadable(Path(task.path), reason)
                 out["findings"] = [_unreadable(problem, task.relpath).to_dict()]
-            return out | mentions
+            return out | scan
         decoded = decode(Path(task.path), data, python=True)
         if isinstance(decoded, Unreadable):
             out = _empty()
             if report_errors:
                 out["findings"] = [_unreadable(decoded, task.relpath).to_dict()]
             return out
-        return analyse_python(decoded, ctx, applicable, report_errors) | mentions
+        return analyse_python(decoded, ctx, applicable, report_errors) | scan
     decoded = decode(Path(task.path), data, python=False)
     if isinstance(decoded, Unreadable):
         out = _empty()
@@ -697,11 +689,6 @@ class Engine:
             for path, r in results.items()
             if "imports" in r and path in model.index.files
         }
-        if all(path in results for path in model.index.files):  # every project file was read
-            # A file whose scan is missing (it failed, or is not UTF-8) may spell anything.
-            model.hints[INIT_MENTIONED_HINT] = frozenset(
-                p for p in model.index.files if model.scans.get(p, (True,))[0]
-            )
         self._results = results
         model.read_facets = lambda name: (
             r["facets"][name] for r in results.values() if name in r.get("facets", {})
@@ -830,17 +817,6 @@ class Engine:
 
 def _init_names(config: Config) -> tuple[bytes, ...]:
     return tuple(sorted({name.rsplit(".", 1)[-1].encode() for name in config.init_functions}))
-
-
-@functools.lru_cache(maxsize=8)
-def mention_pattern(names: tuple[bytes, ...]) -> re.Pattern[bytes] | None:
-    """The init functions' names as identifiers: ``init_tracing`` is not spelled inside
-    ``self._init_tracing`` or ``init_tracing2`` (bytes from 0x80 up are parts of non-ASCII
-    identifiers), and a module that spells none of them cannot call one."""
-    if not names:
-        return None
-    spelled = b"|".join(re.escape(name) for name in names)
-    return re.compile(rb"(?<![\w\x80-\xff])(?:" + spelled + rb")(?![\w\x80-\xff])")
 
 
 def _size(path: str) -> int:

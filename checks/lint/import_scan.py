@@ -16,6 +16,7 @@ there (the scan stays linear on hostile input). Names are decoded as UTF-8.
 from __future__ import annotations
 
 import re
+import string
 
 from somatrace.checks.lint.modules import resolve_relative
 
@@ -30,9 +31,10 @@ _LEAD = re.compile(rb"(?:[ \t\f]|\\\r?\n|\\\r)*")
 _LINE = re.compile(rb"(?:[^\r\n;#\\]|\\(?:\r\n|[\s\S]))*")
 _COMMENT = re.compile(rb"#[^\r\n]*")
 _CONTINUATION = re.compile(rb"\\\r?\n|\\\r|[ \t\f]")
-_IDENTIFIER = frozenset(
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
-) | frozenset(range(0x80, 0x100))
+# Bytes that continue an identifier (from 0x80 up: parts of non-ASCII ones).
+_IDENTIFIER = frozenset((string.ascii_letters + string.digits + "_").encode()) | frozenset(
+    range(0x80, 0x100)
+)
 
 
 def _keyword_at(data: bytes, start: int, length: int) -> bool:
@@ -41,6 +43,17 @@ def _keyword_at(data: bytes, start: int, length: int) -> bool:
     return (start == 0 or data[start - 1] not in _IDENTIFIER) and (
         end == len(data) or data[end] not in _IDENTIFIER
     )
+
+
+def spells(data: bytes, word: bytes) -> bool:
+    """Whether ``word`` occurs in ``data`` as a whole identifier: ``init_tracing`` is not
+    spelled inside ``self._init_tracing`` or ``init_tracing2``."""
+    at = data.find(word)
+    while at != -1:
+        if _keyword_at(data, at, len(word)):
+            return True
+        at = data.find(word, at + len(word))
+    return False
 
 
 def _keywords(data: bytes, word: bytes) -> list[int]:

@@ -28,9 +28,6 @@ from somatrace.checks.lint.known import ApiTable
 from somatrace.checks.lint.provenance import UNKNOWN, Term
 
 EMPTY: frozenset[str] = frozenset()
-# A hint for ST101: the files that spell an init function's name, set only when every project
-# file was read in this run (then tracing cannot be initialised anywhere else).
-INIT_MENTIONED_HINT = "init-mentioned"
 # Set when the run reports what each finding depends on (--changed-since): no shortcut then.
 DEPENDENCIES_HINT = "dependencies"
 _STDLIB = frozenset(sys.stdlib_module_names) | {"builtins"}
@@ -293,13 +290,16 @@ class ProjectModel:
         found = self._ancestors.get(seeds)
         if found is not None:
             return found
+        reached = set(seeds) | {p for p in self.index.files if p not in self.scans}
+        if not reached:  # nothing to reach (no file spells it, every file was scanned)
+            self._ancestors[seeds] = EMPTY
+            return EMPTY
         importers: dict[str, list[str]] = {}
         for path, (_, names) in self.scans.items():
             ctx = self.context_for(path)
             for name in names:
                 for target in self.index.module_files(name, ctx.roots):
                     importers.setdefault(target, []).append(path)
-        reached = set(seeds) | {p for p in self.index.files if p not in self.scans}
         stack = list(reached)
         while stack:
             for importer in importers.get(stack.pop(), ()):
