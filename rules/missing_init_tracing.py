@@ -124,8 +124,11 @@ class MissingInitTracing(PythonRule):
       `pkg.obs` first).
 
     A `typer.Typer()` or `click.group()` called `app` is a command line, not a service, and a
-    `__main__` block that starts no server is not an entrypoint. Each entrypoint is reported
-    once, at the app construction or server start.
+    `__main__` block that starts no server is not an entrypoint. A command that starts the
+    server in a child process (`subprocess.Popen([sys.executable, "-m", "gunicorn", ...,
+    "pkg.app:create_app()"])`) is a launcher: tracing in it would trace only the launcher, so
+    it is not reported; the app the child imports is the entrypoint, and is reported where it is
+    built. Each entrypoint is reported once, at the app construction or server start.
 
     ## Why is this bad?
     A service that never initialises tracing produces no spans: its LLM calls are invisible,
@@ -478,6 +481,23 @@ def test_health():
 """,
             path="services/demo/tests/test_health.py",
             why="apps built in tests are test apps",
+        ),
+        Valid(
+            """
+import subprocess
+import sys
+
+import click
+
+@click.command()
+def start(port: int) -> None:
+    subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"0.0.0.0:{port}",
+         "--worker-class", "uvicorn.workers.UvicornWorker", "gateway.app:create_app()"]
+    ).wait()
+""",
+            path="gateway/cli.py",
+            why="a command serving from a child process is a launcher, not the entrypoint",
         ),
     ]
     INVALID: ClassVar[list[Invalid]] = [
