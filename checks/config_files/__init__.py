@@ -27,7 +27,6 @@ from somatrace.checks.config_files.model import (
     Span,
     TextIndex,
 )
-from somatrace.checks.config_files.yaml_scan import YamlEnvScanner
 
 __all__ = [
     "FILE_PATTERNS",
@@ -56,6 +55,9 @@ def scan_text(text: str, relpath: str) -> ConfigScan | None:
     if fmt is ConfigFormat.DOCKERFILE:
         return ConfigScan(fmt, scan_dockerfile(text))
     fmt = refine_yaml(fmt, text)
+    # PyYAML is imported only when a YAML file is scanned: most runs check Python alone.
+    from somatrace.checks.config_files.yaml_scan import YamlEnvScanner
+
     scanner = YamlEnvScanner(text)
     problem = scanner.scan()
     if problem is None:

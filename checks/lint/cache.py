@@ -93,6 +93,37 @@ class LazyFacets(Mapping[str, Any]):
         return key in self._decoded()
 
 
+# How a result with no findings and no deferred questions starts as written (the engine's
+# results begin with these two keys): most files of a tree, answered without decoding.
+_QUIET_PREFIX = b'{"findings":[],"deferred":[],'
+_QUIET_KEYS = ("findings", "deferred")
+
+
+class QuietResult(Mapping[str, Any]):
+    """A cached result known, from its first bytes, to hold no findings and no deferred
+    questions: a warm run asks only for those, so the rest (the file's import scan, its
+    facets) is decoded only if the project join reads it."""
+
+    __slots__ = ("_entry",)
+
+    def __init__(self, entry: Entry) -> None:
+        self._entry = entry
+
+    def __getitem__(self, key: str) -> Any:
+        if key in _QUIET_KEYS:
+            return []
+        return self._entry.result[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entry.result)
+
+    def __len__(self) -> int:
+        return len(self._entry.result)
+
+    def __contains__(self, key: object) -> bool:
+        return key in _QUIET_KEYS or key in self._entry.result
+
+
 def _materialised(result: dict[str, Any]) -> dict[str, Any]:
     """``result`` with a join-fetched facet decoded (it is read only by the join)."""
     raw = result.pop("_facet_raw", None)
@@ -260,8 +291,14 @@ class Entry:
                 decoded = json.loads(self._raw or b"{}")
             except ValueError:
                 decoded = {}
-            self._result = _from_file(decoded) if isinstance(decoded, dict) else {}
+            self._result = _materialised(_from_file(decoded) if isinstance(decoded, dict) else {})
         return self._result
+
+    def looked_up(self) -> Mapping[str, Any]:
+        """The result for the engine: a :class:`QuietResult` when its bytes say it is quiet."""
+        if self._result is None and self._raw is not None and self._raw.startswith(_QUIET_PREFIX):
+            return QuietResult(self)
+        return self.result
 
     def line(self, name: str) -> bytes:
         head = f"{json.dumps(name)}\t{self.stat[0]},{self.stat[1]},{self.stat[2]}\t{self.digest}\t"
@@ -336,19 +373,19 @@ class Cache:
         cache.join = join if isinstance(join, dict) else None
         return cache
 
-    def lookup(self, name: str, key: StatKey) -> dict[str, Any] | None:
+    def lookup(self, name: str, key: StatKey) -> Mapping[str, Any] | None:
         entry = self.entries.get(name)
         if entry is not None and entry.stat == key:
-            return _materialised(entry.result)
+            return entry.looked_up()
         return None
 
-    def lookup_digest(self, name: str, key: StatKey, digest: str) -> dict[str, Any] | None:
+    def lookup_digest(self, name: str, key: StatKey, digest: str) -> Mapping[str, Any] | None:
         entry = self.entries.get(name)
         if entry is not None and entry.digest == digest:
             if entry.stat != key:
                 entry.stat = key
                 self.dirty = True
-            return _materialised(entry.result)
+            return entry.looked_up()
         return None
 
     def store(self, name: str, key: StatKey, digest: str, result: dict[str, Any]) -> None:

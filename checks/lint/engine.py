@@ -468,7 +468,7 @@ class Engine:
         phases["discover"] = time.perf_counter() - started
 
         mark = time.perf_counter()
-        results: dict[str, dict[str, Any]] = {}
+        results: dict[str, Mapping[str, Any]] = {}
         tasks: list[_Task] = []
         task_candidates: list[Candidate] = []
         stats: dict[str, tuple[int, int, int]] = {}
@@ -607,7 +607,7 @@ class Engine:
     def _project_pass(
         self,
         candidates: list[Candidate],
-        results: dict[str, dict[str, Any]],
+        results: dict[str, Mapping[str, Any]],
         stats: dict[str, tuple[int, int, int]],
     ) -> list[Finding]:
         pending = [(path, r) for path, r in results.items() if r.get("deferred")]
@@ -678,7 +678,7 @@ class Engine:
             digest.update(f"{cand.path}\0{stats.get(str(cand.path))}\0".encode())
         return digest.hexdigest()
 
-    def _model(self, results: dict[str, dict[str, Any]]) -> ProjectModel:
+    def _model(self, results: dict[str, Mapping[str, Any]]) -> ProjectModel:
         api = ApiTable.merge(
             table for rule in self.rules if issubclass(rule, PythonRule) for table in rule.API
         )

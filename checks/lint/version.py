@@ -1,8 +1,9 @@
-"""The tool's version, used in ``--version``, SARIF output and the cache key."""
+"""The tool's version, used in ``--version``, SARIF output and the cache key.
 
-from importlib.metadata import PackageNotFoundError, version
+Written once, in ``somatrace/__init__.py`` (the package metadata is built from it), and read
+from there: ``importlib.metadata`` would cost every run ~40 ms of imports.
+"""
 
-try:
-    VERSION = version("somatrace")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    VERSION = "0.0.0+unknown"
+from somatrace import __version__ as VERSION
+
+__all__ = ["VERSION"]

@@ -38,3 +38,30 @@ def test_facets_read_back_from_the_cache_give_the_cold_findings(tmp_path: Path) 
     touched = root / "services" / "rag-api" / "app" / "main.py"
     touched.write_text(touched.read_text() + "\n# edited\n")
     assert _findings(root) == cold  # the join re-runs on facets decoded from the cache
+
+
+def test_a_quiet_result_is_answered_from_its_first_bytes_and_decoded_only_when_read(
+    tmp_path: Path,
+) -> None:
+    from somatrace.checks.lint.cache import Cache, QuietResult
+
+    root = tmp_path / "project"
+    root.mkdir()
+    quiet = {"findings": [], "deferred": [], "parsed": False, "imports": "os sys"}
+    loud = {"findings": [{"code": "ST203", "line": 3}], "deferred": [], "parsed": True}
+    cache = Cache.load(root, "settings")
+    cache.store("quiet.py", (10, 1, 1), "d1", quiet)
+    cache.store("loud.py", (20, 2, 2), "d2", loud)
+    cache.save()
+
+    again = Cache.load(root, "settings")
+    found = again.lookup("quiet.py", (10, 1, 1))
+    assert isinstance(found, QuietResult)
+    assert found["findings"] == [] and found.get("deferred") == []
+    assert again.entries["quiet.py"]._result is None  # nothing decoded for those two
+    assert found["imports"] == "os sys" and dict(found) == quiet  # the rest decodes on demand
+    assert again.lookup("loud.py", (20, 2, 2)) == loud  # a result with findings is a dict
+    assert again.lookup("quiet.py", (10, 1, 2)) is None  # another inode: not this entry
+    again.dirty = True
+    again.save()  # untouched and decoded entries are written back alike
+    assert dict(Cache.load(root, "settings").lookup("quiet.py", (10, 1, 1)) or {}) == quiet
