@@ -60,7 +60,7 @@ from somatrace.checks.lint.provenance import VALUES_FACET, values_facet
 from somatrace.checks.lint.rule import FileContext, PythonRule, Rule, TextRule
 from somatrace.checks.lint.source import Source, Unreadable, decode, read_bytes, too_large
 from somatrace.checks.lint.suppression import NoqaMap, noqa_map
-from somatrace.checks.lint.workers import Limits, WorkerPool, default_workers
+from somatrace.checks.lint.workers import Limits, WorkerPool, default_workers, paused_collector
 
 # Below this many files to read, forking a second worker costs more than it saves.
 PARALLEL_THRESHOLD = 48
@@ -461,6 +461,10 @@ class Engine:
     # -- the run ----------------------------------------------------------------------------
 
     def run(self, paths: list[Path]) -> CheckResult:
+        with paused_collector():
+            return self._run(paths)
+
+    def _run(self, paths: list[Path]) -> CheckResult:
         started = time.perf_counter()
         phases: dict[str, float] = {}
         virtual = frozenset(Path(p) for p in self.buffers)

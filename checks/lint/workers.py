@@ -13,13 +13,14 @@ functions themselves and for callers that already run in a sandbox.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import multiprocessing.connection
 import os
 import resource
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import RawArray
 from typing import Any, Generic, TypeVar
@@ -39,6 +40,24 @@ class Limits:
 
     seconds: float = 60.0
     memory_bytes: int = 0  # 0: no limit
+
+
+@contextlib.contextmanager
+def paused_collector() -> Iterator[None]:
+    """No automatic cyclic garbage collection while a run builds its results.
+
+    A run allocates millions of long-lived objects (every file's result, the join's facets)
+    and CPython's collector traverses them again at every full collection: on 6,860 real files
+    that was 1.4 s of the parent's 3.8 s project join. What a run leaves in cycles is collected
+    after it, when the collector is back on (a command line exits; the editor server collects
+    on its next threshold). Nested uses keep the outer setting."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _Worker:
@@ -76,6 +95,12 @@ def _serve(
     limits: Limits,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    # The heap inherited from the parent is never garbage here: frozen, the collector skips it
+    # (and leaves its copy-on-write pages shared). Each item's cycles are collected right after
+    # it, from the young generation alone: a full collection in the middle of building a syntax
+    # tree (the automatic ones) traversed every node again and cost a third of parse time.
+    gc.freeze()
+    gc.disable()
     if limits.memory_bytes:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
@@ -97,6 +122,7 @@ def _serve(
             except RecursionError:
                 results.append((number, False, NESTED_TOO_DEEPLY))
             current[slot] = _IDLE
+            gc.collect(0)
         try:
             conn.send(results)
         except (OSError, ValueError):
