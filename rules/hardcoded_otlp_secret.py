@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -41,9 +40,30 @@ from somatrace.policy import INIT_TRACING
 # Langfuse client constructors and their credential keywords -> the env var they stand for.
 LANGFUSE_KEYWORDS = {"secret_key": "LANGFUSE_SECRET_KEY", "public_key": "LANGFUSE_PUBLIC_KEY"}
 # A literal credential can only be in a file that spells one of these (any case).
-_PYTHON_TRIGGER = re.compile(
-    rb"sk-lf-|pk-lf-|x-langfuse-secret|[\"'=](?:basic|bearer)(?: |%20)", re.IGNORECASE
-)
+# In a file's lowercased bytes (FileContext.lowered): a Langfuse key, its secret header, or a
+# literal Basic/Bearer credential (`"Basic `, `'Bearer%20`, `=basic `).
+_KEY_MARKERS = (b"sk-lf-", b"pk-lf-", b"x-langfuse-secret")
+_SCHEMES = (b"basic", b"bearer")
+_BEFORE_SCHEME = frozenset(b"\"'=")
+
+
+def _python_trigger(lowered: bytes) -> bool:
+    """Whether ``lowered`` holds a Langfuse key or a literal Basic/Bearer credential: the
+    case-insensitive ``sk-lf-|pk-lf-|x-langfuse-secret|["'=](?:basic|bearer)(?: |%20)``,
+    as substring searches (tests/rules/test_screens.py holds the two to the same answers)."""
+    if any(marker in lowered for marker in _KEY_MARKERS):
+        return True
+    for scheme in _SCHEMES:
+        at = lowered.find(scheme, 1)
+        while at != -1:
+            end = at + len(scheme)
+            if lowered[at - 1] in _BEFORE_SCHEME and (
+                lowered.startswith(b" ", end) or lowered.startswith(b"%20", end)
+            ):
+                return True
+            at = lowered.find(scheme, at + 1)
+    return False
+
 
 _CREDENTIAL_CONTEXT = (
     b"otlp",
@@ -55,6 +75,7 @@ _CREDENTIAL_CONTEXT = (
     b"init_tracing",
     b"OTEL_",
 )
+_CREDENTIAL_CONTEXT_LOWERED = tuple(dict.fromkeys(m.lower() for m in _CREDENTIAL_CONTEXT))
 
 
 def _is_otlp_exporter(name: str) -> bool:
@@ -146,9 +167,14 @@ class HardcodedOtlpSecret(PythonRule, TextRule):
                 return True
             # "Basic"/"Bearer" headers matter only where OTLP or Langfuse credentials go:
             # urllib, email and HTTP clients are full of them.
+            # Four searches of the lowercased bytes rule out most files before the eight
+            # exact-case ones (the lowercased markers are a necessary condition for them).
+            lowered = ctx.lowered(source)
+            if not any(marker in lowered for marker in _CREDENTIAL_CONTEXT_LOWERED):
+                return False
             if not any(marker in source for marker in _CREDENTIAL_CONTEXT):
                 return False
-            return _PYTHON_TRIGGER.search(source) is not None
+            return _python_trigger(lowered)
         return any(trigger in source for trigger in cls.TEXT_TRIGGERS)
 
     # -- config files ---------------------------------------------------------------------

@@ -14,6 +14,12 @@ from somatrace.checks.analysis.frameworks import (
     EntrypointAnalysis,
     init_facet,
 )
+from somatrace.checks.lint.byte_words import (
+    WORD_BYTES,
+    capitalised_word_ending,
+    has_word,
+    word_then,
+)
 from somatrace.checks.lint.codes import MISSING_INIT_TRACING
 from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.module import Module
@@ -58,22 +64,58 @@ _FRAMEWORK_NAME = re.compile(
 )
 
 
-_APP_CLASS_NAMES = (
-    rb"FastAPI|Starlette|Flask|Quart|Sanic|Celery|Application|Litestar|FastMCP|Blocks|"
-    rb"Interface|ChatInterface|TabbedInterface"
-)
-_BUILDS_OR_SERVES = re.compile(
-    rb"\b(?:" + _APP_CLASS_NAMES + rb")\s*[(),]"  # built, subclassed, or imported in a list
-    # an alias may hide an app class: the first `import` of a line (atomic: one try per line,
-    # not one per `import`), then `as` on that line
-    rb"|^(?>[^\n]*?\bimport\s)[^\n]*\bas\b"
-    rb"|\b(?:uvicorn|hypercorn|granian|waitress|gunicorn)\b"
-    rb"|\b(?:run_app|make_server|HTTPServer|ThreadingHTTPServer|TCPServer|"
-    rb"start_http_server|worker_main)\b"
-    rb"|\b(?:server|serve|launch)\s*\("
-    rb"|\b[A-Z]\w*(?:App|Application|Server|MCP)\s*\(",  # a project subclass of an app class
-    re.MULTILINE,
-)
+# The screen's test for "an app is built, a server started, or an app class imported under
+# another name or subclassed", as substring searches (checks/lint/byte_words.py); the regex it
+# stands for is kept in tests/rules/test_screens.py, which holds the two to the same answers.
+_APP_CLASSES = (
+    b"FastAPI", b"Starlette", b"Flask", b"Quart", b"Sanic", b"Celery", b"Application",
+    b"Litestar", b"FastMCP", b"Blocks", b"Interface", b"ChatInterface", b"TabbedInterface",
+)  # fmt: skip
+_SERVER_WORDS = (
+    b"uvicorn", b"hypercorn", b"granian", b"waitress", b"gunicorn",
+    b"run_app", b"make_server", b"HTTPServer", b"ThreadingHTTPServer", b"TCPServer",
+    b"start_http_server", b"worker_main",
+)  # fmt: skip
+_SERVE_CALLS = (b"server", b"serve", b"launch")
+_APP_SUBCLASS_SUFFIXES = (b"App", b"Application", b"Server", b"MCP")
+_BUILT_OR_LISTED = re.compile(rb"\s*[(),]")  # built, subclassed, or imported in a list
+_CALLED = re.compile(rb"\s*\(")
+_AS = re.compile(rb"\bas\b")
+_SPACE_BYTES = frozenset(b" \t\n\r\f\v")
+
+
+def _imports_under_alias(source: bytes) -> bool:
+    r"""An ``import`` keyword with ``as`` after it on its line (an alias may hide an app
+    class): ``^(?>[^\n]*?\bimport\s)[^\n]*\bas\b``. A line is searched once: a later
+    ``import`` on a line already searched to its end adds nothing (linear on any input)."""
+    searched_to = -1
+    at = source.find(b"import")
+    while at != -1:
+        after = at + 6
+        if (
+            (at == 0 or source[at - 1] not in WORD_BYTES)
+            and after < len(source)
+            and source[after] in _SPACE_BYTES
+        ):
+            end = source.find(b"\n", after + 1)
+            end = len(source) if end == -1 else end
+            if end != searched_to:
+                if _AS.search(source, after + 1, end) is not None:
+                    return True
+                searched_to = end
+        at = source.find(b"import", at + 1)
+    return False
+
+
+def _builds_or_serves(source: bytes) -> bool:
+    return (
+        any(word_then(source, name, _BUILT_OR_LISTED) for name in _APP_CLASSES)
+        or any(has_word(source, word) for word in _SERVER_WORDS)
+        or any(word_then(source, word, _CALLED) for word in _SERVE_CALLS)
+        # a project subclass of an app class, built: `RagApp(`, `ToolServer (`
+        or any(capitalised_word_ending(source, s, _CALLED) for s in _APP_SUBCLASS_SUFFIXES)
+        or _imports_under_alias(source)
+    )
 
 
 # A program (a `__main__` block or a console script's `main`) that calls a serving method.
@@ -174,9 +216,8 @@ class MissingInitTracing(PythonRule):
         # check keeps "Quarter" or "XQuartz" from costing a parse), and where an app is built,
         # a server started, or an app class imported under another name or subclassed: a
         # module that only defines routes, schemas or dependencies is not parsed.
-        if (
-            any(_FRAMEWORK_NAME.match(name) for name in ctx.imports(source))
-            and _BUILDS_OR_SERVES.search(source) is not None
+        if any(_FRAMEWORK_NAME.match(name) for name in ctx.imports(source)) and _builds_or_serves(
+            source
         ):
             return True
         # A program that runs an app imported from elsewhere (`mcp.run()` under `__main__`).

@@ -179,10 +179,29 @@ def configured_words(ctx: FileContext) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=16)
-def _pii_word_pattern(configured: tuple[str, ...]) -> re.Pattern[bytes]:
-    """Any word of any phrase, case-insensitively (``apiKey``, ``API_KEY``, ``api-key``)."""
-    parts = sorted({w for phrase in configured for w in words(phrase)}, key=len, reverse=True)
-    return re.compile(b"|".join(re.escape(w.encode()) for w in parts) or b"(?!)", re.IGNORECASE)
+def _pii_words(configured: tuple[str, ...]) -> tuple[bytes, ...]:
+    """Every word of every phrase, lowercased: found in a file's lowercased bytes, the word is
+    in the file in any case (``apiKey``, ``API_KEY``, ``api-key``)."""
+    return tuple(sorted({w.lower().encode() for phrase in configured for w in words(phrase)}))
+
+
+def _near_a_span_api(source: bytes) -> bool:
+    # "attributes" and "bind" are everyday words (socket.bind, XML attributes): they only
+    # matter next to a span API or somatrace's tag binding.
+    if b"association_properties" in source:
+        return True
+    if b"set_attribute" in source and (
+        _SPAN_RECEIVER.search(source)
+        or any(m in source for m in _SPAN_SOURCES)
+        or _SPAN_ANNOTATION.search(source)
+    ):
+        return True  # a receiver named like a span, a span factory or a `Span` annotation
+    if b"bind" in source and b"somatrace" in source:
+        return True
+    if b"attributes" in source and (b"start_span" in source or b"start_as_current_span" in source):
+        return True
+    # A call of a project helper that sets the attribute for the caller passes the span.
+    return b"span" in source and (b"set_attribute" in source or b"(span" in source)
 
 
 def configured_phrases(ctx: FileContext) -> tuple[tuple[str, ...], ...]:
@@ -268,28 +287,13 @@ class PiiSpanAttribute(PythonRule):
 
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
-        # A key can only name personal data if one of the words is in the file (in a literal,
-        # a constant or a semantic-convention name).
-        if not _pii_word_pattern(configured_words(ctx)).search(source):
+        # A key can only name personal data where a span API is near and one of the words is
+        # in the file (in a literal, a constant or a semantic-convention name). The span test
+        # is the cheaper one, so it goes first.
+        if not _near_a_span_api(source):
             return False
-        # "attributes" and "bind" are everyday words (socket.bind, XML attributes): they only
-        # matter next to a span API or somatrace's tag binding.
-        if b"association_properties" in source:
-            return True
-        if b"set_attribute" in source and (
-            _SPAN_RECEIVER.search(source)
-            or any(m in source for m in _SPAN_SOURCES)
-            or _SPAN_ANNOTATION.search(source)
-        ):
-            return True  # a receiver named like a span, a span factory or a `Span` annotation
-        if b"bind" in source and b"somatrace" in source:
-            return True
-        if b"attributes" in source and (
-            b"start_span" in source or b"start_as_current_span" in source
-        ):
-            return True
-        # A call of a project helper that sets the attribute for the caller passes the span.
-        return b"span" in source and (b"set_attribute" in source or b"(span" in source)
+        lowered = ctx.lowered(source)
+        return any(word in lowered for word in _pii_words(configured_words(ctx)))
 
     def check(self, module: Module) -> None:
         self.phrases = configured_phrases(self.ctx)

@@ -43,7 +43,7 @@ ADVERSARIAL: dict[str, tuple[Callable[[], object], object]] = {
     "line_scan key": (lambda: line_scan._key_line("a: x" + " " * MB + "y")[3][-1], "y"),
     "line_scan list": (lambda: line_scan._list_line("- A=x" + " " * MB + "y")[3][-1], "y"),
     "__main__": (lambda: mit._MAIN_SERVES.search(b"__main__" * (MB // 8)), None),
-    "import as": (lambda: mit._BUILDS_OR_SERVES.search(b"import " * (MB // 7)), None),
+    "import as": (lambda: mit._builds_or_serves(b"import " * (MB // 7)), False),
     "span words": (lambda: pii._SPAN_RECEIVER.search(b"span" * (MB // 4)), None),
     "import lists": (lambda: scan_imports(b"import(" * (MB // 7), None, False), []),
     "from clauses": (lambda: scan_imports(b"from a " * (MB // 7), None, False), []),
