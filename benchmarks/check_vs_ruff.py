@@ -16,6 +16,9 @@ and ``pyproject.toml``, see ``fetch_corpus.py``). Per round, in this order:
 - ``somatrace check`` (warm: the result cache was primed by a run before the first round and
   the tree does not change).
 
+somatrace runs without ``PYTHONDONTWRITEBYTECODE`` (users' installs have bytecode; an editable
+install under that variable would recompile its modules on every run).
+
 Every command's wall time (``time.perf_counter`` around fork and wait), CPU time (user + sys
 of the child and the processes it waited for) and peak RSS (``ru_maxrss``: the largest single
 process of the child's tree, not a sum over workers) are taken from ``os.wait4`` in
@@ -152,7 +155,12 @@ def check_tree(root: Path, tools: Tools) -> int:
 
 
 def bench_tree(root: Path, tools: Tools, rounds: int, phases_path: Path) -> list[Series]:
-    env = {**os.environ, "SOMATRACE_PHASES": str(phases_path)}
+    # As installed for users: pip compiles a wheel's modules to bytecode, so a run imports
+    # .pyc files. PYTHONDONTWRITEBYTECODE (set on some CI machines) would make every run of an
+    # editable install recompile ~90 modules (0.09 s a run): it is dropped for somatrace, and
+    # the priming run below writes the bytecode.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["SOMATRACE_PHASES"] = str(phases_path)
     configs = [
         ("ruff cold", tools.ruff_cmd(), None),
         ("somatrace cold j1", tools.soma_cmd("--no-cache", "--jobs", "1"), env),
