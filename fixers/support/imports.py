@@ -23,8 +23,6 @@ import sys
 from collections.abc import Iterable, Sequence
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import RemoveImportsVisitor
 from libcst.helpers import get_full_name_for_node
 
 from somatrace.fixers.support.base import ImportSpec, parsing_config
@@ -274,6 +272,11 @@ def remove_unused(
     candidates = list(dict.fromkeys(candidates))
     if not candidates:
         return module
+    # libcst.codemod imports libcst.matchers (hundreds of generated dataclasses, ~0.3 s): only
+    # a fix that removes an import pays for it.
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import RemoveImportsVisitor
+
     context = CodemodContext()
     for mod, obj, asname in candidates:
         RemoveImportsVisitor.remove_unused_import(context, mod, obj, asname)
