@@ -86,9 +86,9 @@ _SPACE_BYTES = frozenset(b" \t\n\r\f\v")
 
 def _imports_under_alias(source: bytes) -> bool:
     r"""An ``import`` keyword with ``as`` after it on its line (an alias may hide an app
-    class): ``^(?>[^\n]*?\bimport\s)[^\n]*\bas\b``. A line is searched once: a later
-    ``import`` on a line already searched to its end adds nothing (linear on any input)."""
-    searched_to = -1
+    class): ``^(?>[^\n]*?\bimport\s)[^\n]*\bas\b``. As in that pattern, only the first
+    ``import`` of a line counts (its ``\s`` may be the line's end: then ``as`` is looked for
+    on the next line), and the scan goes on from the next line: linear on any input."""
     at = source.find(b"import")
     while at != -1:
         after = at + 6
@@ -97,12 +97,16 @@ def _imports_under_alias(source: bytes) -> bool:
             and after < len(source)
             and source[after] in _SPACE_BYTES
         ):
-            end = source.find(b"\n", after + 1)
-            end = len(source) if end == -1 else end
-            if end != searched_to:
-                if _AS.search(source, after + 1, end) is not None:
-                    return True
-                searched_to = end
+            line_end = source.find(b"\n", after)
+            line_end = len(source) if line_end == -1 else line_end
+            end = line_end
+            if line_end == after:  # `import\n`: the rest of the pattern is the next line
+                end = source.find(b"\n", after + 1)
+                end = len(source) if end == -1 else end
+            if _AS.search(source, after + 1, end) is not None:
+                return True
+            at = source.find(b"import", line_end + 1)
+            continue
         at = source.find(b"import", at + 1)
     return False
 

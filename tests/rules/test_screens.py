@@ -77,6 +77,7 @@ SAMPLES = [
     b"import as x", b"import\nx as y", b"x import\nfoo as bar", b"import\rx as y",
     b"from a import b as c", b"import a\nas", b"importlib as x", b"ximport as y",
     b"import a, b as c; import d", b"import x\nimport y as z", b"import", b"import ",
+    b"import import\nas", b"import\nfoo import\nx as y",
     b"app = FastAPI()", b"class A(Flask):", b"from gradio import Blocks, x", b"RagApp (",
     b"x.serve(", b"Authorization: 'Bearer x'", b"h='bearer%20x'", b"=Basic ", b"sk-LF-1",
 ]  # fmt: skip
