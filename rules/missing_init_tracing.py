@@ -15,9 +15,9 @@ from somatrace.checks.analysis.frameworks import (
     init_facet,
 )
 from somatrace.checks.lint.byte_words import (
-    WORD_BYTES,
     capitalised_word_ending,
     has_word,
+    starts_word,
     word_then,
 )
 from somatrace.checks.lint.codes import MISSING_INIT_TRACING
@@ -92,11 +92,7 @@ def _imports_under_alias(source: bytes) -> bool:
     at = source.find(b"import")
     while at != -1:
         after = at + 6
-        if (
-            (at == 0 or source[at - 1] not in WORD_BYTES)
-            and after < len(source)
-            and source[after] in _SPACE_BYTES
-        ):
+        if starts_word(source, at) and after < len(source) and source[after] in _SPACE_BYTES:
             line_end = source.find(b"\n", after)
             line_end = len(source) if line_end == -1 else line_end
             end = line_end

@@ -13,26 +13,42 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterator
 
 # What ``\w`` matches in a bytes pattern.
 WORD_BYTES = frozenset((string.ascii_letters + string.digits + "_").encode())
+# Bytes that continue a Python identifier in UTF-8 source (from 0x80 up: parts of non-ASCII
+# ones): a word in this sense is a whole identifier or keyword.
+IDENTIFIER_BYTES = WORD_BYTES | frozenset(range(0x80, 0x100))
 _UPPER = frozenset(string.ascii_uppercase.encode())
 
 
-def _starts_word(data: bytes, at: int) -> bool:
-    return at == 0 or data[at - 1] not in WORD_BYTES
+def starts_word(data: bytes, at: int, word_bytes: frozenset[int] = WORD_BYTES) -> bool:
+    return at == 0 or data[at - 1] not in word_bytes
 
 
-def has_word(data: bytes, word: bytes) -> bool:
-    """``re.search(rb"\\b" + word + rb"\\b", data)`` for a ``word`` of word bytes."""
+def is_whole_word(data: bytes, at: int, size: int, word_bytes: frozenset[int] = WORD_BYTES) -> bool:
+    """Whether ``data[at:at + size]`` is neither preceded nor followed by a word byte."""
+    end = at + size
+    return starts_word(data, at, word_bytes) and (end == len(data) or data[end] not in word_bytes)
+
+
+def word_positions(
+    data: bytes, word: bytes, word_bytes: frozenset[int] = WORD_BYTES
+) -> Iterator[int]:
+    """Every offset where ``word`` occurs as a whole word."""
     size = len(word)
     at = data.find(word)
     while at != -1:
-        end = at + size
-        if _starts_word(data, at) and (end == len(data) or data[end] not in WORD_BYTES):
-            return True
+        if is_whole_word(data, at, size, word_bytes):
+            yield at
         at = data.find(word, at + 1)
-    return False
+
+
+def has_word(data: bytes, word: bytes, word_bytes: frozenset[int] = WORD_BYTES) -> bool:
+    """``re.search(rb"\\b" + word + rb"\\b", data)`` for a ``word`` of word bytes (with
+    ``IDENTIFIER_BYTES``: ``word`` as a whole identifier)."""
+    return next(word_positions(data, word, word_bytes), None) is not None
 
 
 def word_then(data: bytes, word: bytes, tail: re.Pattern[bytes]) -> bool:
@@ -41,7 +57,7 @@ def word_then(data: bytes, word: bytes, tail: re.Pattern[bytes]) -> bool:
     size = len(word)
     at = data.find(word)
     while at != -1:
-        if _starts_word(data, at) and tail.match(data, at + size) is not None:
+        if starts_word(data, at) and tail.match(data, at + size) is not None:
             return True
         at = data.find(word, at + 1)
     return False

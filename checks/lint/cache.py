@@ -307,7 +307,7 @@ class Entry:
         if self._raw is not None:
             body = self._raw
         else:
-            body = json.dumps(_to_file(_materialised(self.result)), separators=(",", ":")).encode()
+            body = json.dumps(_to_file(self.result), separators=(",", ":")).encode()
         return head.encode("utf-8") + body
 
 

@@ -16,8 +16,13 @@ there (the scan stays linear on hostile input). Names are decoded as UTF-8.
 from __future__ import annotations
 
 import re
-import string
 
+from somatrace.checks.lint.byte_words import (
+    IDENTIFIER_BYTES,
+    has_word,
+    is_whole_word,
+    word_positions,
+)
 from somatrace.checks.lint.modules import resolve_relative
 
 _SPACE = rb"(?:[ \t\f]|\\\r?\n|\\\r)"
@@ -31,39 +36,21 @@ _LEAD = re.compile(rb"(?:[ \t\f]|\\\r?\n|\\\r)*")
 _LINE = re.compile(rb"(?:[^\r\n;#\\]|\\(?:\r\n|[\s\S]))*")
 _COMMENT = re.compile(rb"#[^\r\n]*")
 _CONTINUATION = re.compile(rb"\\\r?\n|\\\r|[ \t\f]")
-# Bytes that continue an identifier (from 0x80 up: parts of non-ASCII ones).
-_IDENTIFIER = frozenset((string.ascii_letters + string.digits + "_").encode()) | frozenset(
-    range(0x80, 0x100)
-)
 
 
 def _keyword_at(data: bytes, start: int, length: int) -> bool:
     """Whether ``data[start:start + length]`` is a whole word (not part of an identifier)."""
-    end = start + length
-    return (start == 0 or data[start - 1] not in _IDENTIFIER) and (
-        end == len(data) or data[end] not in _IDENTIFIER
-    )
+    return is_whole_word(data, start, length, IDENTIFIER_BYTES)
 
 
 def spells(data: bytes, word: bytes) -> bool:
     """Whether ``word`` occurs in ``data`` as a whole identifier: ``init_tracing`` is not
     spelled inside ``self._init_tracing`` or ``init_tracing2``."""
-    at = data.find(word)
-    while at != -1:
-        if _keyword_at(data, at, len(word)):
-            return True
-        at = data.find(word, at + len(word))
-    return False
+    return has_word(data, word, IDENTIFIER_BYTES)
 
 
 def _keywords(data: bytes, word: bytes) -> list[int]:
-    out = []
-    at = data.find(word)
-    while at != -1:
-        if _keyword_at(data, at, len(word)):
-            out.append(at)
-        at = data.find(word, at + len(word))
-    return out
+    return list(word_positions(data, word, IDENTIFIER_BYTES))
 
 
 def _names_after(data: bytes, start: int, end: int) -> list[str]:
