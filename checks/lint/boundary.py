@@ -18,6 +18,7 @@ this module first:
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 OUTSIDE_REASON = "it is a symlink that points outside the project"
@@ -65,18 +66,56 @@ def within_project(path: str | os.PathLike[str], fallback: str | os.PathLike[str
 
 class Boundary:
     """Memoised :func:`project_root` / :func:`inside` for one run: each folder is resolved
-    once; a file then costs one ``lstat`` (is it a link?)."""
+    once, from its parent's resolution and one ``lstat`` of its own (is it a link?), so a
+    tree of *n* folders costs *n* ``lstat`` calls, not one per path component of each; a file
+    then costs one ``lstat`` more."""
 
     def __init__(self, fallback: str | os.PathLike[str]) -> None:
         self.fallback = os.path.abspath(fallback)
         # folder (lexical) -> (folder resolved, project root resolved), per config root given
         self._dirs: dict[tuple[str, str | None], tuple[str, str]] = {}
+        self._real: dict[str, str] = {}  # absolute, normalised folder -> realpath
+        self._git_top: dict[str, str | None] = {}  # folder -> nearest folder with .git
+
+    def _real_folder(self, folder: str) -> str:
+        found = self._real.get(folder)
+        if found is None:
+            parent, name = os.path.split(folder)
+            if not name or parent == folder:
+                found = real(folder)
+            else:
+                # realpath(parent/name) is realpath(parent)/name unless name is itself a link
+                joined = os.path.join(self._real_folder(parent), name)
+                found = real(joined) if os.path.islink(joined) else joined
+            self._real[folder] = found
+        return found
+
+    def _work_tree(self, folder: str) -> str | None:
+        """:func:`project_root`'s lexical walk, memoised per folder."""
+        if folder in self._git_top:
+            return self._git_top[folder]
+        if os.path.lexists(os.path.join(folder, ".git")):
+            found: str | None = folder
+        else:
+            parent = os.path.dirname(folder)
+            found = None if parent == folder else self._work_tree(parent)
+        self._git_top[folder] = found
+        return found
+
+    def _project_root(self, folder: str, config_root: str | os.PathLike[str] | None) -> str:
+        top = self._work_tree(folder)
+        if top is not None:
+            return top
+        if config_root is not None and not _under(folder, self.fallback):
+            return os.path.abspath(config_root)
+        return self.fallback
 
     def _folder(self, folder: str, config_root: str | os.PathLike[str] | None) -> tuple[str, str]:
         key = (folder, None if config_root is None else os.fspath(config_root))
         found = self._dirs.get(key)
         if found is None:
-            found = (real(folder), real(project_root(folder, self.fallback, config_root)))
+            top = os.path.normpath(self._project_root(folder, config_root))
+            found = (self._real_folder(folder), self._real_folder(top))
             self._dirs[key] = found
         return found
 
@@ -107,3 +146,16 @@ class Boundary:
         joined = os.path.join(real_folder, name)
         target = real(joined) if os.path.islink(joined) else joined
         return _under(target, top)
+
+    def holds(
+        self, path: str | os.PathLike[str], config_root: str | os.PathLike[str] | None = None
+    ) -> bool:
+        """Whether ``path`` exists and :meth:`contains` holds for it, with the one ``lstat``."""
+        folder, name = self._split(path)
+        real_folder, top = self._folder(folder, config_root)
+        joined = os.path.join(real_folder, name)
+        try:
+            mode = os.lstat(joined).st_mode
+        except OSError:
+            return False
+        return _under(real(joined) if stat.S_ISLNK(mode) else joined, top)

@@ -74,9 +74,11 @@ def git_toplevel(directory: Path) -> Path | None:
     return Path(out.stdout.decode("utf-8", "surrogateescape").strip()).resolve()
 
 
-def _git_files(
+def _git_names(
     directory: Path, log: RunLog | None = None, *, others: bool = True
-) -> list[Path] | None:
+) -> tuple[Path, list[str]] | None:
+    """The work tree's top and the names git lists under ``directory`` (relative to the top;
+    files deleted from the work tree but still in the index included), or None outside git."""
     top = git_toplevel(directory)
     if top is None:
         return None
@@ -95,18 +97,32 @@ def _git_files(
             if match:
                 folder = Path(top, match.group("dir").rstrip("/"))
                 log.unreadable.append((folder, f"cannot read folder: {match.group('reason')}"))
-    names = [n for n in out.stdout.decode("utf-8", "surrogateescape").split("\0") if n]
+    names = out.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return top, [n for n in dict.fromkeys(names) if n]
+
+
+def _git_files(
+    directory: Path, log: RunLog | None = None, *, others: bool = True
+) -> list[Path] | None:
+    listed = _git_names(directory, log, others=others)
+    if listed is None:
+        return None
+    top, names = listed
     # Deleted from the work tree but still in the index: nothing to check.
-    return [path for path in (top / n for n in dict.fromkeys(names)) if os.path.lexists(path)]
+    return [path for path in (top / n for n in names) if os.path.lexists(path)]
 
 
 def project_files(root: Path) -> list[str]:
     """Every Python file of the project under ``root`` (absolute paths): what ``import``
-    statements may load. From git when ``root`` is in a work tree, else a walk."""
-    files = _git_files(root)
-    if files is None:
-        files = list(_walk(root, lambda name: name.endswith(".py")))
-    return [str(path) for path in files if path.name.endswith(".py")]
+    statements may load. From git when ``root`` is in a work tree, else a walk. A file git
+    still lists but the work tree no longer has is included: the caller's ``lstat``
+    (:meth:`Boundary.holds`) drops it without a second one here."""
+    listed = _git_names(root)
+    if listed is None:
+        return [str(path) for path in _walk(root, lambda name: name.endswith(".py"))]
+    top, names = listed
+    base = os.fspath(top)
+    return [os.path.join(base, n) for n in names if n.endswith(".py")]
 
 
 def _gitignore(directory: str) -> pathspec.GitIgnoreSpec | None:
