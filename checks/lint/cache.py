@@ -267,7 +267,7 @@ class Entry:
     line until it is looked up, and an entry never looked up is written back as it was read:
     a run that touches five files pays for five results, not for every file's."""
 
-    __slots__ = ("_line", "_raw", "_result", "digest", "stat")
+    __slots__ = ("_line", "_line_key", "_raw", "_result", "digest", "stat")
 
     def __init__(
         self,
@@ -283,6 +283,7 @@ class Entry:
         self._result = result
         self._raw = raw  # the result's JSON, as read
         self._line = line  # the whole line, as read (while stat and digest are unchanged)
+        self._line_key = (stat, digest)
 
     @property
     def result(self) -> dict[str, Any]:
@@ -301,9 +302,9 @@ class Entry:
         return self.result
 
     def line(self, name: str) -> bytes:
-        head = f"{json.dumps(name)}\t{self.stat[0]},{self.stat[1]},{self.stat[2]}\t{self.digest}\t"
-        if self._line is not None and self._line.startswith(head.encode("utf-8")):
+        if self._line is not None and self._line_key == (self.stat, self.digest):
             return self._line
+        head = f"{json.dumps(name)}\t{self.stat[0]},{self.stat[1]},{self.stat[2]}\t{self.digest}\t"
         if self._raw is not None:
             body = self._raw
         else:
@@ -320,9 +321,18 @@ def _entries(lines: list[bytes]) -> dict[str, Entry]:
             continue
         name, stat_text, digest, raw = line.split(b"\t", 3)
         size, mtime, inode = (int(part) for part in stat_text.split(b","))
-        out[json.loads(name)] = Entry(
-            (size, mtime, inode), digest.decode("ascii"), raw=raw, line=line
+        # json.dumps escapes every non-ASCII character, quote and control character with a
+        # backslash: a quoted name without one is its bytes between the quotes
+        inner = name[1:-1]
+        plain = (
+            name[:1] == b'"' == name[-1:]
+            and len(name) > 1
+            and not (b"\\" in inner or b'"' in inner)
         )
+        key = inner.decode("ascii") if plain else json.loads(name)
+        if not isinstance(key, str):
+            raise ValueError("a cache entry's name is not a string")
+        out[key] = Entry((size, mtime, inode), digest.decode("ascii"), raw=raw, line=line)
     return out
 
 
@@ -459,6 +469,7 @@ class Cache:
                 fh.write(data)
             os.replace(tmp, self.path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
             tmp = None
+            self.dirty = False  # on disk now: a later run of the same process saves only news
             _prune(dir_fd, keep=self.path.name)
         except OSError:
             # A read-only checkout must still be checkable; the cache is an optimisation.

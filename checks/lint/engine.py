@@ -390,7 +390,11 @@ class Engine:
         rules: Iterable[type[Rule]],
         cwd: Path | None = None,
         buffers: Mapping[Path, bytes] | None = None,
+        caches: dict[Path, Cache] | None = None,
     ) -> None:
+        """``caches`` (config root -> loaded cache) may be shared by the engines of one
+        process that run one after another with the same settings and rules (a fix session's
+        check, re-check and passes), so that the cache file is read once."""
         self.rules = tuple(rules)
         _RULES.clear()
         _RULES.update({rule.CODE: rule for rule in self.rules})
@@ -412,7 +416,7 @@ class Engine:
         )
         # Reads stop at the project: a tracked symlink to a file outside it is ST900, not read.
         self.boundary = Boundary(self.top or self.cwd)
-        self._caches: dict[Path, Cache] = {}
+        self._caches: dict[Path, Cache] = {} if caches is None else caches
         self._effective: dict[int, Config] = {}
         self._active: dict[tuple[tuple[str, ...], tuple[str, ...]], list[type[Rule]]] = {}
         self._index: ModuleIndex | None = None
@@ -710,7 +714,7 @@ class Engine:
             files: set[str] = set()
             for root in roots:
                 if not any(root != other and other in root.parents for other in roots):
-                    files.update(f for f in project_files(root) if self.boundary.contains(f, root))
+                    files.update(f for f in project_files(root) if self.boundary.holds(f, root))
             self._index = ModuleIndex(files)
         return self._index
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from somatrace.checks.lint.boundary import OUTSIDE_REASON
+from somatrace.checks.lint.cache import Cache
 from somatrace.checks.lint.engine import CheckResult, CheckSettings, Engine
 from somatrace.checks.lint.errors import ConfigError
 from somatrace.checks.lint.findings import Finding
@@ -214,14 +215,15 @@ def run_fixes(
     cwd = Path(os.path.abspath(cwd or Path.cwd()))
     paths = [Path(p) if Path(p).is_absolute() else cwd / p for p in paths]
     report = FixReport(dry_run=options.dry_run)
-    first = Engine(settings, all_rules(), cwd)
+    caches: dict[Path, Cache] = {}  # one read of the cache file for every engine below
+    first = Engine(settings, all_rules(), cwd, caches=caches)
     result = first.run(paths)
     check_fixer_configs(first, result.findings, cwd)
     report.files_checked = result.files_checked
     bar = progress(result.files_checked) if progress is not None else None
     touched_last_pass: set[Path] | None = None
     for _ in range(MAX_PASSES):
-        engine = Engine(settings, all_rules(), cwd)
+        engine = Engine(settings, all_rules(), cwd, caches=caches)
         by_file = _group(result.findings, cwd)
         work = []
         for path, findings in sorted(by_file.items()):
@@ -245,7 +247,7 @@ def run_fixes(
         report.passes += 1
         if options.dry_run:
             break
-        result = Engine(settings, all_rules(), cwd).run(paths)
+        result = Engine(settings, all_rules(), cwd, caches=caches).run(paths)
         if not touched:
             break
         touched_last_pass = touched
