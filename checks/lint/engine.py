@@ -231,7 +231,6 @@ def analyse_python(
         "facets": facets,
         "noqa": noqa.to_json() if noqa is not None and deferred else None,
         "parsed": True,
-        "depth": module.depth,
     }
 
 

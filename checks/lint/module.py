@@ -164,28 +164,26 @@ class Module:
         self.self_attributes: list[tuple[ast.Attribute, Scope]] = []  # `self.x` stores
         self.main_guards: list[ast.If] = []
         self.statement_values: set[int] = set()  # ids of expressions used as statements
-        self.depth = 0  # deepest nesting of nodes seen
         self._index()
 
     # -- building ---------------------------------------------------------------------------
 
     def _index(self) -> None:
-        stack: list[tuple[ast.AST, Scope, int]] = [(self.tree, self.scope, 0)]
-        max_depth = 0
+        stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.scope)]
         calls, assignments, withs = self.calls, self.assignments, self.withs
         returns, named = self.returns, self.named_exprs
+        # The most frequent kinds are tested first: every node passes this chain once.
         while stack:
-            node, scope, depth = stack.pop()
-            if depth > max_depth:
-                max_depth = depth
+            node, scope = stack.pop()
             kind = type(node)
-            inner = scope
-            if kind is ast.Call:
-                calls.append((node, scope))  # type: ignore[arg-type]
-            elif kind is ast.Name:
+            if kind is ast.Name:
                 if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
                     self._bind_name_target(node, scope)  # type: ignore[arg-type]
                 continue
+            elif kind is ast.Constant:
+                continue
+            elif kind is ast.Call:
+                calls.append((node, scope))  # type: ignore[arg-type]
             elif kind is ast.Attribute:
                 if type(node.ctx) is ast.Store and scope.self_name is not None:  # type: ignore[attr-defined]
                     value = node.value  # type: ignore[attr-defined]
@@ -195,7 +193,7 @@ class Module:
                 assignments.append((node, scope))  # type: ignore[arg-type]
                 self._bind_assignment(node, scope)  # type: ignore[arg-type]
             elif kind in _SCOPE_NODES:
-                self._push_scope(node, scope, depth, stack)
+                self._push_scope(node, scope, stack)
                 continue
             elif kind is ast.With or kind is ast.AsyncWith:
                 withs.append((node, scope))  # type: ignore[arg-type]
@@ -217,7 +215,7 @@ class Module:
                 while owner.kind == "comprehension" and owner.parent is not None:
                     owner = owner.parent
                 owner.bind(target.id, Binding("assign", node, node.value))  # type: ignore[attr-defined]
-                stack.append((node.value, scope, depth + 1))  # type: ignore[attr-defined]
+                stack.append((node.value, scope))  # type: ignore[attr-defined]
                 continue
             elif kind is ast.Global or kind is ast.Nonlocal:
                 marker = "global" if kind is ast.Global else "nonlocal"
@@ -229,23 +227,18 @@ class Module:
                     scope.bind(node.name, Binding("except", node))  # type: ignore[attr-defined]
             elif kind is ast.If and scope is self.scope and _is_main_guard(node):  # type: ignore[arg-type]
                 self.main_guards.append(node)  # type: ignore[arg-type]
-            elif kind is ast.Constant:
-                continue
             elif kind is ast.Expr:
                 value = node.value  # type: ignore[attr-defined]
                 self.statement_values.add(id(value))
                 if type(value) is ast.Await:  # `await server.serve()` runs the call too
                     self.statement_values.add(id(value.value))
-            _push_children(node, inner, depth + 1, stack)
-        self.depth = max_depth
+            _push_children(node, scope, stack)
         for index in (self.calls, self.assignments, self.withs, self.returns, self.named_exprs):
             index.sort(key=_position)
         self.functions.sort(key=lambda item: _position(item))
         self.classes.sort(key=lambda item: _position(item))
 
-    def _push_scope(
-        self, node: ast.AST, scope: Scope, depth: int, stack: list[tuple[ast.AST, Scope, int]]
-    ) -> None:
+    def _push_scope(self, node: ast.AST, scope: Scope, stack: list[tuple[ast.AST, Scope]]) -> None:
         kind = type(node)
         if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             fn: FunctionNode = node  # type: ignore[assignment]
@@ -267,9 +260,9 @@ class Module:
             if fn.returns is not None:
                 outer_parts.append(fn.returns)
             for part in reversed(outer_parts):
-                stack.append((part, scope, depth + 1))
+                stack.append((part, scope))
             for statement in reversed(fn.body):
-                stack.append((statement, inner, depth + 1))
+                stack.append((statement, inner))
         elif kind is ast.ClassDef:
             cls: ast.ClassDef = node  # type: ignore[assignment]
             scope.bind(cls.name, Binding("class", cls))
@@ -277,9 +270,9 @@ class Module:
             self.scopes[cls] = inner
             self.classes.append((cls, inner))
             for part in reversed([*cls.decorator_list, *cls.bases, *cls.keywords]):
-                stack.append((part, scope, depth + 1))
+                stack.append((part, scope))
             for statement in reversed(cls.body):
-                stack.append((statement, inner, depth + 1))
+                stack.append((statement, inner))
         elif kind is ast.Lambda:
             lam: ast.Lambda = node  # type: ignore[assignment]
             inner = Scope("lambda", lam, scope, _qualname(scope, "<lambda>"))
@@ -287,26 +280,26 @@ class Module:
             self.scopes[lam] = inner
             self._bind_params(lam.args, inner)
             for part in _defaults(lam.args):
-                stack.append((part, scope, depth + 1))
-            stack.append((lam.body, inner, depth + 1))
+                stack.append((part, scope))
+            stack.append((lam.body, inner))
         else:  # comprehensions: the first iterable is evaluated outside
             comp: ast.ListComp = node  # type: ignore[assignment]
             inner = Scope("comprehension", comp, scope, scope.qualname)
             inner.owner, inner.self_name = scope.owner, scope.self_name
             self.scopes[comp] = inner
             generators = comp.generators
-            stack.append((generators[0].iter, scope, depth + 1))
+            stack.append((generators[0].iter, scope))
             for i, generator in enumerate(generators):
-                stack.append((generator.target, inner, depth + 1))
+                stack.append((generator.target, inner))
                 if i:
-                    stack.append((generator.iter, inner, depth + 1))
+                    stack.append((generator.iter, inner))
                 for condition in generator.ifs:
-                    stack.append((condition, inner, depth + 1))
+                    stack.append((condition, inner))
             if kind is ast.DictComp:
-                stack.append((comp.key, inner, depth + 1))  # type: ignore[attr-defined]
-                stack.append((comp.value, inner, depth + 1))  # type: ignore[attr-defined]
+                stack.append((comp.key, inner))  # type: ignore[attr-defined]
+                stack.append((comp.value, inner))  # type: ignore[attr-defined]
             else:
-                stack.append((comp.elt, inner, depth + 1))
+                stack.append((comp.elt, inner))
 
     def _bind_params(self, args: ast.arguments, scope: Scope) -> None:
         for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
@@ -414,8 +407,11 @@ class Module:
 
     def names_loaded(self, wanted: set[str] | frozenset[str]) -> list[tuple[ast.expr, Scope]]:
         """Names (``ALWAYS_OFF``) and attribute chains ending in one (``sampling.ALWAYS_OFF``)
-        read anywhere, with their scope; found by a walk on first use (few rules ask)."""
+        read anywhere, with their scope; found by a walk on first use (few rules ask). A name
+        that is not in the source text is not read: a file that spells none is not walked."""
         out: list[tuple[ast.expr, Scope]] = []
+        if not any(name in self.text for name in wanted):
+            return out
         for owner, scope in self.scopes.items():
             body = owner.body if isinstance(owner, ast.Module | ast.ClassDef) else [owner]
             if isinstance(owner, FunctionNode):
@@ -506,22 +502,39 @@ def _decoded(data: bytes) -> str:
     return data.decode(encoding)
 
 
-def _push_children(
-    node: ast.AST, scope: Scope, depth: int, stack: list[tuple[ast.AST, Scope, int]]
-) -> None:
-    children: list[ast.AST] = []
-    for name in node._fields:
+# Expression contexts (Load/Store/Del) and operators are leaves no rule asks for as nodes
+# (only through their parent: ``node.ctx``, ``node.op``); the walks below do not visit them.
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops"})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    found = _CHILD_FIELDS.get(kind)
+    if found is None:
+        found = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)  # type: ignore[attr-defined]
+    return found
+
+
+def children(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes(node)`` as a list, in field order, without expression contexts
+    and operators."""
+    out: list[ast.AST] = []
+    for name in _CHILD_FIELDS.get(type(node)) or _child_fields(type(node)):
         value = getattr(node, name, None)
         if value is None:
             continue
         if type(value) is list:
             for item in value:
                 if isinstance(item, ast.AST):
-                    children.append(item)
+                    out.append(item)
         elif isinstance(value, ast.AST):
-            children.append(value)
-    for child in reversed(children):
-        stack.append((child, scope, depth))
+            out.append(value)
+    return out
+
+
+def _push_children(node: ast.AST, scope: Scope, stack: list[tuple[ast.AST, Scope]]) -> None:
+    for child in reversed(children(node)):
+        stack.append((child, scope))
 
 
 def _defaults(args: ast.arguments) -> list[ast.expr]:
@@ -615,7 +628,8 @@ def dotted(node: ast.expr) -> str | None:
 
 def walk_shallow(node: ast.AST) -> Iterator[ast.AST]:
     """Every node under ``node`` that runs when ``node`` runs: function, lambda and class bodies
-    are not entered (their decorators, and a function's defaults, are)."""
+    are not entered (their decorators, and a function's defaults, are). Expression contexts
+    and operators are not yielded (see :func:`children`)."""
     stack = [node]
     while stack:
         current = stack.pop()
@@ -630,5 +644,4 @@ def walk_shallow(node: ast.AST) -> Iterator[ast.AST]:
         if kind is ast.Lambda:
             stack.extend(reversed(_defaults(current.args)))  # type: ignore[attr-defined]
             continue
-        children = list(ast.iter_child_nodes(current))
-        stack.extend(reversed(children))
+        stack.extend(reversed(children(current)))
