@@ -149,10 +149,15 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
+@functools.lru_cache(maxsize=4096)
 def personal_data_phrase(key: str, phrases: tuple[tuple[str, ...], ...]) -> str | None:
-    """The phrase in ``key`` that names personal or secret data, or ``None``."""
+    """The phrase in ``key`` that names personal or secret data, or ``None``. (Memoised: a
+    file passes the same keys to its helpers many times.)"""
     key_words = words(key)
+    present = set(key_words)
     for phrase in phrases:
+        if phrase and phrase[0] not in present:
+            continue
         size = len(phrase)
         for start in range(len(key_words) - size + 1):
             if tuple(key_words[start : start + size]) != phrase:
