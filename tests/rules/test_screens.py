@@ -129,3 +129,18 @@ def test_word_screens(
 ) -> None:
     args = (data, word) if tail is None else (data, word, tail)
     assert function(*args) is expected
+
+
+def test_every_serving_call_of_a_program_passes_its_substring_screen() -> None:
+    """ST101's program screen tests _MAIN_SERVES_CALLS before the framework names and the
+    regex: every method the regex names must start with one of them, or a program would be
+    skipped. The methods are read off the regex itself, so a method added there is checked."""
+    pattern = st101._MAIN_SERVES.pattern
+    group = re.search(rb"\\\.\(\?:([^)]*)\)", pattern)
+    assert group is not None, pattern
+    methods = group.group(1).split(b"|")
+    assert b"run" in methods and b"launch" in methods and b"worker_main" in methods
+    for method in methods:
+        program = b"import fastapi\nif __name__ == '__main__':\n    app." + method + b"()\n"
+        assert st101._MAIN_SERVES.search(program) is not None, method
+        assert any(call in program for call in st101._MAIN_SERVES_CALLS), method
