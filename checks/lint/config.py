@@ -337,11 +337,16 @@ class ConfigResolver:
         self.force_exclude = force_exclude
         self.log = log if log is not None else RunLog()
         self._by_dir: dict[Path, Config] = {}
+        self._by_dir_text: dict[str, Config] = {}  # the same, by folder string (no Path per file)
 
-    def for_path(self, path: Path) -> Config:
+    def for_path(self, path: Path | str) -> Config:
         if self.explicit is not None:
             return self.explicit
-        start = Path(os.path.abspath(path))
+        text = os.path.abspath(path)
+        found = self._by_dir_text.get(os.path.dirname(text))
+        if found is not None:  # the parent folder is resolved: what the lines below find
+            return found
+        start = Path(text)
         directory = start.parent if start.parent in self._by_dir else None
         if directory is None:
             directory = start if start.is_dir() else start.parent
@@ -396,6 +401,7 @@ class ConfigResolver:
             stop = parent == directory or has_repository(directory)
             config = self.fallback if stop else self._for_dir(parent)
         self._by_dir[directory] = config
+        self._by_dir_text[os.fspath(directory)] = config
         return config
 
 
