@@ -772,8 +772,7 @@ def _may_initialise(project: ProjectModel) -> frozenset[str]:
     module-level call through an attribute chain to a submodule nothing imports
     (``import pkg`` then ``pkg.obs.setup()``, which works only when another module happened to
     import ``pkg.obs`` first)."""
-    spelled = frozenset(path for path, (mentions, _) in project.scans.items() if mentions)
-    return project.import_ancestors(spelled)
+    return project.import_ancestors(project.scans.spelling)
 
 
 def _initialized_elsewhere(
@@ -795,8 +794,7 @@ def _initialized_elsewhere(
         return may_initialise is None or path in may_initialise
 
     def spells_init(path: str) -> bool:
-        scan = project.scans.get(path)
-        return may_initialise is None or scan is None or scan[0]
+        return may_initialise is None or path not in project.scans or path in project.scans.spelling
 
     def summary_of(path: str) -> dict[str, Any] | None:
         try:

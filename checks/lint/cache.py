@@ -97,6 +97,7 @@ class LazyFacets(Mapping[str, Any]):
 # results begin with these two keys): most files of a tree, answered without decoding.
 _QUIET_PREFIX = b'{"findings":[],"deferred":[],'
 _QUIET_KEYS = ("findings", "deferred")
+_NO_FACETS_TAIL = b',"' + _LAZY_FACETS.encode() + b'":"{}"}'
 
 
 class QuietResult(Mapping[str, Any]):
@@ -122,6 +123,24 @@ class QuietResult(Mapping[str, Any]):
 
     def __contains__(self, key: object) -> bool:
         return key in _QUIET_KEYS or key in self._entry.result
+
+    # Read off the bytes, without decoding: `"key":` occurs unescaped in a result's JSON only
+    # as a key of the top-level object (a quote inside a JSON string, also inside the
+    # facets' JSON text, is escaped), and the facets are written last (`_to_file`).
+
+    def has_key(self, key: str) -> bool:
+        return b'"' + key.encode() + b'":' in self._raw
+
+    def is_true(self, key: str) -> bool:
+        """``result[key] is True`` (for a key whose value is a JSON boolean)."""
+        return b'"' + key.encode() + b'":true' in self._raw
+
+    def has_facets(self) -> bool:
+        return not self._raw.endswith(_NO_FACETS_TAIL)
+
+    @property
+    def _raw(self) -> bytes:
+        return self._entry._raw or b""
 
 
 def _materialised(result: dict[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from typing import Any
 
 from somatrace.checks.lint.boundary import OUTSIDE_REASON, Boundary
 from somatrace.checks.lint.bounds import NESTED_TOO_DEEPLY, ast_needs_refusal_scan, refusal
-from somatrace.checks.lint.cache import Cache, content_hash, stat_key
+from somatrace.checks.lint.cache import Cache, QuietResult, content_hash, stat_key
 from somatrace.checks.lint.codes import PARSE_ERROR
 from somatrace.checks.lint.config import (
     Config,
@@ -50,6 +50,7 @@ from somatrace.checks.lint.module import Module
 from somatrace.checks.lint.modules import module_identity
 from somatrace.checks.lint.project import (
     DEPENDENCIES_HINT,
+    ImportScans,
     Missing,
     ModuleFacts,
     ModuleIndex,
@@ -691,16 +692,25 @@ class Engine:
         )
         model = ProjectModel(self.index(), api, self._load_values, self._load_facet, self._describe)
         model.hints[DEPENDENCIES_HINT] = bool(self.settings.changed_since)
-        model.scans = {
-            path: (bool(r["mentions_init"]), r["imports"].split())
-            for path, r in results.items()
-            if "imports" in r and path in model.index.files
-        }
+        spells: dict[str, bool] = {}
+        for path, r in results.items():
+            if path not in model.index.files:
+                continue
+            if isinstance(r, QuietResult):  # a cached result: read off its bytes
+                if r.has_key("imports"):
+                    spells[path] = r.is_true("mentions_init")
+            elif "imports" in r:
+                spells[path] = bool(r["mentions_init"])
+        model.scans = ImportScans(spells, lambda path: results[path]["imports"].split())
         self._results = results
         model.read_facets = lambda name: (
-            r["facets"][name] for r in results.values() if name in r.get("facets", {})
+            r["facets"][name]
+            for r in results.values()
+            if (not isinstance(r, QuietResult) or r.has_facets()) and name in r.get("facets", {})
         )
         for path, result in results.items():
+            if isinstance(result, QuietResult) and not result.has_facets():
+                continue
             values = result.get("facets", {}).get(VALUES_FACET)
             if values is not None:
                 model.add(self._facts(path, values))

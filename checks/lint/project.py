@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,10 +38,39 @@ MAX_RESOLUTION_DEPTH = 150
 
 
 def to_term(value: Any) -> Any:
-    """JSON lists back into hashable term tuples."""
-    if type(value) is list:
-        return tuple(to_term(v) for v in value)
-    return value
+    """JSON lists back into hashable term tuples. (A list comprehension, recursing only into
+    lists: a project join converts ~1.3 M of them, a quarter faster than a generator.)"""
+    if type(value) is not list:
+        return value
+    return tuple([v if type(v) is not list else to_term(v) for v in value])
+
+
+class ImportScans(Mapping[str, tuple[bool, list[str]]]):
+    """What the byte scan of each file read this run found: path -> (spells an init function,
+    modules it may import). The first is known for every file up front (cheap, from a cached
+    result's bytes); the import lists are read on first use, which a join asks for only when
+    some file spells the init function (see :meth:`ProjectModel.import_ancestors`)."""
+
+    def __init__(self, spells: dict[str, bool], imports: Callable[[str], list[str]]) -> None:
+        self._spells = spells
+        self._imports = imports
+        self._read: dict[str, tuple[bool, list[str]]] = {}
+        self.spelling = frozenset(path for path, spelled in spells.items() if spelled)
+
+    def __getitem__(self, path: str) -> tuple[bool, list[str]]:
+        found = self._read.get(path)
+        if found is None:
+            found = self._read[path] = (self._spells[path], self._imports(path))
+        return found
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._spells
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._spells)
+
+    def __len__(self) -> int:
+        return len(self._spells)
 
 
 @dataclass(eq=False)
@@ -79,7 +108,7 @@ class ModuleFacts:
             (
                 key,
                 to_term(callee),
-                tuple(to_term(a) for a in args),
+                to_term(args),
                 {k: to_term(v) for k, v in kw.items()},
             )
             for key, callee, args, kw in raw.get("calls", [])
@@ -247,7 +276,7 @@ class ProjectModel:
         # What a byte scan of each file read this run found (set by the engine): whether it
         # spells an init function, and the modules it may import (a superset, see
         # :mod:`.import_scan`). A project file missing here was not read: anything is possible.
-        self.scans: dict[str, tuple[bool, list[str]]] = {}
+        self.scans: ImportScans = ImportScans({}, lambda path: [])
         self._ancestors: dict[frozenset[str], frozenset[str]] = {}
 
     # -- modules ----------------------------------------------------------------------------

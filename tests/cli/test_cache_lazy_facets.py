@@ -65,3 +65,56 @@ def test_a_quiet_result_is_answered_from_its_first_bytes_and_decoded_only_when_r
     again.dirty = True
     again.save()  # untouched and decoded entries are written back alike
     assert dict(Cache.load(root, "settings").lookup("quiet.py", (10, 1, 1)) or {}) == quiet
+
+
+def test_a_quiet_result_tells_its_scan_and_facets_from_its_bytes(tmp_path: Path) -> None:
+    """The join reads whether a cached file spells the init function, whether it was scanned
+    and whether it has facets without decoding it; each answer equals the decoded one, also
+    when the facets' JSON text holds the same keys (escaped inside a string)."""
+    from somatrace.checks.lint.cache import Cache, QuietResult
+
+    root = tmp_path / "project"
+    root.mkdir()
+    results = {
+        "spells.py": {"findings": [], "deferred": [], "parsed": False,
+                      "mentions_init": True, "imports": "app.obs os", "facets": {}},
+        "plain.py": {"findings": [], "deferred": [], "parsed": True, "mentions_init": False,
+                     "imports": "os", "facets": {"values": {"mentions_init": True,
+                                                            "imports": "x"}}},
+        "unscanned.py": {"findings": [], "deferred": [], "parsed": False, "facets": {}},
+        "bare.py": {"findings": [], "deferred": [], "parsed": False},
+    }  # fmt: skip
+    cache = Cache.load(root, "settings")
+    for number, (name, result) in enumerate(results.items()):
+        cache.store(name, (number, number, number), f"d{number}", result)
+    cache.save()
+    again = Cache.load(root, "settings")
+    for number, (name, result) in enumerate(results.items()):
+        found = again.lookup(name, (number, number, number))
+        assert isinstance(found, QuietResult), name
+        assert found.has_key("imports") is ("imports" in result), name
+        assert found.is_true("mentions_init") is (result.get("mentions_init") is True), name
+        assert found.has_facets() is bool(result.get("facets", True)), name
+        assert dict(found)["findings"] == []  # and decoded, it is the stored result
+        assert found.get("imports") == result.get("imports"), name
+
+
+def test_a_warm_join_follows_the_init_spelled_in_a_cached_module(tmp_path: Path) -> None:
+    """After an edit, the join reruns on cached results: the module that initialises tracing is
+    known from its cached bytes, and the entrypoint importing it is still proven traced."""
+    root = tmp_path / "svc"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "obs.py").write_text(
+        "from somatrace.tracing import init_tracing\n\ninit_tracing('svc')\n"
+    )
+    (root / "app" / "helpers.py").write_text("import app.obs\n")
+    main = root / "app" / "main.py"
+    main.write_text("from fastapi import FastAPI\nimport app.helpers\n\napp = FastAPI()\n")
+    (root / "app" / "bare.py").write_text("from fastapi import FastAPI\n\nother = FastAPI()\n")
+    init_repo(root)
+    cold = _findings(root, "--no-cache")
+    assert [line.split(":")[0] for line in cold if " ST101 " in line] == ["app/bare.py"]
+    assert _findings(root) == cold  # primes the cache
+    main.write_text(main.read_text() + "# edited\n")
+    assert _findings(root) == cold  # obs.py and helpers.py come from the cache
