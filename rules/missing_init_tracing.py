@@ -14,6 +14,7 @@ from somatrace.checks.analysis.frameworks import (
     EntrypointAnalysis,
     init_facet,
 )
+from somatrace.checks.analysis.references import project_folders, referring_files
 from somatrace.checks.lint.byte_words import (
     capitalised_word_ending,
     has_word,
@@ -173,7 +174,14 @@ class MissingInitTracing(PythonRule):
     server in a child process (`subprocess.Popen([sys.executable, "-m", "gunicorn", ...,
     "pkg.app:create_app()"])`) is a launcher: tracing in it would trace only the launcher, so
     it is not reported; the app the child imports is the entrypoint, and is reported where it is
-    built. Each entrypoint is reported once, at the app construction or server start.
+    built. A library helper that builds or serves an app for its caller (`to_a2a(agent)`,
+    `launch_gradio_demo(tool)`: a module-level function, undecorated or under plain-name
+    decorators, with a parameter the caller must pass) is not reported when nothing in the
+    project refers to it: no call or read of it outside its own body, no `"pkg.mod:name"`
+    import string, no mention in a Dockerfile, Procfile, Makefile, shell script or
+    TOML/YAML/INI/JSON file of the project; the user's module that calls it is the entrypoint.
+    A factory the project serves is referred to, and is reported. Each entrypoint is reported
+    once, at the app construction or server start.
 
     ## Why is this bad?
     A service that never initialises tracing produces no spans: its LLM calls are invisible,
@@ -263,6 +271,7 @@ class MissingInitTracing(PythonRule):
                 "imports": summary["imports"],
                 "needs": entry.get("needs"),
                 "names": entry.get("names", []),
+                "helper": entry.get("helper"),
             }
             self.defer_finding(finding, query)
 
@@ -275,6 +284,8 @@ class MissingInitTracing(PythonRule):
             return
         if query.get("names") and _mounted_elsewhere(project, query["names"]):
             return
+        if query.get("helper") and not _referred_to_elsewhere(project, facts, query["helper"]):
+            return  # a library helper: the caller's module is the entrypoint
         if project.hints.get(DEPENDENCIES_HINT):
             # Every module the verdict rests on is wanted (--changed-since): no pruning.
             proven, visited = _initialized_elsewhere(
@@ -544,6 +555,24 @@ def start(port: int) -> None:
             path="gateway/cli.py",
             why="a command serving from a child process is a launcher, not the entrypoint",
         ),
+        Valid(
+            """
+import gradio as gr
+
+__all__ = ["launch_demo"]
+
+
+def launch_demo(tool):
+    \"\"\"Serve a tool in the browser::
+
+        from toolkit.demo import launch_demo
+        launch_demo(my_tool)
+    \"\"\"
+    gr.Interface(fn=tool, inputs="text", outputs="text").launch()
+""",
+            path="toolkit/demo.py",
+            why="a library helper nothing in the project calls: its caller is the entrypoint",
+        ),
     ]
     INVALID: ClassVar[list[Invalid]] = [
         Invalid(
@@ -680,6 +709,38 @@ app = FastAPI()
             why="init-function is configurable (a function the project defines)",
             col=7,
         ),
+        Invalid(
+            """
+from fastapi import FastAPI
+
+
+def create_app(settings):
+    app = FastAPI(title=settings)
+    return app
+""",
+            files={"Procfile": "web: gunicorn 'services.demo.app.main:create_app(\"prod\")'\n"},
+            line=5,
+            why="a factory the project serves (named in its Procfile) is an entrypoint",
+            col=11,
+        ),
+        Invalid(
+            """
+from fastapi import FastAPI
+
+
+def create_app(settings):
+    app = FastAPI(title=settings)
+    return app
+""",
+            files={
+                "services/demo/app/__init__.py": "",
+                "services/demo/factories.py": "import app.main\n\n"
+                "FACTORIES = {'prod': app.main.create_app}\n",
+            },
+            line=5,
+            why="a factory another module of the project refers to is an entrypoint",
+            col=11,
+        ),
     ]
 
 
@@ -762,6 +823,25 @@ def _mounted_elsewhere(project: ProjectModel, names: list[str]) -> bool:
     return any(
         wanted & set(summary.get("mounted", ())) for summary in project.read_facets(INIT_FACET)
     )
+
+
+_REFERENCES_MEMO = "st101-helper-references"
+
+
+def _referred_to_elsewhere(project: ProjectModel, facts: ModuleFacts, helper: str) -> bool:
+    """Whether any project file but the helper's own module refers to it. The names of every
+    helper of the modules read this run are looked for in one pass over the project."""
+    memo: dict[str, set[str]] | None = project.memo.get(_REFERENCES_MEMO)
+    if memo is None or helper not in memo:
+        names = {h for f in project.read_facets(INIT_FACET) for h in f.get("helpers", ())}
+        names.add(helper)
+        files = sorted(project.index.files)
+        root = min(facts.roots, key=len) if facts.roots else None  # the project's root
+        found, read = referring_files(files, project_folders(files, root), names)
+        project.used.update(path for path in read if path not in project.scans)
+        memo = project.memo.setdefault(_REFERENCES_MEMO, {})
+        memo.update(found)
+    return bool(memo[helper] - {facts.path})
 
 
 def _may_initialise(project: ProjectModel) -> frozenset[str]:

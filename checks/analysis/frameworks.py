@@ -789,7 +789,10 @@ class EntrypointAnalysis:
                 calls += [
                     n for line, names in self.main_calls if line < main_called[top] for n in names
                 ]
-            entries.append(_entry(site, initialized, calls))
+            entry = _entry(site, initialized, calls)
+            if not initialized and self._helper_shape(fn):
+                entry["helper"] = fn.qualname
+            entries.append(entry)
         if not entries and self.configured:
             any_init = (
                 module_init
@@ -805,7 +808,35 @@ class EntrypointAnalysis:
         return {
             "entrypoints": entries,
             **self.import_facts(module_init, wrappers),
+            "helpers": self.helpers(entries),
         }
+
+    def _helper_shape(self, fn: _Function) -> bool:
+        """Whether ``fn`` looks like a library helper that builds or serves an app for its
+        caller (`launch_gradio_demo(tool)`, `to_a2a(agent)`): a module-level function with no
+        decorator but plain names (`@experimental`; a call or an attribute, as in
+        `@cli.command()` or `@app.get("/")`, registers it with a framework), with a parameter its
+        caller must pass (the agent, tool or app it serves), that this module never refers to
+        outside its own body, by name or by an import string (``"pkg.mod:name"``). Whether
+        the rest of the project refers to it is the project join's question
+        (:mod:`somatrace.checks.analysis.references`)."""
+        node = fn.node
+        if not fn.top_level or "." in fn.qualname:
+            return False
+        if any(type(d) is not ast.Name for d in node.decorator_list):
+            return False  # `@cli.command()`, `@app.get("/")`: registered, called by a framework
+        args = node.args
+        positional = [*args.posonlyargs, *args.args]
+        required = len(positional) - len(args.defaults)
+        required += sum(1 for default in args.kw_defaults if default is None)
+        if required <= 0:
+            return False
+        if f":{fn.qualname}" in self.module.text:
+            return False
+        end = node.end_lineno or node.lineno
+        return all(
+            node.lineno <= used.lineno <= end for used, _ in self.module.names_loaded({fn.qualname})
+        )
 
     def _worker_sites(self, sites: list[Site]) -> list[Site]:
         """Celery apps count only as workers (see the module docstring)."""
@@ -831,6 +862,9 @@ class EntrypointAnalysis:
             "imported_instances": self.imported_instances,
             "mounted": sorted(self.mounted),
         }
+
+    def helpers(self, entries: list[dict[str, Any]]) -> list[str]:
+        return sorted({e["helper"] for e in entries if e.get("helper")})
 
 
 def _is_imported(scope: Scope, node: ast.expr) -> bool:

@@ -271,6 +271,9 @@ class ProjectModel:
         # What the engine knows about the whole project besides facts, by name (e.g. which
         # files spell an init function, when every project file was read this run).
         self.hints: dict[str, Any] = {}
+        # Per-run memo of the analyses that ask the whole project (keys owned by the module
+        # that fills them), like FileContext.memo for one file.
+        self.memo: dict[str, Any] = {}
         # The facets of the modules the rules read this run, by facet name (set by the engine).
         self.read_facets: Callable[[str], Iterable[Any]] = lambda name: ()
         # What a byte scan of each file read this run found (set by the engine): whether it

@@ -1,0 +1,144 @@
+"""Whether a project refers to a function anywhere outside the module that defines it.
+
+ST101 asks it about a function shaped like a library helper (see
+:meth:`somatrace.checks.analysis.frameworks.EntrypointAnalysis._helper_shape`): a helper no
+code of the project calls (`launch_gradio_demo(tool)`, `to_a2a(agent)`, which the *user's*
+module calls) is not the project's entrypoint; a factory the project serves is referred to
+somewhere — called, imported under another name, named in an import string
+(``uvicorn.run("app.main:create_app", factory=True)``), or named in a deployment file
+(``gunicorn 'app.main:create_app("prod")'`` in a Procfile or Dockerfile).
+
+What counts, in a Python file: the name read as a variable or an attribute, an import of it
+under another name (``from m import f as g``: ``g`` is what the code then calls), or a string
+holding ``:name``. A docstring or a plain string that mentions it (a code example, an
+``__all__`` entry), a comment, or a plain ``from m import name`` (a re-export; the calls that
+follow are what counts) do not. In a deployment or configuration file (Dockerfile, Procfile,
+Makefile, shell scripts, TOML/YAML/INI/JSON, ``entry_points.txt``) in a folder of the project,
+any whole-word mention counts.
+
+One pass over the project's files answers every name asked in a run: a file is read once, and
+parsed only when its bytes spell one of the names.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterable
+
+from somatrace.checks.lint.byte_words import IDENTIFIER_BYTES, has_word
+
+_DEPLOY_NAMES = frozenset({"Dockerfile", "Containerfile", "Procfile", "Makefile", "justfile"})
+_DEPLOY_SUFFIXES = (
+    ".toml", ".cfg", ".ini", ".yaml", ".yml", ".json", ".sh", ".bash", ".conf", ".service",
+    ".env", ".dockerfile", ".mk", ".tf", ".hcl",
+)  # fmt: skip
+_ENTRY_POINTS = "entry_points.txt"  # a wheel's console scripts
+MAX_BYTES = 4 * 1024 * 1024  # larger files are generated data, not deployment
+
+
+def is_deploy_file(name: str) -> bool:
+    return (
+        name in _DEPLOY_NAMES
+        or name == _ENTRY_POINTS
+        or name.startswith("Dockerfile")
+        or name.endswith(_DEPLOY_SUFFIXES)
+    )
+
+
+def code_refers_to(tree: ast.AST, name: str) -> bool:
+    """Whether the code of ``tree`` refers to ``name`` (see the module docstring)."""
+    marker = ":" + name
+    for node in ast.walk(tree):
+        kind = type(node)
+        if kind is ast.Name:
+            if node.id == name:  # type: ignore[attr-defined]
+                return True
+        elif kind is ast.Attribute:
+            if node.attr == name:  # type: ignore[attr-defined]
+                return True
+        elif kind is ast.Constant:
+            value = node.value  # type: ignore[attr-defined]
+            if type(value) is str and marker in value:
+                return True
+        elif kind is ast.alias:
+            imported = node.name.rsplit(".", 1)[-1]  # type: ignore[attr-defined]
+            if imported == name and node.asname not in (None, name):  # type: ignore[attr-defined]
+                return True
+    return False
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        if os.path.islink(path) or os.path.getsize(path) > MAX_BYTES:
+            return None
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def referring_files(
+    python_files: Iterable[str], folders: Iterable[str], names: set[str]
+) -> tuple[dict[str, set[str]], list[str]]:
+    """For each of ``names``, files that refer to it (at least two, when two exist): the
+    Python files among ``python_files``, and the deployment files directly in ``folders``;
+    and every file read (what the answer rests on)."""
+    found: dict[str, set[str]] = {name: set() for name in names}
+    read: list[str] = []
+    spelled = [(name, name.encode()) for name in names]
+    for path in python_files:
+        # Two referring files settle a name for every module defining it (one of them may be
+        # its own module): a common name stops being looked for early.
+        open_names = [(name, word) for name, word in spelled if len(found[name]) < 2]
+        if not open_names:
+            break
+        data = _read(path)
+        if data is None:
+            continue
+        read.append(path)
+        wanted = [name for name, word in open_names if has_word(data, word, IDENTIFIER_BYTES)]
+        if not wanted:
+            continue
+        try:
+            tree = ast.parse(data)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            for name in wanted:  # cannot tell: count it as a reference
+                found[name].add(path)
+            continue
+        for name in wanted:
+            if code_refers_to(tree, name):
+                found[name].add(path)
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if not is_deploy_file(entry.name) or not entry.is_file(follow_symlinks=False):
+                continue
+            data = _read(entry.path)
+            if data is None:
+                continue
+            read.append(entry.path)
+            for name, word in spelled:
+                if has_word(data, word, IDENTIFIER_BYTES):
+                    found[name].add(entry.path)
+    return found, read
+
+
+def project_folders(python_files: Iterable[str], root: str | None = None) -> list[str]:
+    """Every folder from ``root`` (the project's root; else the deepest folder holding all
+    ``python_files``) down to each file's folder under it."""
+    files = list(python_files)
+    if not files:
+        return []
+    top = root or os.path.commonpath([os.path.dirname(path) for path in files])
+    top = top.rstrip(os.sep) or os.sep
+    folders: set[str] = set()
+    for path in files:
+        folder = os.path.dirname(path)
+        while folder not in folders and (folder == top or folder.startswith(top + os.sep)):
+            folders.add(folder)
+            folder = os.path.dirname(folder)
+    return sorted(folders)
