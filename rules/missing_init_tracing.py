@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
@@ -14,7 +15,7 @@ from somatrace.checks.analysis.frameworks import (
     EntrypointAnalysis,
     init_facet,
 )
-from somatrace.checks.analysis.references import project_folders, referring_files
+from somatrace.checks.analysis.references import folders_under, referring_files
 from somatrace.checks.lint.byte_words import (
     capitalised_word_ending,
     has_word,
@@ -139,6 +140,17 @@ def _init_functions(ctx: FileContext) -> frozenset[str]:
 def _init_facet(module: Module, ctx: FileContext) -> dict[str, Any]:
     computed = getattr(module, "_init_facet", None)  # by `check`, when it ran on this module
     return computed if computed is not None else init_facet(module, _init_functions(ctx))
+
+
+# A factory that takes its settings: served only if the project refers to it (two samples).
+_FACTORY = """
+from fastapi import FastAPI
+
+
+def create_app(settings):
+    app = FastAPI(title=settings)
+    return app
+"""
 
 
 class MissingInitTracing(PythonRule):
@@ -710,28 +722,14 @@ app = FastAPI()
             col=7,
         ),
         Invalid(
-            """
-from fastapi import FastAPI
-
-
-def create_app(settings):
-    app = FastAPI(title=settings)
-    return app
-""",
+            _FACTORY,
             files={"Procfile": "web: gunicorn 'services.demo.app.main:create_app(\"prod\")'\n"},
             line=5,
             why="a factory the project serves (named in its Procfile) is an entrypoint",
             col=11,
         ),
         Invalid(
-            """
-from fastapi import FastAPI
-
-
-def create_app(settings):
-    app = FastAPI(title=settings)
-    return app
-""",
+            _FACTORY,
             files={
                 "services/demo/app/__init__.py": "",
                 "services/demo/factories.py": "import app.main\n\n"
@@ -836,8 +834,8 @@ def _referred_to_elsewhere(project: ProjectModel, facts: ModuleFacts, helper: st
         names = {h for f in project.read_facets(INIT_FACET) for h in f.get("helpers", ())}
         names.add(helper)
         files = sorted(project.index.files)
-        root = min(facts.roots, key=len) if facts.roots else None  # the project's root
-        found, read = referring_files(files, project_folders(files, root), names)
+        root = min(facts.roots, key=len) if facts.roots else os.path.dirname(facts.path)
+        found, read = referring_files(files, folders_under(project.index.dirs, root), names)
         project.used.update(path for path in read if path not in project.scans)
         memo = project.memo.setdefault(_REFERENCES_MEMO, {})
         memo.update(found)

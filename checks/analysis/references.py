@@ -25,8 +25,10 @@ from __future__ import annotations
 import ast
 import os
 from collections.abc import Iterable
+from pathlib import Path
 
 from somatrace.checks.lint.byte_words import IDENTIFIER_BYTES, has_word
+from somatrace.checks.lint.source import Unreadable, read_bytes
 
 _DEPLOY_NAMES = frozenset({"Dockerfile", "Containerfile", "Procfile", "Makefile", "justfile"})
 _DEPLOY_SUFFIXES = (
@@ -69,13 +71,8 @@ def code_refers_to(tree: ast.AST, name: str) -> bool:
 
 
 def _read(path: str) -> bytes | None:
-    try:
-        if os.path.islink(path) or os.path.getsize(path) > MAX_BYTES:
-            return None
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError:
-        return None
+    data = read_bytes(Path(path), MAX_BYTES)
+    return None if isinstance(data, Unreadable) else data
 
 
 def referring_files(
@@ -127,18 +124,8 @@ def referring_files(
     return found, read
 
 
-def project_folders(python_files: Iterable[str], root: str | None = None) -> list[str]:
-    """Every folder from ``root`` (the project's root; else the deepest folder holding all
-    ``python_files``) down to each file's folder under it."""
-    files = list(python_files)
-    if not files:
-        return []
-    top = root or os.path.commonpath([os.path.dirname(path) for path in files])
-    top = top.rstrip(os.sep) or os.sep
-    folders: set[str] = set()
-    for path in files:
-        folder = os.path.dirname(path)
-        while folder not in folders and (folder == top or folder.startswith(top + os.sep)):
-            folders.add(folder)
-            folder = os.path.dirname(folder)
-    return sorted(folders)
+def folders_under(folders: Iterable[str], root: str) -> list[str]:
+    """The folders of ``folders`` (a :class:`~.project.ModuleIndex`'s listing) that are
+    ``root`` or below it."""
+    top = root.rstrip(os.sep)
+    return sorted(f for f in folders if f == top or f.startswith(top + os.sep))

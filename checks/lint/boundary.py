@@ -141,21 +141,28 @@ class Boundary:
         self, path: str | os.PathLike[str], config_root: str | os.PathLike[str] | None = None
     ) -> bool:
         """Whether ``path`` really lies inside the project that lexically holds it."""
-        folder, name = self._split(path)
-        real_folder, top = self._folder(folder, config_root)
-        joined = os.path.join(real_folder, name)
-        target = real(joined) if os.path.islink(joined) else joined
-        return _under(target, top)
+        return self._inside(path, config_root, must_exist=False)
 
     def holds(
         self, path: str | os.PathLike[str], config_root: str | os.PathLike[str] | None = None
     ) -> bool:
         """Whether ``path`` exists and :meth:`contains` holds for it, with the one ``lstat``."""
+        return self._inside(path, config_root, must_exist=True)
+
+    def _inside(
+        self,
+        path: str | os.PathLike[str],
+        config_root: str | os.PathLike[str] | None,
+        *,
+        must_exist: bool,
+    ) -> bool:
         folder, name = self._split(path)
         real_folder, top = self._folder(folder, config_root)
         joined = os.path.join(real_folder, name)
         try:
-            mode = os.lstat(joined).st_mode
+            is_link = stat.S_ISLNK(os.lstat(joined).st_mode)
         except OSError:
-            return False
-        return _under(real(joined) if stat.S_ISLNK(mode) else joined, top)
+            if must_exist:
+                return False
+            is_link = False
+        return _under(real(joined) if is_link else joined, top)

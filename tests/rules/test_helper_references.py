@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from somatrace.checks.analysis.references import code_refers_to, project_folders, referring_files
+from somatrace.checks.analysis.references import code_refers_to, folders_under, referring_files
+from somatrace.checks.lint.project import ModuleIndex
 
 
 @pytest.mark.parametrize(
@@ -45,7 +46,9 @@ def test_one_pass_finds_code_and_deployment_references(tmp_path: Path) -> None:
     (tmp_path / "Procfile").write_text("web: gunicorn 'pkg.demo:serve(\"prod\")'\n")
     python = sorted(str(tmp_path / name) for name in files)
     found, read = referring_files(
-        python, project_folders(python, str(tmp_path)), {"launch", "build", "serve", "absent"}
+        python,
+        folders_under(ModuleIndex(python).dirs, str(tmp_path)),
+        {"launch", "build", "serve", "absent"},
     )
     assert found["build"] == {str(tmp_path / "pkg/cli.py")}
     # a file CPython cannot parse cannot be ruled out: it counts
