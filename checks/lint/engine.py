@@ -59,6 +59,7 @@ from somatrace.checks.lint.project import (
 )
 from somatrace.checks.lint.provenance import VALUES_FACET, values_facet
 from somatrace.checks.lint.rule import FileContext, PythonRule, Rule, TextRule
+from somatrace.checks.lint.screen_words import VOCABULARY, harvest
 from somatrace.checks.lint.source import Source, Unreadable, decode, read_bytes, too_large
 from somatrace.checks.lint.suppression import NoqaMap, noqa_map
 from somatrace.checks.lint.workers import Limits, WorkerPool, default_workers, paused_collector
@@ -235,13 +236,15 @@ def analyse_python(
     }
 
 
-def _analyse_text(source: Source, ctx: FileContext, rules: Sequence[type[Rule]]) -> dict[str, Any]:
+def _analyse_text(
+    source: Source, ctx: FileContext, rules: Sequence[type[Rule]], screened: bytes
+) -> dict[str, Any]:
     findings: list[Finding] = []
     for rule in rules:
         if (
             issubclass(rule, TextRule)
             and matches_any(rule.FILE_PATTERNS, ctx.relpath)
-            and rule.applies_to(source.data, ctx)
+            and rule.applies_to(screened, ctx)
         ):
             findings.extend(rule(ctx).check_text(source.text, ctx))
     if findings:
@@ -255,14 +258,18 @@ def analyse_bytes(task: _Task, data: bytes) -> dict[str, Any]:
     ctx = make_context(task.path, task.relpath, task.config)
     report_errors = PARSE_ERROR in task.codes
     mark = time.perf_counter()
+    # The screens' substring tests, answered from one scan of the file (.screen_words).
+    screened = VOCABULARY.view(data)
     if python:
         # For the project join: which modules this one may import, and whether it spells the
         # init function (a superset: a module that does neither cannot initialise tracing).
         scan = {
-            "mentions_init": any(spells(data, name) for name in task.init_names),
-            "imports": " ".join(ctx.imports(data)),  # one string: a third of the cache
+            "mentions_init": any(
+                name in screened and spells(data, name) for name in task.init_names
+            ),
+            "imports": " ".join(ctx.imports(screened)),  # one string: a third of the cache
         }
-        applicable = [r for r in rules if issubclass(r, PythonRule) and r.applies_to(data, ctx)]
+        applicable = [r for r in rules if issubclass(r, PythonRule) and r.applies_to(screened, ctx)]
         _tick("screen", mark)
         if not applicable:
             out = _empty()
@@ -285,7 +292,7 @@ def analyse_bytes(task: _Task, data: bytes) -> dict[str, Any]:
         if report_errors:
             out["findings"] = [_unreadable(decoded, task.relpath).to_dict()]
         return out
-    return _analyse_text(decoded, ctx, rules)
+    return _analyse_text(decoded, ctx, rules, screened)
 
 
 def _decodes(path: str, data: bytes) -> bool:
@@ -398,6 +405,7 @@ class Engine:
         self.rules = tuple(rules)
         _RULES.clear()
         _RULES.update({rule.CODE: rule for rule in self.rules})
+        VOCABULARY.add(harvest(self.rules))
         self.settings = settings
         self.cwd = Path(os.path.realpath(cwd or Path.cwd()))
         self.buffers = {os.path.abspath(p): bytes(d) for p, d in (buffers or {}).items()}
