@@ -81,3 +81,55 @@ def test_scan_is_a_superset_on_generated_programs(tmp_path: Path) -> None:
         if m := _missed(path):
             missed[program.source] = m
     assert missed == {}
+
+
+# Lines the simple-line match must leave to the general scan, or read exactly as it does.
+EDGES = [
+    b"from pkg \\\nimport a\n",  # a `from` joined by a continuation
+    b"from pkg \\\r\nimport a\r\n",
+    b"from a.from import x\n",  # the nearest `from` is not the line's first
+    b"from x import import_y, z\n",
+    b"from here import import\n",  # a second keyword inside the list
+    b"import a, \\\n  b\n",
+    b"import a\rimport b\r",  # old Mac line endings
+    b"import a\r\nimport b\r\n",
+    b"  from  ..pkg.sub   import  x  as  y ,  z   # why\n",
+    b"from  import x\n",
+    b"import abc\xc3\xa9\n",
+    b"import a;import b\n",
+    b"import a\x0c\n",
+    b"from m import (a, b)\n",
+    b"import a.b.c as d,e\n",
+    b'"""\nimport inside_a_string\n"""\n',
+    b"x = 1 \\\nimport a\n",
+    b"from " + b"a" * 400 + b" import x\n",
+    b"import " + b", ".join(b"n%d" % i for i in range(5000)) + b"\n",
+    b"import a\n" * 3 + b"import",
+]
+
+
+@pytest.mark.parametrize("index", range(len(EDGES)))
+def test_the_simple_line_match_reads_edge_cases_as_the_general_scan(index: int) -> None:
+    data = EDGES[index]
+    for module_name, is_package in ((None, False), ("app.sub.main", False), ("app", True)):
+        fast = scan_imports(data, module_name, is_package)
+        assert fast == scan_imports(data, module_name, is_package, simple_lines=False)
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [Path(sysconfig.get_paths()["stdlib"]), Path(sysconfig.get_paths()["purelib"]), REPO],
+    ids=["stdlib", "site-packages", "repo"],
+)
+def test_the_simple_line_match_reads_real_trees_as_the_general_scan(tree: Path) -> None:
+    files = sorted(tree.rglob("*.py"))[:6000]
+    assert len(files) > 100
+    differ = []
+    for path in files:
+        data = path.read_bytes()
+        module_name, _ = module_identity(path)
+        is_package = path.name == "__init__.py"
+        fast = scan_imports(data, module_name, is_package)
+        if fast != scan_imports(data, module_name, is_package, simple_lines=False):
+            differ.append(str(path))
+    assert differ == []
