@@ -37,6 +37,8 @@ def word_positions(
     data: bytes, word: bytes, word_bytes: frozenset[int] = WORD_BYTES
 ) -> Iterator[int]:
     """Every offset where ``word`` occurs as a whole word."""
+    if word not in data:  # answered by the file's one scan when the screens see its view
+        return
     size = len(word)
     at = data.find(word)
     while at != -1:
@@ -54,6 +56,8 @@ def has_word(data: bytes, word: bytes, word_bytes: frozenset[int] = WORD_BYTES) 
 def word_then(data: bytes, word: bytes, tail: re.Pattern[bytes]) -> bool:
     """``re.search(rb"\\b" + word + tail.pattern, data)`` for a ``word`` starting with a word
     byte: ``word`` at the start of a word, and ``tail`` matching right after it."""
+    if word not in data:
+        return False
     size = len(word)
     at = data.find(word)
     while at != -1:
@@ -67,6 +71,8 @@ def capitalised_word_ending(data: bytes, suffix: bytes, tail: re.Pattern[bytes])
     """``re.search(rb"\\b[A-Z]\\w*" + suffix + tail.pattern, data)`` for a ``suffix`` of word
     bytes and a ``tail`` that cannot start with a word byte: a word that starts with a capital,
     has at least one byte before ``suffix``, ends with it, and is followed by ``tail``."""
+    if suffix not in data:
+        return False
     size = len(suffix)
     at = data.find(suffix, 1)
     while at != -1:
