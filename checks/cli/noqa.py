@@ -1,5 +1,6 @@
 """``--add-noqa`` (Ruff's): a ``# noqa: CODES`` on every line with a finding, and the audit of
-``# noqa`` directives: unknown codes (a warning) and, with ``--report-unused-noqa`` or
+``# noqa`` directives: unknown codes of somatrace's namespace (a warning; another tool's code,
+``F401``, is that tool's) and, with ``--report-unused-noqa`` or
 ``report-unused-noqa = true``, directives that suppress nothing (like Ruff's RUF100).
 
 The audit's second pass runs the same check with suppressions read but not applied (and no
@@ -20,7 +21,7 @@ from somatrace.checks.lint.boundary import OUTSIDE_REASON, inside, project_root,
 from somatrace.checks.lint.codes import PARSE_ERROR
 from somatrace.checks.lint.engine import CheckSettings, Engine
 from somatrace.checks.lint.findings import Finding
-from somatrace.checks.lint.selectors import is_known
+from somatrace.checks.lint.selectors import is_known, is_ours
 from somatrace.checks.lint.source import Unreadable, decode, split_lines
 from somatrace.checks.lint.suppression import Directive, directives, set_applied
 from somatrace.fixers.support.write import (
@@ -74,7 +75,7 @@ def audit_noqa(
         with_directives[path] = found
         for d in found:
             for code in d.codes or ():
-                if not is_known(code):
+                if is_ours(code) and not is_known(code):
                     result.unknown.append(
                         f"{display(path)}:{d.line}:{d.col}: unknown rule code `{code}` "
                         "in `# noqa` (Unknown rule selector)"
@@ -94,10 +95,13 @@ def audit_noqa(
         shown = display(path)
         findings = by_file.get(shown, [])
         for d in found:
+            ours = [c for c in d.codes or () if is_ours(c)]
+            if d.codes is not None and not ours:
+                continue  # only another tool's codes (F401): not ours to judge
             used = _used(d, findings)
             if used is None:
                 continue
-            unused = [c for c in (d.codes or ()) if c not in used] if d.codes else []
+            unused = [c for c in ours if c not in used]
             if d.codes is None or unused:
                 what = f" (unused: {', '.join(unused)})" if unused else ""
                 result.unused.append(f"{shown}:{d.line}:{d.col}: unused `# noqa` directive{what}")

@@ -21,6 +21,13 @@ def known_codes() -> frozenset[str]:
     return frozenset(v for v in vars(codes).values() if isinstance(v, str) and _CODE.match(v))
 
 
+def is_ours(code: str) -> bool:
+    """Whether a code is in somatrace's namespace (``ST…``, ``DV…``, ``ALL``). A ``# noqa``
+    also carries other tools' codes (``# noqa: F401, ST102`` serves Ruff and somatrace): those
+    are theirs to check, like the codes Ruff's ``lint.external`` lists."""
+    return bool(codes.SELECTOR.match(code))
+
+
 def is_known(selector: str) -> bool:
     """``ALL``, or a code / prefix of a code that exists."""
     if selector == "ALL":

@@ -97,6 +97,8 @@ def test_unused_noqa_is_reported_on_request(tmp_path: Path) -> None:
         {
             "a.py": DIRECT.replace('"x")', '"x")  # noqa: ST102, ST301'),
             "b.py": "import os  # noqa\nprint(os)  # noqa: ST101\n",
+            # Ruff's codes are Ruff's: neither unknown nor unused here.
+            "c.py": "import os  # noqa: F401\nprint(os)  # noqa: T201, ST101\n",
         },
     )
     plain = run_cli("check", cwd=tmp_path)
@@ -106,6 +108,8 @@ def test_unused_noqa_is_reported_on_request(tmp_path: Path) -> None:
     assert "a.py:2:31: unused `# noqa` directive (unused: ST301)" in out.stderr
     assert "b.py:1:12: unused `# noqa` directive" in out.stderr
     assert "b.py:2:12: unused `# noqa` directive (unused: ST101)" in out.stderr
+    assert "c.py:2:12: unused `# noqa` directive (unused: ST101)" in out.stderr
+    assert "c.py:1:" not in out.stderr and "F401" not in out.stderr and "T201" not in out.stderr
     write_pyproject(tmp_path, {"report-unused-noqa": True})
     assert run_cli("check", cwd=tmp_path).returncode == 1
 

@@ -53,10 +53,11 @@ def test_known_prefixes_and_codes_are_accepted(tmp_path: Path) -> None:
 
 
 def test_unknown_noqa_code_is_a_warning(tmp_path: Path) -> None:
-    write_files(tmp_path, {"a.py": DIRECT.replace('"x")', '"x")  # noqa: ST999')})
+    write_files(tmp_path, {"a.py": DIRECT.replace('"x")', '"x")  # noqa: PLC0415, ST999')})
     out = run_cli("check", ".", cwd=tmp_path)
     assert out.returncode == 1  # not suppressed: ST999 names no rule
     assert "a.py:2:" in out.stderr and "unknown rule code `ST999`" in out.stderr
+    assert "PLC0415" not in out.stderr  # Ruff's code: Ruff's to know
 
 
 # ---------------------------------------------------------------- templated pyproject.toml
