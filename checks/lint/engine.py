@@ -429,6 +429,7 @@ class Engine:
         self._active: dict[tuple[tuple[str, ...], tuple[str, ...]], list[type[Rule]]] = {}
         self._index: ModuleIndex | None = None
         self._fetched: dict[tuple[str, str], Any] = {}
+        self._missing: set[tuple[str, str]] = set()  # facets known to need a fetch
         self._described: dict[str, tuple[str | None, tuple[str, ...]]] = {}
         self.fetched = 0
         self._join_rounds = 0
@@ -770,7 +771,7 @@ class Engine:
         fetched = self._fetched.get((path, name), _NOT_FETCHED)
         if fetched is not _NOT_FETCHED:
             return fetched
-        if path in self.buffers:
+        if (path, name) in self._missing or path in self.buffers:
             raise Missing(path, name)
         config = self.config_for(self.resolver.for_path(Path(path)))
         if not self.boundary.contains(path, config.root):
@@ -782,6 +783,8 @@ class Engine:
         hit = self.cache_for(config).lookup(f"facet:{name}:{config.relpath(Path(path))}", key)
         if hit is not None:
             return hit.get("facet")
+        # Asked again until the round's fetch answers it: the stat and cache lookup once.
+        self._missing.add((path, name))
         raise Missing(path, name)
 
     def _fetch(self, wanted: list[tuple[str, str]]) -> None:

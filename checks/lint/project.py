@@ -365,8 +365,10 @@ class ProjectModel:
             return frozenset((term[1],))
         if head == "any":
             out: set[str] = set()
+            gather = Gather()
             for part in term[1]:
-                out |= self.kinds(part, ctx)
+                out |= gather(self.kinds, part, ctx)
+            gather.settle()
             return frozenset(out)
         if head == "m":
             value = ctx.globals.get(term[1])
@@ -421,22 +423,27 @@ class ProjectModel:
 
     def attribute_kinds(self, kinds: frozenset[str], attr: str) -> frozenset[str]:
         out: set[str] = set()
+        gather = Gather()  # `model.request` over many project classes: one round for all
         for kind in kinds:
             if kind.startswith("ext:"):
                 out.add(f"{kind}.{attr}")
             elif kind.startswith("module:"):
-                out |= self._module_attribute(kind[7:], attr)
+                out |= gather(self._module_attribute, kind[7:], attr)
             elif kind.startswith("inst:"):
                 path, _, qualname = kind[5:].rpartition(":")
-                out |= self.class_attribute(path, qualname, attr, bound=True, depth=0)
+                out |= gather(self._class_attribute, path, qualname, attr, True)
             elif kind.startswith("class:"):
                 path, _, qualname = kind[6:].rpartition(":")
-                out |= self.class_attribute(path, qualname, attr, bound=False, depth=0)
+                out |= gather(self._class_attribute, path, qualname, attr, False)
             else:
                 method = self.api.methods.get((kind, attr))
                 if method is not None:
                     out.add(method)
+        gather.settle()
         return frozenset(out)
+
+    def _class_attribute(self, path: str, qualname: str, attr: str, bound: bool) -> frozenset[str]:
+        return self.class_attribute(path, qualname, attr, bound=bound, depth=0)
 
     def _module_attribute(self, path: str, attr: str) -> frozenset[str]:
         facts = self.module(path)
@@ -477,12 +484,13 @@ class ProjectModel:
                 out.add(kind)
             return frozenset(out)
         out = set()
+        gather = Gather()
         for base in cls["bases"]:
-            for kind in self.kinds(base, facts):
+            for kind in gather(self.kinds, base, facts):
                 if kind.startswith("class:"):
                     base_path, _, base_name = kind[6:].rpartition(":")
-                    out |= self.class_attribute(
-                        base_path, base_name, attr, bound=bound, depth=depth + 1
+                    out |= gather(
+                        self._base_attribute, base_path, base_name, attr, bound, depth + 1
                     )
                 elif kind.startswith("ext:"):
                     instance = self.api.types.get(kind[4:])
@@ -490,7 +498,13 @@ class ProjectModel:
                         method = self.api.methods.get((instance, attr))
                         if method is not None:
                             out.add(method)
+        gather.settle()
         return frozenset(out)
+
+    def _base_attribute(
+        self, path: str, qualname: str, attr: str, bound: bool, depth: int
+    ) -> frozenset[str]:
+        return self.class_attribute(path, qualname, attr, bound=bound, depth=depth)
 
     def instance_kinds(self, path: str, qualname: str, depth: int) -> frozenset[str]:
         """An instance of a project class: itself, and the kinds of the library classes it
@@ -522,6 +536,7 @@ class ProjectModel:
 
     def call_kinds(self, callee: Term, ctx: ModuleFacts) -> frozenset[str]:
         out: set[str] = set()
+        gather = Gather()
         for kind in self.kinds(callee, ctx):
             if kind.startswith("ext:"):
                 name = kind[4:]
@@ -529,19 +544,23 @@ class ProjectModel:
                 if result is not None:
                     out.add(result)
             elif kind.startswith(("func:", "bound:")):
-                path, _, qualname = kind.split(":", 1)[1].rpartition(":")
-                facts = self.module(path)
-                fn = facts.functions.get(qualname) if facts is not None else None
-                if fn is not None and facts is not None:
-                    out |= self.kinds(fn["returns"], facts)
+                out |= gather(self._returns, kind)
             elif kind.startswith("class:"):
                 path, _, qualname = kind[6:].rpartition(":")
-                out |= self.instance_kinds(path, qualname, 0)
+                out |= gather(self.instance_kinds, path, qualname, 0)
             else:
                 result = self.api.results.get(kind)
                 if result is not None:
                     out.add(result)
+        gather.settle()
         return frozenset(out)
+
+    def _returns(self, kind: str) -> frozenset[str]:
+        """What a project function (``func:``/``bound:`` kind) returns."""
+        path, _, qualname = kind.split(":", 1)[1].rpartition(":")
+        facts = self.module(path)
+        fn = facts.functions.get(qualname) if facts is not None else None
+        return EMPTY if fn is None or facts is None else self.kinds(fn["returns"], facts)
 
     def enter_kinds(self, value: Term, ctx: ModuleFacts) -> frozenset[str]:
         out: set[str] = set()
@@ -572,17 +591,24 @@ class ProjectModel:
         default = fn["defaults"].get(str(index))
         if default is not None:
             out |= self.kinds(default, ctx)
+        gather = Gather()  # each call site's argument is its own question
         for site, site_ctx, offset in self.callers(ctx, qualname, fn):
-            _, _, args, keywords = site
-            position = index - offset
-            found: tuple[Term, ModuleFacts] | None = None
-            if index >= 0 and position >= 0:
-                found = self._positional(args, position, site_ctx)
-            if found is None and name in keywords:
-                found = (keywords[name], site_ctx)
-            if found is not None and found[0] != UNKNOWN:
-                out |= self.kinds(found[0], found[1])
+            out |= gather(self._argument_kinds, site, site_ctx, index - offset, index, name)
+        gather.settle()
         return frozenset(out)
+
+    def _argument_kinds(
+        self, site: Any, site_ctx: ModuleFacts, position: int, index: int, name: str
+    ) -> frozenset[str]:
+        _, _, args, keywords = site
+        found: tuple[Term, ModuleFacts] | None = None
+        if index >= 0 and position >= 0:
+            found = self._positional(args, position, site_ctx)
+        if found is None and name in keywords:
+            found = (keywords[name], site_ctx)
+        if found is None or found[0] == UNKNOWN:
+            return EMPTY
+        return self.kinds(found[0], found[1])
 
     def _positional(
         self, args: tuple[Term, ...], position: int, ctx: ModuleFacts
@@ -692,9 +718,12 @@ class ProjectModel:
         if "<locals>" in qualname:
             keys.extend(self._closure_names(qualname))
         out: list[tuple[Any, ModuleFacts, int]] = []
+        # Every site is a separate question: the modules any of them lacks are asked for in
+        # one round of the join (one at a time, a common name took a round per call site).
+        gather = Gather()
         for site_key in dict.fromkeys(keys):
             for site, site_ctx in self._sites.get(site_key, ()):
-                kinds = self.kinds(site[1], site_ctx)
+                kinds = gather(self.kinds, site[1], site_ctx)
                 if plain in kinds:
                     out.append((site, site_ctx, 0))
                 elif bound in kinds or (constructor is not None and constructor in kinds):
@@ -702,14 +731,15 @@ class ProjectModel:
         # Passed as an argument, it is called through the parameter it lands in: the calls of
         # that parameter (`func(tracer, ...)` in a decorator) are its calls too.
         for site, site_ctx, position in self._function_args.get(name, ()):
-            if plain not in self.kinds(site[2][position], site_ctx):
+            if plain not in gather(self.kinds, site[2][position], site_ctx):
                 continue
-            for kind in self.kinds(site[1], site_ctx):
+            for kind in gather(self.kinds, site[1], site_ctx):
                 if kind.startswith(("func:", "bound:")):
                     offset = 1 if kind.startswith("bound:") else 0
                     path, _, receiver = kind.split(":", 1)[1].rpartition(":")
                     param_key = f"param:{path}:{receiver}:{position + offset}"
                     out.extend((s, c, 0) for s, c in self._sites.get(param_key, ()))
+        gather.settle()
         return out
 
 
@@ -754,6 +784,29 @@ class Missing(Exception):
     def __init__(self, path: str, name: str, *more: tuple[str, str]) -> None:
         super().__init__(path, name)
         self.wanted = [(path, name), *more]
+
+
+class Gather:
+    """Asks independent questions and collects what modules they lack: ``gather(f, *args)``
+    is ``f(*args)``, or no kinds when that raises :class:`Missing`; :meth:`settle` then raises
+    one :class:`Missing` for all of them, so the join fetches them in one round. Sound because
+    nothing derived from a missing module is remembered, and the answers that did not raise
+    are complete."""
+
+    def __init__(self) -> None:
+        self.wanted: dict[tuple[str, str], None] = {}
+
+    def __call__(self, question: Callable[..., frozenset[str]], *args: Any) -> frozenset[str]:
+        try:
+            return question(*args)
+        except Missing as need:
+            self.wanted.update(dict.fromkeys(need.wanted))
+            return EMPTY
+
+    def settle(self) -> None:
+        if self.wanted:
+            (path, name), *more = self.wanted
+            raise Missing(path, name, *more)
 
 
 def matches_kind(kinds: frozenset[str], wanted: str) -> bool:
