@@ -192,8 +192,11 @@ class MissingInitTracing(PythonRule):
     project refers to it: no call or read of it outside its own body, no `"pkg.mod:name"`
     import string, no mention in a Dockerfile, Procfile, Makefile, shell script or
     TOML/YAML/INI/JSON file of the project; the user's module that calls it is the entrypoint.
-    A factory the project serves is referred to, and is reported. Each entrypoint is reported
-    once, at the app construction or server start.
+    A factory the project serves is referred to, and is reported. A server started in a context
+    manager's `__enter__`/`__aenter__` (`async with GrpcServer(...):` in an app's lifespan) is
+    a resource of the process that enters it, not reported: the app or program that runs the
+    process is the entrypoint. Each entrypoint is reported once, at the app construction or
+    server start.
 
     ## Why is this bad?
     A service that never initialises tracing produces no spans: its LLM calls are invisible,
@@ -466,6 +469,23 @@ if __name__ == "__main__":
             why="a __main__ block that starts no server is not an entrypoint",
         ),
         Valid(
+            """
+import grpc
+
+
+class SpanReceiver:
+    async def __aenter__(self):
+        self._server = grpc.aio.server()
+        await self._server.start()
+        return self
+
+    async def __aexit__(self, *exc):
+        await self._server.stop(None)
+""",
+            path="services/demo/app/receiver.py",
+            why="a server a context manager starts is a resource of the process entering it",
+        ),
+        Valid(
             '''
 """Build the app with `app = FastAPI()` and run `uvicorn.run(app)`."""
 EXAMPLE = "app = Flask(__name__)"
@@ -638,6 +658,20 @@ if __name__ == "__main__":
             path="services/grpc/server.py",
             line=5,
             col=14,
+        ),
+        Invalid(
+            """
+import grpc
+
+
+class SpanReceiver:
+    async def serve(self):
+        self._server = grpc.aio.server()
+        await self._server.start()
+""",
+            line=6,
+            col=24,
+            message="grpc.aio.server",
         ),
         Invalid(
             """

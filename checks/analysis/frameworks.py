@@ -8,13 +8,16 @@ start (uvicorn, hypercorn, granian, grpc, aiohttp ``run_app``, waitress, ``webso
 
 Not entrypoints: apps built in test files (``tests/``, ``test_*.py``, ``*_test.py``,
 ``conftest.py``) or in pytest fixtures and ``test_*`` functions; a Typer/Click command line; a
-Celery app that only sends tasks. How a Celery app is judged: it is a *producer* when its module
-sends tasks through it (``send_task``, ``signature``) and shows no sign of a worker; signs of a
-worker are a task defined in the module (``@app.task``, ``@shared_task``), tasks included or
-discovered (``include=``/``imports=``, ``autodiscover_tasks``, ``conf.include``/``conf.imports``),
-a worker started (``worker_main``, ``start``) or a worker signal connected
-(``worker_process_init`` ...). A Celery app with neither sign is a worker entrypoint (``celery
--A module worker`` is how most are started, with the tasks in other modules).
+server started in a context manager's ``__enter__``/``__aenter__`` (a resource of the process
+that enters it, as Phoenix's gRPC span receiver is entered in its FastAPI app's lifespan: the
+app or the code that runs the process is the entrypoint); a Celery app that only sends tasks.
+How a Celery app is judged: it is a *producer* when its module sends tasks through it
+(``send_task``, ``signature``) and shows no sign of a worker; signs of a worker are a task
+defined in the module (``@app.task``, ``@shared_task``), tasks included or discovered
+(``include=``/``imports=``, ``autodiscover_tasks``, ``conf.include``/``conf.imports``), a worker
+started (``worker_main``, ``start``) or a worker signal connected (``worker_process_init`` ...).
+A Celery app with neither sign is a worker entrypoint (``celery -A module worker`` is how most
+are started, with the tasks in other modules).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from typing import Any
 from somatrace.checks.analysis.values import string_value
 from somatrace.checks.lint.known import ApiTable
 from somatrace.checks.lint.module import FunctionNode, Module, Scope, walk_shallow
+
+# Methods a `with`/`async with` statement runs: a server started there is a resource.
+_CONTEXT_ENTERS = frozenset({"__enter__", "__aenter__"})
 
 _APPS = {
     "fastapi.FastAPI": "FastAPI",
@@ -689,6 +695,8 @@ class EntrypointAnalysis:
             fn = self.functions.get(where[5:])
             if fn is not None and self._in_test_function(fn):
                 return
+            if kind == "server" and where.rsplit(".", 1)[-1] in _CONTEXT_ENTERS:
+                return  # a resource the process enters (see the module docstring)
         span = self.module.span(call)
         names = self._names_of(call, where) if kind == "app" else []
         self.sites.append(
