@@ -53,13 +53,14 @@ def has_word(data: bytes, word: bytes, word_bytes: frozenset[int] = WORD_BYTES) 
     return next(word_positions(data, word, word_bytes), None) is not None
 
 
-def word_then(data: bytes, word: bytes, tail: re.Pattern[bytes]) -> bool:
+def word_then(data: bytes, word: bytes, tail: re.Pattern[bytes], start: int = 0) -> bool:
     """``re.search(rb"\\b" + word + tail.pattern, data)`` for a ``word`` starting with a word
-    byte: ``word`` at the start of a word, and ``tail`` matching right after it."""
+    byte: ``word`` at the start of a word, and ``tail`` matching right after it (from
+    ``start`` on: ``re.compile(...).search(data, start)``)."""
     if word not in data:
         return False
     size = len(word)
-    at = data.find(word)
+    at = data.find(word, start)
     while at != -1:
         if starts_word(data, at) and tail.match(data, at + size) is not None:
             return True

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 BUILDS_OR_SERVES = re.compile(
     rb"\b(?:FastAPI|Starlette|Flask|Quart|Sanic|Celery|Application|Litestar|FastMCP|Blocks|"
     rb"Interface|ChatInterface|TabbedInterface)\s*[(),]"
-    rb"|^(?>[^\n]*?\bimport\s)[^\n]*\bas\b"
+    rb"|^(?>[^\n]*?\bimport\s)[^\n]*?\bas[ \t]+([A-Za-z_]\w*)\b(?=[\s\S]*?\b\1\s*[()])"
     rb"|\b(?:uvicorn|hypercorn|granian|waitress|gunicorn)\b"
     rb"|\b(?:run_app|make_server|HTTPServer|ThreadingHTTPServer|TCPServer|"
     rb"start_http_server|worker_main)\b"
@@ -78,6 +78,9 @@ SAMPLES = [
     b"from a import b as c", b"import a\nas", b"importlib as x", b"ximport as y",
     b"import a, b as c; import d", b"import x\nimport y as z", b"import", b"import ",
     b"import import\nas", b"import\nfoo import\nx as y",
+    b"from a import B as C\nC()", b"import a as b\nclass X(b):", b"import numpy as np\nnp.x(1)",
+    b"from x import A as B, C as D\nD (", b"import x as App\nAppX()", b"import a as as App\nApp(",
+    b"App()\nimport x as App", b"import x as App(", b"from m import (A as B)", b"import a as\tb\nb(",
     b"app = FastAPI()", b"class A(Flask):", b"from gradio import Blocks, x", b"RagApp (",
     b"x.serve(", b"Authorization: 'Bearer x'", b"h='bearer%20x'", b"=Basic ", b"sk-LF-1",
 ]  # fmt: skip
@@ -144,3 +147,20 @@ def test_every_serving_call_of_a_program_passes_its_substring_screen() -> None:
         program = b"import fastapi\nif __name__ == '__main__':\n    app." + method + b"()\n"
         assert st101._MAIN_SERVES.search(program) is not None, method
         assert any(call in program for call in st101._MAIN_SERVES_CALLS), method
+
+
+ALIASES = [
+    (b"from fastapi import FastAPI as Api\n\napp = Api()\n", True),
+    (b"from app.base import ChatService as Base\n\n\nclass Svc(Base):\n    pass\n", True),
+    (b"from app.base import A, ChatService as Base\nclass Svc(Mixin, Base): ...\n", True),
+    (b"import numpy as np\n\nx = np.zeros(3)\n", False),
+    (b"from fastapi import status as http_status\n\ncode = http_status.HTTP_200_OK\n", False),
+    (b"from m import Api as Api2\nApi2x = Api2.create\n", False),
+    (b"Api()\nfrom m import Thing as Api\n", False),  # used before the import only
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), ALIASES)
+def test_an_alias_counts_only_when_built_or_subclassed(source: bytes, expected: bool) -> None:
+    assert st101._alias_built(source) is expected
+    assert (BUILDS_OR_SERVES.search(source) is not None) is expected
