@@ -43,11 +43,12 @@ from somatrace.checks.lint.discovery import (
     project_files,
 )
 from somatrace.checks.lint.findings import Finding
+from somatrace.checks.lint.gitsafe import forget_repository_config
 from somatrace.checks.lint.globs import matches_any
 from somatrace.checks.lint.import_scan import spells
 from somatrace.checks.lint.known import ApiTable
 from somatrace.checks.lint.module import Module
-from somatrace.checks.lint.modules import module_identity
+from somatrace.checks.lint.modules import forget_packages, module_identity
 from somatrace.checks.lint.project import (
     DEPENDENCIES_HINT,
     ImportScans,
@@ -402,6 +403,9 @@ class Engine:
         """``caches`` (config root -> loaded cache) may be shared by the engines of one
         process that run one after another with the same settings and rules (a fix session's
         check, re-check and passes), so that the cache file is read once."""
+        # What a long-lived process learnt in earlier runs may have changed on disk since.
+        forget_packages()
+        forget_repository_config()
         self.rules = tuple(rules)
         _RULES.clear()
         _RULES.update({rule.CODE: rule for rule in self.rules})

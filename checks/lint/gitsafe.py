@@ -110,6 +110,13 @@ def _program_overrides(directory: str) -> tuple[str, ...]:
     return tuple(overrides)
 
 
+def forget_repository_config() -> None:
+    """Read each repository's config again: every run starts with this (:class:`Engine`), so a
+    long-lived process (the editor server) turns off a driver a checkout gained since its last
+    run, not only the ones it had at the first."""
+    _program_overrides.cache_clear()
+
+
 def run_git(directory: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     """``git -C directory args...`` with every repository-configured program disabled.
 

@@ -15,6 +15,12 @@ def _is_package(directory: Path) -> bool:
     return (directory / "__init__.py").is_file()
 
 
+def forget_packages() -> None:
+    """Forget which folders are packages: a run starts with this, so a long-lived process (the
+    editor server) sees an ``__init__.py`` added or removed since its last run."""
+    _is_package.cache_clear()
+
+
 def module_identity(path: Path) -> tuple[str | None, Path]:
     """``(dotted module name, folder it is relative to)`` for a Python file.
 
