@@ -15,7 +15,7 @@ from somatrace.checks.analysis.frameworks import (
     EntrypointAnalysis,
     init_facet,
 )
-from somatrace.checks.analysis.references import folders_under, referring_files
+from somatrace.checks.analysis.references import TaskUses, folders_under, referring_files
 from somatrace.checks.lint.byte_words import (
     capitalised_word_ending,
     has_word,
@@ -152,6 +152,19 @@ def _init_facet(module: Module, ctx: FileContext) -> dict[str, Any]:
     return computed if computed is not None else init_facet(module, _init_functions(ctx))
 
 
+# A bridge server a running process starts as a background task (two samples).
+_BRIDGE = """
+import uvicorn
+from starlette.applications import Starlette
+
+
+async def run_bridge():
+    bridge = Starlette(routes=[])
+    server = uvicorn.Server(uvicorn.Config(bridge, port=5556))
+    await server.serve()
+"""
+
+
 # A factory that takes its settings: served only if the project refers to it (two samples).
 _FACTORY = """
 from fastapi import FastAPI
@@ -205,8 +218,11 @@ class MissingInitTracing(PythonRule):
     A factory the project serves is referred to, and is reported. A server started in a context
     manager's `__enter__`/`__aenter__` (`async with GrpcServer(...):` in an app's lifespan) is
     a resource of the process that enters it, not reported: the app or program that runs the
-    process is the entrypoint. Each entrypoint is reported once, at the app construction or
-    server start.
+    process is the entrypoint. Neither is a server function (a module-level `async def` its
+    own module never refers to) that other modules only start as a background task of their
+    running event loop (`asyncio.create_task(run_bridge())`, `tg.start_soon(run_bridge)`),
+    unless one of them is a program (`__main__`): that is what runs it. Each entrypoint is
+    reported once, at the app construction or server start.
 
     ## Why is this bad?
     A service that never initialises tracing produces no spans: its LLM calls are invisible,
@@ -297,6 +313,7 @@ class MissingInitTracing(PythonRule):
                 "needs": entry.get("needs"),
                 "names": entry.get("names", []),
                 "helper": entry.get("helper"),
+                "task": entry.get("task"),
             }
             self.defer_finding(finding, query)
 
@@ -311,6 +328,8 @@ class MissingInitTracing(PythonRule):
             return
         if query.get("helper") and not _referred_to_elsewhere(project, facts, query["helper"]):
             return  # a library helper: the caller's module is the entrypoint
+        if query.get("task") and _started_as_task_elsewhere(project, facts, query["task"]):
+            return  # a background task of a process whose entrypoint is elsewhere
         if project.hints.get(DEPENDENCIES_HINT):
             # Every module the verdict rests on is wanted (--changed-since): no pruning.
             proven, visited = _initialized_elsewhere(
@@ -494,6 +513,23 @@ class SpanReceiver:
 """,
             path="services/demo/app/receiver.py",
             why="a server a context manager starts is a resource of the process entering it",
+        ),
+        Valid(
+            _BRIDGE,
+            path="services/demo/app/bridge.py",
+            files={
+                "services/demo/app/__init__.py": "",
+                "services/demo/app/graphs.py": """
+import asyncio
+
+from app.bridge import run_bridge
+
+
+async def load_graphs():
+    asyncio.create_task(run_bridge())
+""",
+            },
+            why="a server another module starts as a task of its running process",
         ),
         Valid(
             '''
@@ -684,6 +720,30 @@ class SpanReceiver:
             message="grpc.aio.server",
         ),
         Invalid(
+            _BRIDGE,
+            path="services/demo/app/bridge.py",
+            files={
+                "services/demo/app/__init__.py": "",
+                "services/demo/app/run.py": """
+import asyncio
+
+from app.bridge import run_bridge
+
+
+async def main():
+    asyncio.create_task(run_bridge())
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+""",
+            },
+            line=6,
+            col=14,
+            message="Starlette app",
+        ),
+        Invalid(
             """
 from celery import Celery
 
@@ -868,22 +928,47 @@ def _mounted_elsewhere(project: ProjectModel, names: list[str]) -> bool:
 
 
 _REFERENCES_MEMO = "st101-helper-references"
+_TASKS_MEMO = "st101-task-references"
+
+
+def _references(
+    project: ProjectModel, facts: ModuleFacts, helper: str | None, task: str | None
+) -> tuple[dict[str, set[str]], dict[str, TaskUses]]:
+    """One pass over the project for every helper and task name of the modules read this run
+    (and the one asked): ``(helper -> referring files, task -> TaskUses)``."""
+    helpers: dict[str, set[str]] = project.memo.setdefault(_REFERENCES_MEMO, {})
+    tasks: dict[str, TaskUses] = project.memo.setdefault(_TASKS_MEMO, {})
+    if (helper is None or helper in helpers) and (task is None or task in tasks):
+        return helpers, tasks
+    read_facets = list(project.read_facets(INIT_FACET))
+    names = {h for f in read_facets for h in f.get("helpers", ())} - helpers.keys()
+    spawned = {t for f in read_facets for t in f.get("tasks", ())} - tasks.keys()
+    names.update([helper] if helper is not None and helper not in helpers else [])
+    spawned.update([task] if task is not None and task not in tasks else [])
+    root = min(facts.roots, key=len) if facts.roots else os.path.dirname(facts.path)
+    found, read, uses = referring_files(
+        sorted(project.index.files), folders_under(project.index.dirs, root), names, spawned
+    )
+    project.used.update(path for path in read if path not in project.scans)
+    helpers.update(found)
+    tasks.update(uses)
+    return helpers, tasks
 
 
 def _referred_to_elsewhere(project: ProjectModel, facts: ModuleFacts, helper: str) -> bool:
     """Whether any project file but the helper's own module refers to it. The names of every
     helper of the modules read this run are looked for in one pass over the project."""
-    memo: dict[str, set[str]] | None = project.memo.get(_REFERENCES_MEMO)
-    if memo is None or helper not in memo:
-        names = {h for f in project.read_facets(INIT_FACET) for h in f.get("helpers", ())}
-        names.add(helper)
-        files = sorted(project.index.files)
-        root = min(facts.roots, key=len) if facts.roots else os.path.dirname(facts.path)
-        found, read = referring_files(files, folders_under(project.index.dirs, root), names)
-        project.used.update(path for path in read if path not in project.scans)
-        memo = project.memo.setdefault(_REFERENCES_MEMO, {})
-        memo.update(found)
-    return bool(memo[helper] - {facts.path})
+    helpers, _ = _references(project, facts, helper, None)
+    return bool(helpers[helper] - {facts.path})
+
+
+def _started_as_task_elsewhere(project: ProjectModel, facts: ModuleFacts, task: str) -> bool:
+    """Whether another module starts the server function only as a background task of its
+    own running process (``asyncio.create_task(serve())``), and no file refers to it in any
+    other way: that process's entrypoint is the one to trace."""
+    _, tasks = _references(project, facts, None, task)
+    uses = tasks[task]
+    return bool(uses.spawners - {facts.path}) and not (uses.others - {facts.path})
 
 
 def _may_initialise(project: ProjectModel) -> frozenset[str]:

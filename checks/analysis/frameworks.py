@@ -800,6 +800,8 @@ class EntrypointAnalysis:
             entry = _entry(site, initialized, calls)
             if not initialized and self._helper_shape(fn):
                 entry["helper"] = fn.qualname
+            if not initialized and self._task_shape(fn, function_sites):
+                entry["task"] = fn.qualname
             entries.append(entry)
         if not entries and self.configured:
             any_init = (
@@ -817,6 +819,7 @@ class EntrypointAnalysis:
             "entrypoints": entries,
             **self.import_facts(module_init, wrappers),
             "helpers": self.helpers(entries),
+            "tasks": self.tasks(entries),
         }
 
     def _helper_shape(self, fn: _Function) -> bool:
@@ -846,6 +849,25 @@ class EntrypointAnalysis:
             node.lineno <= used.lineno <= end for used, _ in self.module.names_loaded({fn.qualname})
         )
 
+    def _task_shape(self, fn: _Function, sites: list[Site]) -> bool:
+        """Whether ``fn`` may be a server another module starts as a background task of its own
+        running process (LangGraph's ``asyncio.create_task(run_remote_checkpointer())``): a
+        module-level ``async def`` that starts a server and that its own module never refers to
+        outside its body. Whether the project only ever spawns it so is the join's question
+        (:func:`somatrace.checks.analysis.references.task_references`)."""
+        if not fn.top_level or "." in fn.qualname or type(fn.node) is not ast.AsyncFunctionDef:
+            return False
+        if (
+            not any(site.kind == "server" for site in sites)
+            or f":{fn.qualname}" in self.module.text
+        ):
+            return False
+        end = fn.node.end_lineno or fn.node.lineno
+        return all(
+            fn.node.lineno <= used.lineno <= end
+            for used, _ in self.module.names_loaded({fn.qualname})
+        )
+
     def _worker_sites(self, sites: list[Site]) -> list[Site]:
         """Celery apps count only as workers (see the module docstring)."""
         if self.celery_evidence or not self.celery_producer:
@@ -873,6 +895,9 @@ class EntrypointAnalysis:
 
     def helpers(self, entries: list[dict[str, Any]]) -> list[str]:
         return sorted({e["helper"] for e in entries if e.get("helper")})
+
+    def tasks(self, entries: list[dict[str, Any]]) -> list[str]:
+        return sorted({e["task"] for e in entries if e.get("task")})
 
 
 def _is_imported(scope: Scope, node: ast.expr) -> bool:

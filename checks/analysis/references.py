@@ -16,6 +16,12 @@ follow are what counts) do not. In a deployment or configuration file (Dockerfil
 Makefile, shell scripts, TOML/YAML/INI/JSON, ``entry_points.txt``) in a folder of the project,
 any whole-word mention counts.
 
+ST101 also asks about a server function shaped like a background task (a module-level
+``async def`` its own module never refers to): :func:`task_uses` tells whether each file only
+hands it to a task spawner (``asyncio.create_task(serve())``, ``tg.start_soon(serve)``) or
+refers to it otherwise; a program (a file with ``__main__``) that spawns it counts as the
+latter, since it is what runs the process.
+
 One pass over the project's files answers every name asked in a run: a file is read once, and
 parsed only when its bytes spell one of the names.
 """
@@ -25,6 +31,7 @@ from __future__ import annotations
 import ast
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from somatrace.checks.lint.byte_words import IDENTIFIER_BYTES, has_word
@@ -70,42 +77,125 @@ def code_refers_to(tree: ast.AST, name: str) -> bool:
     return False
 
 
+# Calls that start a coroutine as a task of an event loop that is already running (asyncio,
+# anyio, trio): `asyncio.create_task(serve())`, `loop.create_task`, `tg.start_soon`.
+TASK_SPAWNERS = frozenset(
+    {"create_task", "ensure_future", "start_soon", "run_coroutine_threadsafe"}
+)
+
+
+def _callee_name(call: ast.Call) -> str | None:
+    func = call.func
+    if type(func) is ast.Name:
+        return func.id
+    if type(func) is ast.Attribute:
+        return func.attr
+    return None
+
+
+def _names(node: ast.expr, name: str) -> bool:
+    kind = type(node)
+    return (kind is ast.Name and node.id == name) or (  # type: ignore[attr-defined]
+        kind is ast.Attribute and node.attr == name  # type: ignore[attr-defined]
+    )
+
+
+def task_uses(tree: ast.AST, name: str) -> tuple[int, int]:
+    """How the code of ``tree`` refers to ``name``: ``(spawned, other)``, the calls of it that
+    are handed to a task spawner (``create_task(name(...))``) and every other reference (a call,
+    an await, a read, an import under another name, a ``":name"`` string)."""
+    spawned_funcs: set[int] = set()
+    nodes = list(ast.walk(tree))
+    for node in nodes:
+        if type(node) is ast.Call and _callee_name(node) in TASK_SPAWNERS and node.args:
+            inner = node.args[0]
+            if type(inner) is ast.Call and _callee_name(inner) == name:
+                spawned_funcs.add(id(inner.func))  # create_task(name(...))
+            elif _names(inner, name):
+                spawned_funcs.add(id(inner))  # tg.start_soon(name, ...): anyio takes the function
+    spawned = other = 0
+    marker = ":" + name
+    for node in nodes:
+        kind = type(node)
+        if kind in (ast.Name, ast.Attribute) and _names(node, name):  # type: ignore[arg-type]
+            if id(node) in spawned_funcs:
+                spawned += 1
+            else:
+                other += 1
+        elif kind is ast.Constant:
+            value = node.value  # type: ignore[attr-defined]
+            if type(value) is str and marker in value:
+                other += 1
+        elif kind is ast.alias:
+            imported = node.name.rsplit(".", 1)[-1]  # type: ignore[attr-defined]
+            if imported == name and node.asname not in (None, name):  # type: ignore[attr-defined]
+                other += 1
+    return spawned, other
+
+
 def _read(path: str) -> bytes | None:
     data = read_bytes(Path(path), MAX_BYTES)
     return None if isinstance(data, Unreadable) else data
 
 
+@dataclass
+class TaskUses:
+    """Where the project refers to a coroutine function: files that only hand it to a task
+    spawner, and files that refer to it otherwise (a program, ``__main__``, that spawns it
+    counts as the latter: it is what runs the process)."""
+
+    spawners: set[str] = field(default_factory=set)
+    others: set[str] = field(default_factory=set)
+
+
 def referring_files(
-    python_files: Iterable[str], folders: Iterable[str], names: set[str]
-) -> tuple[dict[str, set[str]], list[str]]:
+    python_files: Iterable[str],
+    folders: Iterable[str],
+    names: set[str],
+    tasks: Iterable[str] = (),
+) -> tuple[dict[str, set[str]], list[str], dict[str, TaskUses]]:
     """For each of ``names``, files that refer to it (at least two, when two exist): the
     Python files among ``python_files``, and the deployment files directly in ``folders``;
-    and every file read (what the answer rests on)."""
+    every file read (what the answer rests on); and for each of ``tasks``, how every Python
+    file refers to it (:func:`task_uses`). One read of each file answers both."""
     found: dict[str, set[str]] = {name: set() for name in names}
+    uses: dict[str, TaskUses] = {name: TaskUses() for name in tasks}
     read: list[str] = []
     spelled = [(name, name.encode()) for name in names]
+    task_words = [(name, name.encode()) for name in uses]
     for path in python_files:
         # Two referring files settle a name for every module defining it (one of them may be
-        # its own module): a common name stops being looked for early.
+        # its own module): a common name stops being looked for early. A task's every use
+        # counts, so its names are looked for in every file.
         open_names = [(name, word) for name, word in spelled if len(found[name]) < 2]
-        if not open_names:
+        if not open_names and not task_words:
             break
         data = _read(path)
         if data is None:
             continue
         read.append(path)
         wanted = [name for name, word in open_names if has_word(data, word, IDENTIFIER_BYTES)]
-        if not wanted:
+        spawned = [name for name, word in task_words if has_word(data, word, IDENTIFIER_BYTES)]
+        if not wanted and not spawned:
             continue
         try:
             tree = ast.parse(data)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             for name in wanted:  # cannot tell: count it as a reference
                 found[name].add(path)
+            for name in spawned:
+                uses[name].others.add(path)
             continue
         for name in wanted:
             if code_refers_to(tree, name):
                 found[name].add(path)
+        program = b"__main__" in data
+        for name in spawned:
+            by_task, other = task_uses(tree, name)
+            if other or (by_task and program):
+                uses[name].others.add(path)
+            elif by_task:
+                uses[name].spawners.add(path)
     for folder in folders:
         try:
             entries = list(os.scandir(folder))
@@ -121,7 +211,7 @@ def referring_files(
             for name, word in spelled:
                 if has_word(data, word, IDENTIFIER_BYTES):
                     found[name].add(entry.path)
-    return found, read
+    return found, read, uses
 
 
 def folders_under(folders: Iterable[str], root: str) -> list[str]:

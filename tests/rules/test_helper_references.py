@@ -45,7 +45,7 @@ def test_one_pass_finds_code_and_deployment_references(tmp_path: Path) -> None:
         (tmp_path / name).write_text(text)
     (tmp_path / "Procfile").write_text("web: gunicorn 'pkg.demo:serve(\"prod\")'\n")
     python = sorted(str(tmp_path / name) for name in files)
-    found, read = referring_files(
+    found, read, _ = referring_files(
         python,
         folders_under(ModuleIndex(python).dirs, str(tmp_path)),
         {"launch", "build", "serve", "absent"},
