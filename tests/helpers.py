@@ -84,3 +84,17 @@ def git(root: Path, *args: str) -> str:
 def init_repo(root: Path) -> None:
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "commit.gpgsign", "false")
+
+
+def check_in_process(root: Path, **settings: Any) -> Any:
+    """``somatrace check .`` from ``root`` in this process (no cache, no workers), as the editor
+    server and the API run it: the :class:`~somatrace.checks.lint.engine.CheckResult`."""
+    from somatrace.checks.api import run_check
+    from somatrace.checks.lint.engine import CheckSettings
+
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        return run_check([Path(".")], CheckSettings(use_cache=False, jobs=0, **settings))
+    finally:
+        os.chdir(cwd)

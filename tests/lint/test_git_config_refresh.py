@@ -5,25 +5,15 @@ its programs when ``--changed-since`` diffs the work tree."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from somatrace.checks.api import run_check
-from somatrace.checks.lint.engine import CheckSettings
-from tests.helpers import git, init_repo, write_files
+from tests.helpers import check_in_process, git, init_repo, write_files
 
 DIRECT = "from traceloop.sdk import Traceloop\n\nTraceloop.init(app_name='x')\n"
 
 
 def _changed(root: Path) -> list[str]:
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        result = run_check(
-            [Path(".")], CheckSettings(use_cache=False, jobs=0, changed_since="HEAD")
-        )
-    finally:
-        os.chdir(cwd)
+    result = check_in_process(root, changed_since="HEAD")
     return sorted(f"{f.path}:{f.code}" for f in result.findings)
 
 

@@ -6,12 +6,9 @@ walk gives (``--changed-since`` still walks everything)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from somatrace.checks.api import run_check
-from somatrace.checks.lint.engine import CheckSettings
-from tests.helpers import git, init_repo, write_pyproject
+from tests.helpers import check_in_process, git, init_repo, write_pyproject
 
 WIDTH = 40  # modules the entrypoint imports that lead nowhere near the init function
 
@@ -36,12 +33,7 @@ def _project(root: Path, obs: str) -> Path:
 
 
 def _run(root: Path, **settings: object) -> tuple[list[str], dict[str, int]]:
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        result = run_check([Path(".")], CheckSettings(use_cache=False, jobs=0, **settings))  # type: ignore[arg-type]
-    finally:
-        os.chdir(cwd)
+    result = check_in_process(root, **settings)
     codes = sorted(f"{f.path}:{f.line}:{f.code}" for f in result.findings if f.code == "ST101")
     return codes, result.counts
 

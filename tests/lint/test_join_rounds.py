@@ -5,12 +5,9 @@ common helper's callers took a round each: 28 rounds on llm-stack, 10 with this.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from somatrace.checks.api import run_check
-from somatrace.checks.lint.engine import CheckSettings
-from tests.helpers import git, init_repo, write_pyproject
+from tests.helpers import check_in_process, git, init_repo, write_pyproject
 
 CALLERS = 8
 
@@ -47,12 +44,7 @@ def _project(root: Path) -> Path:
 
 def test_the_modules_of_all_call_sites_are_fetched_in_one_round(tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        result = run_check([Path(".")], CheckSettings(use_cache=False, jobs=0))
-    finally:
-        os.chdir(cwd)
+    result = check_in_process(root)
     found = sorted(f"{f.path}:{f.line}:{f.code}" for f in result.findings)
     # The wrapper's span is proven a real span through its callers' imported tracers.
     assert "svc/app/wrap.py:2:ST301" in found

@@ -4,24 +4,16 @@ entrypoint that module initialises is no longer reported."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from somatrace.checks.api import run_check
-from somatrace.checks.lint.engine import CheckSettings
-from tests.helpers import init_repo, write_pyproject
+from tests.helpers import check_in_process, init_repo, write_pyproject
 
 MAIN = "from fastapi import FastAPI\n\nfrom . import telemetry\n\napp = FastAPI()\n"
 TELEMETRY = "from somatrace.tracing import init_tracing\n\ninit_tracing('svc')\n"
 
 
 def _st101(root: Path) -> list[str]:
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        result = run_check([Path(".")], CheckSettings(use_cache=False, jobs=0))
-    finally:
-        os.chdir(cwd)
+    result = check_in_process(root)
     return sorted(f"{f.path}:{f.line}" for f in result.findings if f.code == "ST101")
 
 
