@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from somatrace.checks.analysis.references import code_refers_to, folders_under, referring_files
+from somatrace.checks.analysis.references import (
+    MAX_BYTES,
+    code_refers_to,
+    folders_under,
+    referring_files,
+)
 from somatrace.checks.lint.project import ModuleIndex
 
 
@@ -56,3 +61,18 @@ def test_one_pass_finds_code_and_deployment_references(tmp_path: Path) -> None:
     assert found["serve"] == {str(tmp_path / "Procfile")}
     assert found["absent"] == set()
     assert str(tmp_path / "Procfile") in read and len(read) == 5
+
+
+def test_the_pass_reads_regular_files_only_and_never_blocks(tmp_path: Path) -> None:
+    """A FIFO named like a module (no writer: opening it to read would block) and a file over
+    the size bound are not read; a link to a regular file is."""
+    import os
+
+    (tmp_path / "real.py").write_text("launch(tool)\n")
+    os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "link.py").symlink_to(tmp_path / "real.py")
+    (tmp_path / "huge.py").write_bytes(b"launch(tool)\n" + b"#" * MAX_BYTES)
+    python = sorted(str(tmp_path / n) for n in ("real.py", "pipe.py", "link.py", "huge.py"))
+    found, read, _ = referring_files(python, [], {"launch"})
+    assert sorted(read) == [str(tmp_path / "link.py"), str(tmp_path / "real.py")]
+    assert found["launch"] == {str(tmp_path / "link.py"), str(tmp_path / "real.py")}

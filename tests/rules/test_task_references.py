@@ -56,3 +56,14 @@ def test_one_pass_tells_spawners_from_other_uses(tmp_path: Path) -> None:
     # a file CPython cannot parse cannot be ruled out
     assert uses["run_other"].others == {str(tmp_path / "broken.py")}
     assert (uses["absent"].spawners, uses["absent"].others) == (set(), set())
+
+
+def test_a_name_used_otherwise_twice_is_settled_and_not_looked_for_again(tmp_path: Path) -> None:
+    """Two files that call it plainly keep it reported whatever the rest says (one of them may
+    be its own module), so a common name (`serve`) does not make the pass parse every file."""
+    for i in range(4):
+        (tmp_path / f"m{i}.py").write_text("from x import serve\n\nawait_it = serve()\n")
+    python = sorted(str(p) for p in tmp_path.iterdir())
+    _, _, uses = referring_files(python, [], set(), ["serve"])
+    assert uses["serve"].others == {str(tmp_path / "m0.py"), str(tmp_path / "m1.py")}
+    assert uses["serve"].spawners == set()
