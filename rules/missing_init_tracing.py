@@ -165,6 +165,12 @@ async def run_bridge():
 """
 
 
+def _spawned_by(module: str, code: str) -> dict[str, str]:
+    """The sample package with a module that imports ``run_bridge`` and runs ``code``."""
+    spawner = "import asyncio\n\nfrom app.bridge import run_bridge\n\n" + code
+    return {"services/demo/app/__init__.py": "", f"services/demo/app/{module}": spawner}
+
+
 # A factory that takes its settings: served only if the project refers to it (two samples).
 _FACTORY = """
 from fastapi import FastAPI
@@ -517,18 +523,13 @@ class SpanReceiver:
         Valid(
             _BRIDGE,
             path="services/demo/app/bridge.py",
-            files={
-                "services/demo/app/__init__.py": "",
-                "services/demo/app/graphs.py": """
-import asyncio
-
-from app.bridge import run_bridge
-
-
+            files=_spawned_by(
+                "graphs.py",
+                """
 async def load_graphs():
     asyncio.create_task(run_bridge())
 """,
-            },
+            ),
             why="a server another module starts as a task of its running process",
         ),
         Valid(
@@ -722,14 +723,9 @@ class SpanReceiver:
         Invalid(
             _BRIDGE,
             path="services/demo/app/bridge.py",
-            files={
-                "services/demo/app/__init__.py": "",
-                "services/demo/app/run.py": """
-import asyncio
-
-from app.bridge import run_bridge
-
-
+            files=_spawned_by(
+                "run.py",
+                """
 async def main():
     asyncio.create_task(run_bridge())
     await asyncio.Event().wait()
@@ -738,7 +734,7 @@ async def main():
 if __name__ == "__main__":
     asyncio.run(main())
 """,
-            },
+            ),
             line=6,
             col=14,
             message="Starlette app",

@@ -840,10 +840,14 @@ class EntrypointAnalysis:
         positional = [*args.posonlyargs, *args.args]
         required = len(positional) - len(args.defaults)
         required += sum(1 for default in args.kw_defaults if default is None)
-        if required <= 0:
-            return False
+        return required > 0 and self._only_referred_to_inside(fn)
+
+    def _only_referred_to_inside(self, fn: _Function) -> bool:
+        """Whether this module refers to ``fn`` only inside its own body: no read of its name
+        elsewhere and no import string (``"pkg.mod:name"``) naming it."""
         if f":{fn.qualname}" in self.module.text:
             return False
+        node = fn.node
         end = node.end_lineno or node.lineno
         return all(
             node.lineno <= used.lineno <= end for used, _ in self.module.names_loaded({fn.qualname})
@@ -854,19 +858,10 @@ class EntrypointAnalysis:
         running process (LangGraph's ``asyncio.create_task(run_remote_checkpointer())``): a
         module-level ``async def`` that starts a server and that its own module never refers to
         outside its body. Whether the project only ever spawns it so is the join's question
-        (:func:`somatrace.checks.analysis.references.task_references`)."""
+        (:func:`somatrace.checks.analysis.references.task_uses`)."""
         if not fn.top_level or "." in fn.qualname or type(fn.node) is not ast.AsyncFunctionDef:
             return False
-        if (
-            not any(site.kind == "server" for site in sites)
-            or f":{fn.qualname}" in self.module.text
-        ):
-            return False
-        end = fn.node.end_lineno or fn.node.lineno
-        return all(
-            fn.node.lineno <= used.lineno <= end
-            for used, _ in self.module.names_loaded({fn.qualname})
-        )
+        return any(site.kind == "server" for site in sites) and self._only_referred_to_inside(fn)
 
     def _worker_sites(self, sites: list[Site]) -> list[Site]:
         """Celery apps count only as workers (see the module docstring)."""

@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import ast
 import os
-import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from somatrace.checks.lint.byte_words import IDENTIFIER_BYTES, has_word
+from somatrace.checks.lint.source import Unreadable, read_bytes
 
 _DEPLOY_NAMES = frozenset({"Dockerfile", "Containerfile", "Procfile", "Makefile", "justfile"})
 _DEPLOY_SUFFIXES = (
@@ -54,26 +54,32 @@ def is_deploy_file(name: str) -> bool:
     )
 
 
-def code_refers_to(tree: ast.AST, name: str) -> bool:
-    """Whether the code of ``tree`` refers to ``name`` (see the module docstring)."""
+def references(nodes: Iterable[ast.AST], name: str) -> Iterator[ast.AST]:
+    """The nodes among ``nodes`` that refer to ``name`` (see the module docstring): a ``Name``
+    or ``Attribute`` spelling it, a string holding ``":name"``, an import of it under another
+    name."""
     marker = ":" + name
-    for node in ast.walk(tree):
+    for node in nodes:
         kind = type(node)
         if kind is ast.Name:
             if node.id == name:  # type: ignore[attr-defined]
-                return True
+                yield node
         elif kind is ast.Attribute:
             if node.attr == name:  # type: ignore[attr-defined]
-                return True
+                yield node
         elif kind is ast.Constant:
             value = node.value  # type: ignore[attr-defined]
             if type(value) is str and marker in value:
-                return True
+                yield node
         elif kind is ast.alias:
             imported = node.name.rsplit(".", 1)[-1]  # type: ignore[attr-defined]
             if imported == name and node.asname not in (None, name):  # type: ignore[attr-defined]
-                return True
-    return False
+                yield node
+
+
+def code_refers_to(tree: ast.AST, name: str) -> bool:
+    """Whether the code of ``tree`` refers to ``name``."""
+    return next(references(ast.walk(tree), name), None) is not None
 
 
 # Calls that start a coroutine as a task of an event loop that is already running (asyncio,
@@ -101,8 +107,9 @@ def _names(node: ast.expr, name: str) -> bool:
 
 def task_uses(tree: ast.AST, name: str) -> tuple[int, int]:
     """How the code of ``tree`` refers to ``name``: ``(spawned, other)``, the calls of it that
-    are handed to a task spawner (``create_task(name(...))``) and every other reference (a call,
-    an await, a read, an import under another name, a ``":name"`` string)."""
+    are handed to a task spawner (``create_task(name(...))``) and every other reference
+    (:func:`references`: a call, an await, a read, an import under another name, a
+    ``":name"`` string)."""
     spawned_funcs: set[int] = set()
     nodes = list(ast.walk(tree))
     for node in nodes:
@@ -112,44 +119,14 @@ def task_uses(tree: ast.AST, name: str) -> tuple[int, int]:
                 spawned_funcs.add(id(inner.func))  # create_task(name(...))
             elif _names(inner, name):
                 spawned_funcs.add(id(inner))  # tg.start_soon(name, ...): anyio takes the function
-    spawned = other = 0
-    marker = ":" + name
-    for node in nodes:
-        kind = type(node)
-        if kind in (ast.Name, ast.Attribute) and _names(node, name):  # type: ignore[arg-type]
-            if id(node) in spawned_funcs:
-                spawned += 1
-            else:
-                other += 1
-        elif kind is ast.Constant:
-            value = node.value  # type: ignore[attr-defined]
-            if type(value) is str and marker in value:
-                other += 1
-        elif kind is ast.alias:
-            imported = node.name.rsplit(".", 1)[-1]  # type: ignore[attr-defined]
-            if imported == name and node.asname not in (None, name):  # type: ignore[attr-defined]
-                other += 1
+    spawned = sum(1 for node in references(nodes, name) if id(node) in spawned_funcs)
+    other = sum(1 for node in references(nodes, name) if id(node) not in spawned_funcs)
     return spawned, other
 
 
 def _read(path: str) -> bytes | None:
-    """A regular file's bytes, at most :data:`MAX_BYTES` (else ``None``). The pass reads every
-    project file, so it opens the path as it is (no ``Path``, one ``fstat``: half the cost of
-    ``source.read_bytes``), without blocking: a FIFO named like a module cannot hang it."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
-            return None
-        with open(fd, "rb", closefd=False) as handle:
-            return handle.read()
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    data = read_bytes(path, MAX_BYTES)
+    return None if isinstance(data, Unreadable) else data
 
 
 @dataclass

@@ -331,7 +331,7 @@ def _read(path: str, buffer: bytes | None, config: Config) -> bytes | Unreadable
     """The file's bytes (or the buffer standing for it), within ``max-file-size``."""
     limit = int(config.get("max-file-size"))
     if buffer is None:
-        return read_bytes(Path(path), limit)
+        return read_bytes(path, limit)
     problem = too_large(Path(path), len(buffer), limit)
     return buffer if problem is None else problem
 

@@ -431,10 +431,10 @@ class ProjectModel:
                 out |= gather(self._module_attribute, kind[7:], attr)
             elif kind.startswith("inst:"):
                 path, _, qualname = kind[5:].rpartition(":")
-                out |= gather(self._class_attribute, path, qualname, attr, True)
+                out |= gather(self._class_attribute, path, qualname, attr, True, 0)
             elif kind.startswith("class:"):
                 path, _, qualname = kind[6:].rpartition(":")
-                out |= gather(self._class_attribute, path, qualname, attr, False)
+                out |= gather(self._class_attribute, path, qualname, attr, False, 0)
             else:
                 method = self.api.methods.get((kind, attr))
                 if method is not None:
@@ -442,8 +442,11 @@ class ProjectModel:
         gather.settle()
         return frozenset(out)
 
-    def _class_attribute(self, path: str, qualname: str, attr: str, bound: bool) -> frozenset[str]:
-        return self.class_attribute(path, qualname, attr, bound=bound, depth=0)
+    def _class_attribute(
+        self, path: str, qualname: str, attr: str, bound: bool, depth: int
+    ) -> frozenset[str]:
+        """:meth:`class_attribute` with positional arguments, for :class:`Gather`."""
+        return self.class_attribute(path, qualname, attr, bound=bound, depth=depth)
 
     def _module_attribute(self, path: str, attr: str) -> frozenset[str]:
         facts = self.module(path)
@@ -490,7 +493,7 @@ class ProjectModel:
                 if kind.startswith("class:"):
                     base_path, _, base_name = kind[6:].rpartition(":")
                     out |= gather(
-                        self._base_attribute, base_path, base_name, attr, bound, depth + 1
+                        self._class_attribute, base_path, base_name, attr, bound, depth + 1
                     )
                 elif kind.startswith("ext:"):
                     instance = self.api.types.get(kind[4:])
@@ -500,11 +503,6 @@ class ProjectModel:
                             out.add(method)
         gather.settle()
         return frozenset(out)
-
-    def _base_attribute(
-        self, path: str, qualname: str, attr: str, bound: bool, depth: int
-    ) -> frozenset[str]:
-        return self.class_attribute(path, qualname, attr, bound=bound, depth=depth)
 
     def instance_kinds(self, path: str, qualname: str, depth: int) -> frozenset[str]:
         """An instance of a project class: itself, and the kinds of the library classes it

@@ -118,21 +118,33 @@ def round_trips(data: bytes, encoding: str) -> bool:
         return False
 
 
-def read_bytes(path: Path, max_size: int) -> bytes | Unreadable:
+def read_bytes(path: Path | str, max_size: int) -> bytes | Unreadable:
+    """A regular file's bytes, at most ``max_size``. One non-blocking ``open`` and an
+    ``fstat`` of what it opened (a FIFO named like a module cannot hang the read, and the
+    checks are of the file read, not of a path looked up twice); a ``str`` path costs no
+    ``Path``."""
     try:
-        st = os.stat(path)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
-        return Unreadable(path, f"cannot read file: {exc.strerror or exc}")
-    if not stat.S_ISREG(st.st_mode):
-        return Unreadable(path, "not a regular file")
-    problem = too_large(path, st.st_size, max_size)
-    if problem is not None:
-        return problem
+        try:  # a socket cannot be opened at all: say what it is
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                return Unreadable(Path(path), "not a regular file")
+        except OSError:
+            pass
+        return Unreadable(Path(path), f"cannot read file: {exc.strerror or exc}")
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return Unreadable(Path(path), "not a regular file")
+        problem = too_large(Path(path), info.st_size, max_size)
+        if problem is not None:
+            return problem
+        with open(fd, "rb", closefd=False) as handle:
+            return handle.read()
     except OSError as exc:
-        return Unreadable(path, f"cannot read file: {exc.strerror or exc}")
+        return Unreadable(Path(path), f"cannot read file: {exc.strerror or exc}")
+    finally:
+        os.close(fd)
 
 
 def too_large(path: Path, size: int, max_size: int) -> Unreadable | None:
