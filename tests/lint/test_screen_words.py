@@ -82,16 +82,20 @@ def test_a_learnt_word_is_right_before_and_after_it_is_compiled() -> None:
 
 
 def test_the_plain_bytes_before_warmup_and_for_short_words() -> None:
-    vocabulary = Vocabulary(warmup=2)
+    vocabulary = Vocabulary(warmup=5)  # bytes, not files: a big first file pays at once
     vocabulary.add([b"start_span", b"ab", b" "])
     assert vocabulary._pending == {b"start_span"}  # shorter words are left to bytes
-    assert type(vocabulary.view(b"x")) is bytes and type(vocabulary.view(b"y")) is bytes
-    assert type(vocabulary.view(b"z")) is ScreenedBytes
+    assert type(vocabulary.view(b"abc")) is bytes and type(vocabulary.view(b"d")) is bytes
+    assert type(vocabulary.view(b"e")) is bytes  # 4 of the 5 bytes screened so far
+    assert type(vocabulary.view(b"z")) is ScreenedBytes and vocabulary.compiles == 1
+    big = Vocabulary(warmup=5)
+    big.add([b"start_span"])
+    assert type(big.view(b"x" * 5)) is bytes and type(big.view(b"y")) is ScreenedBytes
 
 
 def _check(tree: Path, warmup: int) -> list[dict[str, object]]:
-    # A real `somatrace check` process, with the vocabulary's warm-up set for this run: 0 puts
-    # every file through the scan, a huge one none.
+    # A real `somatrace check` process, with the vocabulary's warm-up (bytes) set for this run:
+    # 0 puts every file through the scan, a huge one none.
     code = (
         "import sys; from somatrace.checks.lint.screen_words import VOCABULARY; "
         f"VOCABULARY.warmup = {warmup}; from somatrace.checks.cli.main import main; "
