@@ -127,13 +127,14 @@ class _Task:
     config: Config
     codes: tuple[str, ...]
     known_digest: str | None  # the cached entry's content hash, if any
+    hashed: bool  # whether the result needs its content hash (a cache that is written)
     init_names: tuple[bytes, ...]
     data: bytes | None = None  # a buffer to check instead of the file (stdin, an editor)
 
 
 def make_context(path: str | Path, relpath: str, config: Config) -> FileContext:
     path = os.fspath(path)
-    module_name, _ = module_identity(Path(path))
+    module_name, _ = module_identity(path)
     return FileContext(
         path=Path(path),
         relpath=relpath,
@@ -313,7 +314,9 @@ def _run_task(task: _Task) -> dict[str, Any]:
         key = stat_key(os.stat(task.path))
     except OSError:
         key = (len(data), 0, 0)
-    digest = content_hash(data)
+    # `--no-cache` writes no cache: the content hash would be computed for nothing (an
+    # in-memory entry without it is only ever missed, never wrongly hit).
+    digest = content_hash(data) if task.hashed or task.known_digest is not None else ""
     if digest == task.known_digest:
         return {"kind": "unchanged", "stat": key, "digest": digest}
     result = analyse_bytes(task, data)
@@ -528,6 +531,7 @@ class Engine:
                     config=config,
                     codes=tuple(r.CODE for r in rules),
                     known_digest=entry.digest if entry is not None and buffer is None else None,
+                    hashed=self.settings.use_cache,
                     init_names=_init_names(config),
                     data=buffer,
                 )

@@ -6,40 +6,46 @@ project resolves them here, from the file's place among its packages.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 
 @lru_cache(maxsize=8192)
-def _is_package(directory: Path) -> bool:
-    return (directory / "__init__.py").is_file()
+def _packages(directory: str) -> tuple[tuple[str, ...], Path]:
+    """The names of the packages ``directory`` is in, outermost first (itself last, when it
+    holds an ``__init__.py``), and the folder the outermost one is in. Once per folder: the
+    files of a folder share it, and a folder's answer extends its parent's."""
+    if not os.path.isfile(os.path.join(directory, "__init__.py")):
+        return (), Path(directory)
+    parent = os.path.dirname(directory)
+    if parent == directory:  # a package at the root of the file system
+        return (os.path.basename(directory),), Path(directory)
+    names, root = _packages(parent)
+    return (*names, os.path.basename(directory)), root
 
 
 def forget_packages() -> None:
     """Forget which folders are packages: a run starts with this, so a long-lived process (the
     editor server) sees an ``__init__.py`` added or removed since its last run."""
-    _is_package.cache_clear()
+    _packages.cache_clear()
 
 
-def module_identity(path: Path) -> tuple[str | None, Path]:
+def module_identity(path: Path | str) -> tuple[str | None, Path]:
     """``(dotted module name, folder it is relative to)`` for a Python file.
 
     ``services/chat/app/main.py`` with ``app/__init__.py`` is ``app.main`` relative to
     ``services/chat``; a file outside any package is a top-level module in its own folder.
     """
-    if path.suffix != ".py":
-        return None, path.parent
-    parts = [] if path.name == "__init__.py" else [path.stem]
-    directory = path.parent
-    while _is_package(directory):
-        parts.insert(0, directory.name)
-        parent = directory.parent
-        if parent == directory:
-            break
-        directory = parent
+    path = os.fspath(path)
+    if not path.endswith(".py"):
+        return None, Path(os.path.dirname(path))
+    name = os.path.basename(path)
+    names, root = _packages(os.path.dirname(path))
+    parts = names if name == "__init__.py" else (*names, name[:-3])
     if not all(p.isidentifier() for p in parts):
-        return None, directory
-    return (".".join(parts) or None), directory
+        return None, root
+    return (".".join(parts) or None), root
 
 
 def resolve_relative(name: str, module_name: str | None, is_package: bool) -> str | None:

@@ -118,6 +118,9 @@ def round_trips(data: bytes, encoding: str) -> bool:
         return False
 
 
+_CHUNK = 1 << 16
+
+
 def read_bytes(path: Path | str, max_size: int) -> bytes | Unreadable:
     """A regular file's bytes, at most ``max_size``. One non-blocking ``open`` and an
     ``fstat`` of what it opened (a FIFO named like a module cannot hang the read, and the
@@ -136,11 +139,13 @@ def read_bytes(path: Path | str, max_size: int) -> bytes | Unreadable:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             return Unreadable(Path(path), "not a regular file")
-        problem = too_large(Path(path), info.st_size, max_size)
-        if problem is not None:
-            return problem
-        with open(fd, "rb", closefd=False) as handle:
-            return handle.read()
+        if info.st_size > max_size:
+            return too_large(Path(path), info.st_size, max_size)  # type: ignore[return-value]
+        # Read to the end (a file that grew since the fstat is read whole, as `read()` would).
+        chunks = [os.read(fd, info.st_size + 1)]
+        while chunks[-1]:
+            chunks.append(os.read(fd, _CHUNK))
+        return chunks[0] if len(chunks) == 2 else b"".join(chunks)
     except OSError as exc:
         return Unreadable(Path(path), f"cannot read file: {exc.strerror or exc}")
     finally:

@@ -4,8 +4,10 @@ entrypoint that module initialises is no longer reported."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from somatrace.checks.lint.modules import forget_packages, module_identity
 from tests.helpers import check_in_process, init_repo, write_pyproject
 
 MAIN = "from fastapi import FastAPI\n\nfrom . import telemetry\n\napp = FastAPI()\n"
@@ -30,3 +32,37 @@ def test_an_init_file_added_between_runs_is_seen(tmp_path: Path) -> None:
     assert _st101(tmp_path) == []
     (app / "__init__.py").unlink()
     assert _st101(tmp_path) == ["svc/app/main.py:5"]
+
+
+def test_module_identity_reads_the_packages_a_file_is_in(tmp_path: Path) -> None:
+    for folder in ("svc/app/obs", "svc/app/plain", "my-pkg/inner", "pkg"):
+        (tmp_path / folder).mkdir(parents=True)
+    for init in ("svc/app", "svc/app/obs", "my-pkg/inner", "pkg"):
+        (tmp_path / init / "__init__.py").write_text("")
+    (tmp_path / "__init__.py").mkdir()  # a folder named like the marker is no package
+    forget_packages()
+    cases = {
+        "svc/app/main.py": ("app.main", "svc"),
+        "svc/app/obs/setup.py": ("app.obs.setup", "svc"),
+        "svc/app/obs/__init__.py": ("app.obs", "svc"),
+        "svc/app/plain/tool.py": ("tool", "svc/app/plain"),  # no __init__.py: a new top
+        "svc/run.py": ("run", "svc"),
+        "my-pkg/inner/mod.py": ("inner.mod", "my-pkg"),  # `my-pkg` itself is no package
+        "pkg/__init__.py": ("pkg", "."),
+        "pkg/odd-name.py": (None, "."),  # not importable by that name
+        "svc/app/notes.txt": (None, "svc/app"),
+    }
+    for relpath, (name, root) in cases.items():
+        absolute = tmp_path / relpath
+        assert module_identity(absolute) == (name, tmp_path / root), relpath
+        assert module_identity(str(absolute)) == module_identity(absolute), relpath
+    # A path relative to the working folder answers relative to it.
+    before = os.getcwd()
+    os.chdir(tmp_path / "svc")
+    try:
+        forget_packages()
+        assert module_identity("app/obs/setup.py") == ("app.obs.setup", Path("."))
+        assert module_identity("run.py") == ("run", Path("."))
+    finally:
+        os.chdir(before)
+        forget_packages()
