@@ -14,6 +14,7 @@ from somatrace.checks.analysis.frameworks import (
     MODULE,
     EntrypointAnalysis,
     init_facet,
+    is_test_path,
 )
 from somatrace.checks.analysis.references import TaskUses, folders_under, referring_files
 from somatrace.checks.lint.byte_words import (
@@ -227,8 +228,12 @@ class MissingInitTracing(PythonRule):
     process is the entrypoint. Neither is a server function (a module-level `async def` its
     own module never refers to) that other modules only start as a background task of their
     running event loop (`asyncio.create_task(run_bridge())`, `tg.start_soon(run_bridge)`),
-    unless one of them is a program (`__main__`): that is what runs it. Each entrypoint is
-    reported once, at the app construction or server start.
+    unless one of them is a program (`__main__`): that is what runs it. Apps and servers in
+    what pytest collects (files under `tests/` or `test/`, `test_*.py`, `*_test.py`,
+    `conftest.py`; fixtures and `test_*` functions anywhere) are test apps: not reported, and
+    test files are not parsed for this rule, so a test that mounts the real app into a harness
+    does not make it a sub-app. Each entrypoint is reported once, at the app construction or
+    server start.
 
     ## Why is this bad?
     A service that never initialises tracing produces no spans: its LLM calls are invisible,
@@ -269,6 +274,11 @@ class MissingInitTracing(PythonRule):
         if ctx.is_configured_entrypoint:
             return True
         if not ctx.config.auto_detect_entrypoints:
+            return False
+        if is_test_path(ctx.relpath):
+            # Apps built in what pytest collects are test apps, never reported: not parsed for
+            # this rule (the join fetches a test module's init facet if an import asks for it,
+            # and a test's `mount(...)` of the real app does not make that app a sub-app).
             return False
         # An app or server can only be detected where its framework is imported (the import
         # check keeps "Quarter" or "XQuartz" from costing a parse), and where an app is built,
