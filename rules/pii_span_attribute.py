@@ -184,10 +184,13 @@ def configured_words(ctx: FileContext) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=16)
-def _pii_words(configured: tuple[str, ...]) -> tuple[bytes, ...]:
-    """Every word of every phrase, lowercased: found in a file's lowercased bytes, the word is
-    in the file in any case (``apiKey``, ``API_KEY``, ``api-key``)."""
-    return tuple(sorted({w.lower().encode() for phrase in configured for w in words(phrase)}))
+def _screen_phrases(configured: tuple[str, ...]) -> tuple[tuple[bytes, ...], ...]:
+    """Every phrase as the lowercased words it is matched by. A key names a phrase only when
+    each of its words is a word of the key, so a file's lowercased bytes hold all of them
+    (``apiKey``, ``API_KEY``, ``api-key`` all hold "api" and "key"); one word of a phrase is
+    not enough (the "e" of "e mail" is in every file, the "of" of "date of birth" in most)."""
+    phrases = {tuple(w.lower().encode() for w in words(phrase)) for phrase in configured}
+    return tuple(sorted((p for p in phrases if p), key=lambda p: (len(p), p)))
 
 
 def _near_a_span_api(source: bytes) -> bool:
@@ -298,7 +301,10 @@ class PiiSpanAttribute(PythonRule):
         if not _near_a_span_api(source):
             return False
         lowered = ctx.lowered(source)
-        return any(word in lowered for word in _pii_words(configured_words(ctx)))
+        return any(
+            all(word in lowered for word in phrase)
+            for phrase in _screen_phrases(configured_words(ctx))
+        )
 
     def check(self, module: Module) -> None:
         self.phrases = configured_phrases(self.ctx)

@@ -10,6 +10,7 @@ from somatrace.checks.lint.config import Config
 from somatrace.checks.lint.engine import make_context
 from somatrace.rules.pii_span_attribute import (
     DEFAULT_PII_WORDS,
+    PiiSpanAttribute,
     configured_phrases,
     personal_data_phrase,
     words,
@@ -97,3 +98,32 @@ def test_configured_words_replace_the_defaults(tmp_path: Path) -> None:
     assert personal_data_phrase("user.email", phrases) is None
     default_ctx = make_context(tmp_path / "x.py", "x.py", Config(root=tmp_path))
     assert configured_phrases(default_ctx) == PHRASES
+
+
+def _spellings(key: str) -> list[str]:
+    """A key as code writes it: as is, upper case, kebab case, camel case."""
+    parts = words(key)
+    camel = parts[0] + "".join(p.capitalize() for p in parts[1:])
+    return [key, key.upper(), "-".join(parts), camel]
+
+
+@pytest.mark.parametrize("phrase", DEFAULT_PII_WORDS)
+def test_the_screen_passes_every_key_the_rule_reports(tmp_path: Path, phrase: str) -> None:
+    # The screen asks for every word of some phrase in the file: a key that names the phrase,
+    # however it is spelt, makes the file pass.
+    ctx = make_context(tmp_path / "x.py", "x.py", Config(root=tmp_path))
+    for key in _spellings("user." + phrase.replace(" ", "_")):
+        assert personal_data_phrase(key, PHRASES) is not None, key
+        source = f"def tag(span):\n    span.set_attribute({key!r}, 1)\n".encode()
+        assert PiiSpanAttribute.applies_to(source, ctx), key
+
+
+def test_one_word_of_a_phrase_is_not_enough(tmp_path: Path) -> None:
+    ctx = make_context(tmp_path / "x.py", "x.py", Config(root=tmp_path))
+    # "e" (of "e mail"), "of" and "date" (of "date of birth"), "api" and "key" alone.
+    for key in ("event.type", "size_of", "update.date", "api.version", "key.id"):
+        source = f"def tag(span):\n    span.set_attribute({key!r}, 1)\n".encode()
+        assert personal_data_phrase(key, PHRASES) is None, key
+        assert not PiiSpanAttribute.applies_to(source, ctx), key
+    both = b"def tag(span):\n    span.set_attribute('user.api_key', 1)\n"
+    assert PiiSpanAttribute.applies_to(both, ctx)
