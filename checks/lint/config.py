@@ -256,7 +256,7 @@ class Config:
         payload = {k: self.get(k) for k in sorted(OPTIONS)}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
-    def relpath(self, path: Path) -> str:
+    def relpath(self, path: Path | str) -> str:
         text = os.path.abspath(path)
         root = self._root_text
         if text.startswith(root) and len(text) > len(root) and text[len(root)] == os.sep:
@@ -338,6 +338,7 @@ class ConfigResolver:
         self.log = log if log is not None else RunLog()
         self._by_dir: dict[Path, Config] = {}
         self._by_dir_text: dict[str, Config] = {}  # the same, by folder string (no Path per file)
+        self._enclosing: dict[int, tuple[Config, Config | None]] = {}
 
     def for_path(self, path: Path | str) -> Config:
         if self.explicit is not None:
@@ -360,9 +361,18 @@ class ConfigResolver:
         return sorted(unique.values(), key=lambda c: str(c.root))
 
     def enclosing(self, config: Config) -> Config | None:
-        """The config of the project that contains ``config``'s project, if any."""
+        """The config of the project that contains ``config``'s project, if any (once per
+        project: discovery asks for every file)."""
         if self.explicit is not None or config.source is None:
             return None
+        known = self._enclosing.get(id(config))
+        if known is not None and known[0] is config:
+            return known[1]
+        outer = self._find_enclosing(config)
+        self._enclosing[id(config)] = (config, outer)
+        return outer
+
+    def _find_enclosing(self, config: Config) -> Config | None:
         if has_repository(config.root):
             return None
         parent = config.root.parent

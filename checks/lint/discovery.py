@@ -103,13 +103,17 @@ def _git_names(
 
 def _git_files(
     directory: Path, log: RunLog | None = None, *, others: bool = True
-) -> list[Path] | None:
+) -> list[str] | None:
+    """The absolute paths git lists under ``directory`` that the work tree has (one deleted
+    from it but still in the index has nothing to check), as strings: a Path each costs more
+    than the rest of discovery."""
     listed = _git_names(directory, log, others=others)
     if listed is None:
         return None
     top, names = listed
-    # Deleted from the work tree but still in the index: nothing to check.
-    return [path for path in (top / n for n in names) if os.path.lexists(path)]
+    base = os.fspath(top)
+    join, lexists = os.path.join, os.path.lexists
+    return [path for path in (join(base, n) for n in names) if lexists(path)]
 
 
 def project_files(root: Path) -> list[str]:
@@ -191,6 +195,18 @@ def is_candidate_name(relpath: str, text_patterns: tuple[str, ...]) -> bool:
     return bool(text_patterns) and matches_any(text_patterns, relpath)
 
 
+def _wanted_from_git(listed: list[str], given: str, wanted: Callable[[str], bool]) -> list[str]:
+    """The files git listed under ``given`` that discovery wants: a wanted name, and no folder
+    below ``given`` that is always skipped (a committed ``.venv``)."""
+    prefix = len(given) + 1
+    out = []
+    for path in listed:
+        name = path.rsplit(os.sep, 1)[-1]
+        if wanted(name) and not any(p in SKIP_DIRS for p in path[prefix:].split(os.sep)):
+            out.append(path)
+    return out
+
+
 def discover(
     paths: list[Path],
     resolver: ConfigResolver,
@@ -220,26 +236,23 @@ def discover(
         if not is_virtual and not given.exists() and not given.is_symlink():
             raise UsageError(f"{given}: no such file or directory")
         resolver.for_path(absolute)  # a broken config is an error even where no file is checked
-        from_git = False
+        files: list[Path] | list[str] | None = None
         if not is_virtual and given.is_dir():
-            files = _git_files(absolute, log)
-            from_git = files is not None
-            if files is None:
+            listed = _git_files(absolute, log)
+            if listed is not None:
+                files = _wanted_from_git(listed, os.fspath(absolute), wanted)
+            else:
                 respect = bool(resolver.for_path(absolute).get("respect-gitignore"))
                 files = list(_walk(absolute, wanted, gitignore=respect, log=log))
             explicit = False
         else:
             files = [absolute]
             explicit = True
-        for path in files:
+        for found in files:
+            path = Path(found) if type(found) is str else found
             if path in seen:
                 continue
-            if from_git:
-                if not wanted(path.name):
-                    continue
-                if any(p in SKIP_DIRS for p in path.parts[len(absolute.parts) :]):
-                    continue
-            config = resolver.for_path(path)
+            config = resolver.for_path(found)
             relpath = config.relpath(path)
             if not is_candidate_name(relpath, text_patterns):
                 continue
@@ -249,7 +262,8 @@ def discover(
                 continue
             seen.add(path)
             out.append(Candidate(path=path, config=config, relpath=relpath, explicit=explicit))
-    out.sort(key=lambda c: c.path)
+    # Path order (part by part), without comparing Path objects: 0.05 s on 7,000 files.
+    out.sort(key=lambda c: os.fspath(c.path).split(os.sep))
     return out
 
 
