@@ -197,7 +197,15 @@ def analyse_python(
         if report_errors:
             out["findings"] = [parsed.to_dict()]
         return out
-    module = parsed
+    try:
+        return _run_rules(parsed, source, ctx, rules)
+    finally:
+        parsed.release()  # nothing asks the tree again: freed now, not by the collector
+
+
+def _run_rules(
+    module: Module, source: Source, ctx: FileContext, rules: Sequence[type[PythonRule]]
+) -> dict[str, Any]:
     findings: list[Finding] = []
     deferred: list[list[Any]] = []
     facets: dict[str, Any] = {}
@@ -377,7 +385,10 @@ def _run_facet_task(task: _FacetTask) -> dict[str, Any]:
         ctx = make_context(task.path, task.relpath, task.config)
         module = parse_source(decoded, ctx)
         if not isinstance(module, Finding):
-            facet = function(module, ctx)
+            try:
+                facet = function(module, ctx)
+            finally:
+                module.release()
     return {"facet": facet, "stat": key, "digest": content_hash(data)}
 
 

@@ -166,6 +166,14 @@ class Module:
         self.statement_values: set[int] = set()  # ids of expressions used as statements
         self._index()
 
+    def release(self) -> None:
+        """Let go of the tree and everything built on it, once nothing will ask again. The
+        memos rules attach (``provenance.terms_for``) refer back to the module, so without this
+        a file's whole tree and index is cyclic garbage: the worker's collection after each
+        file traversed all of it (0.85 s of CPU on llm-stack's 709 parsed files); released,
+        reference counting frees it as the analysis returns."""
+        self.__dict__.clear()
+
     # -- building ---------------------------------------------------------------------------
 
     def _index(self) -> None:
