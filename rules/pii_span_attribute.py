@@ -189,8 +189,7 @@ def _screen_phrases(configured: tuple[str, ...]) -> tuple[tuple[bytes, ...], ...
     each of its words is a word of the key, so a file's lowercased bytes hold all of them
     (``apiKey``, ``API_KEY``, ``api-key`` all hold "api" and "key"); one word of a phrase is
     not enough (the "e" of "e mail" is in every file, the "of" of "date of birth" in most)."""
-    phrases = {tuple(w.lower().encode() for w in words(phrase)) for phrase in configured}
-    return tuple(sorted((p for p in phrases if p), key=lambda p: (len(p), p)))
+    return tuple(tuple(w.encode() for w in phrase) for phrase in _phrases(configured))
 
 
 def _near_a_span_api(source: bytes) -> bool:
@@ -213,9 +212,14 @@ def _near_a_span_api(source: bytes) -> bool:
 
 
 def configured_phrases(ctx: FileContext) -> tuple[tuple[str, ...], ...]:
-    configured = configured_words(ctx)
+    return _phrases(configured_words(ctx))
+
+
+@functools.lru_cache(maxsize=16)
+def _phrases(configured: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """The configured phrases as their (lowercase) words; longer phrases first, so "api key" is
+    named rather than a part of it. Once per configuration: the rule and its screen share it."""
     phrases = {tuple(words(phrase)) for phrase in configured}
-    # Longer phrases first, so "api key" is named rather than a part of it.
     return tuple(sorted((p for p in phrases if p), key=lambda p: (-len(p), p)))
 
 
