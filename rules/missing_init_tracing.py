@@ -22,6 +22,7 @@ from somatrace.checks.lint.byte_words import (
     has_word,
     starts_word,
     word_then,
+    word_then_after,
 )
 from somatrace.checks.lint.codes import MISSING_INIT_TRACING
 from somatrace.checks.lint.findings import Finding
@@ -111,7 +112,7 @@ def _alias_built(source: bytes) -> bool:
             # Every `as` of the line, as the lazy pattern tries them (`as as App` holds two).
             alias = _AS_NAME.search(source, after + 1, end)
             while alias is not None:
-                if word_then(source, alias.group(1), _BUILT_OR_BASE, alias.end()):
+                if word_then_after(source, alias.group(1), _BUILT_OR_BASE, alias.end()):
                     return True
                 alias = _AS_NAME.search(source, alias.start() + 1, end)
             at = source.find(b"import", line_end + 1)

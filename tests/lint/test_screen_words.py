@@ -117,3 +117,26 @@ def test_a_check_through_the_scan_reports_what_the_plain_bytes_report(tmp_path: 
     scanned, plain = _check(tree, 0), _check(tree, 10**9)
     assert scanned == plain
     assert len(scanned) >= 9  # the example's findings and the copies' are all there
+
+
+def test_the_screens_learn_no_identifier_of_the_files_they_screen(tmp_path: Path) -> None:
+    # ST101's screen looks for every alias a file imports (`import X as Y` then `Y(`): the
+    # aliases are the file's own words, and a scan that learnt them recompiled its database
+    # before the next file, once per new alias (110 times on llm-stack).
+    from somatrace.checks.lint.config import Config
+    from somatrace.checks.lint.engine import make_context
+    from somatrace.checks.lint.rule import PythonRule
+
+    vocabulary = Vocabulary(warmup=0)
+    vocabulary.add(RULE_WORDS)
+    rules = [rule for rule in all_rules() if issubclass(rule, PythonRule)]
+    ctx = make_context(tmp_path / "m.py", "m.py", Config(root=tmp_path))
+    answers = []
+    for i in range(20):
+        source = f"import numpy as np_{i}\nfrom fastapi import FastAPI as Web{i}\napp = Web{i}()\n"
+        view = vocabulary.view(source.encode())
+        answers.append([rule.applies_to(view, ctx) for rule in rules])
+        assert not any(f"_{i}".encode() in word for word in vocabulary.words | vocabulary._pending)
+    codes = [rule.CODE for rule in rules]
+    assert all(row[codes.index("ST101")] for row in answers)  # `Web0()` builds an app
+    assert vocabulary.compiles <= 2  # the rules' words, then any configured ones
