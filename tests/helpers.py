@@ -87,14 +87,15 @@ def init_repo(root: Path) -> None:
 
 
 def check_in_process(root: Path, **settings: Any) -> Any:
-    """``somatrace check .`` from ``root`` in this process (no cache, no workers), as the editor
-    server and the API run it: the :class:`~somatrace.checks.lint.engine.CheckResult`."""
+    """``somatrace check .`` from ``root`` in this process (no cache, no workers unless
+    ``jobs`` says), as the editor server and the API run it: the
+    :class:`~somatrace.checks.lint.engine.CheckResult`."""
     from somatrace.checks.api import run_check
     from somatrace.checks.lint.engine import CheckSettings
 
     cwd = os.getcwd()
     os.chdir(root)
     try:
-        return run_check([Path(".")], CheckSettings(use_cache=False, jobs=0, **settings))
+        return run_check([Path(".")], CheckSettings(**{"use_cache": False, "jobs": 0, **settings}))
     finally:
         os.chdir(cwd)

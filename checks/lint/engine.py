@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import math
 import os
 import stat as stat_module
 import time
@@ -46,6 +47,7 @@ from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.gitsafe import forget_repository_config
 from somatrace.checks.lint.globs import matches_any
 from somatrace.checks.lint.import_scan import spells
+from somatrace.checks.lint.join_lanes import LANE_THRESHOLD, share_out
 from somatrace.checks.lint.known import ApiTable
 from somatrace.checks.lint.module import Module
 from somatrace.checks.lint.modules import forget_packages, module_identity
@@ -396,6 +398,17 @@ def _failed_facet_task(task: _FacetTask, reason: str) -> dict[str, Any]:
     return {"facet": None, "stat": None}
 
 
+@dataclass
+class _JoinOutcome:
+    """What one lane of the project join found, and what it fetched on the way."""
+
+    findings: list[Finding]
+    used: set[str]  # every file an answer rested on
+    fetches: list[tuple[str, str, dict[str, Any]]]  # (path, facet name, the fetch's output)
+    fetched: int
+    rounds: int
+
+
 def _failed_task(task: _Task, reason: str) -> dict[str, Any]:
     finding = Finding(task.relpath, 1, 1, PARSE_ERROR, f"cannot check this file: {reason}")
     return {"kind": "failed", "finding": finding.to_dict()}
@@ -451,6 +464,8 @@ class Engine:
         self._described: dict[str, tuple[str | None, tuple[str, ...]]] = {}
         self.fetched = 0
         self._join_rounds = 0
+        self._join_lanes = 0
+        self._fetch_workers: int | None = None  # None: one per core (see _workers)
         _FACETS.clear()
         _FACETS.update(self._facets())
 
@@ -551,7 +566,7 @@ class Engine:
         phases["cache"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
-        workers = default_workers() if self.settings.jobs is None else self.settings.jobs
+        workers = self._workers()
         if len(tasks) < PARALLEL_THRESHOLD:
             workers = min(workers, 1)  # 0 stays 0: in this process (tests, profiling)
         budget = max(
@@ -635,6 +650,7 @@ class Engine:
                 "worker_failures": pool.failures,
                 "join_fetched": self.fetched,
                 "join_rounds": self._join_rounds,
+                "join_lanes": self._join_lanes,
             },
         )
 
@@ -656,13 +672,44 @@ class Engine:
         if reused is not None:
             return [Finding.from_dict(f) for f in reused]
         model = self._model(results)
-        out: list[Finding] = []
         questions = [
             (path, result, raw, query)
             for path, result in pending
             for raw, query in result["deferred"]
         ]
-        rounds = 0
+        workers = self._workers()
+        groups = (
+            share_out([raw["code"] for _, _, raw, _ in questions], workers)
+            if workers > 1 and len(questions) >= LANE_THRESHOLD
+            else [list(range(len(questions)))]
+        )
+        lanes = [[questions[number] for number in group] for group in groups]
+        self._join_lanes = len(lanes)
+        if len(lanes) > 1:
+            outcomes = self._answer_in_lanes(model, lanes, by_path)
+        else:
+            outcomes = [self._answer(model, questions, by_path)]
+        out = [finding for outcome in outcomes for finding in outcome.findings]
+        used: set[str] = set()
+        for outcome in outcomes:
+            used |= outcome.used
+            self.fetched += outcome.fetched
+            for path, name, output in outcome.fetches:
+                self._keep_fetched(path, name, output)
+        self._join_rounds = max(outcome.rounds for outcome in outcomes)
+        if join_cache is not None:
+            stamps = {p: stats.get(p) or _stat_or_none(p) for p in sorted(used)}
+            join_cache.store_join(join_key, [f.to_dict() for f in out], stamps)
+        return out
+
+    def _answer(
+        self, model: ProjectModel, questions: list[Any], by_path: dict[str, Candidate]
+    ) -> _JoinOutcome:
+        """Ask ``questions`` (deferred findings with their queries) in rounds, fetching the
+        modules each round lacked, until every one is answered."""
+        out: list[Finding] = []
+        fetches: list[tuple[str, str, dict[str, Any]]] = []
+        rounds = fetched = 0
         while questions:
             rounds += 1
             needed: dict[tuple[str, str], None] = {}
@@ -685,13 +732,27 @@ class Engine:
                 break
             # Nothing derived from a missing module was remembered, so every answer so far
             # stands; the unanswered questions go on where they stopped.
-            self._fetch(list(needed))
+            fetches.extend(self._fetch(list(needed)))
+            fetched += len(needed)
             questions = unanswered
-        self._join_rounds = rounds
-        if join_cache is not None:
-            used = {p: stats.get(p) or _stat_or_none(p) for p in model.used}
-            join_cache.store_join(join_key, [f.to_dict() for f in out], used)
-        return out
+        return _JoinOutcome(out, set(model.used), fetches, fetched, rounds)
+
+    def _answer_in_lanes(
+        self, model: ProjectModel, lanes: list[list[Any]], by_path: dict[str, Candidate]
+    ) -> list[_JoinOutcome]:
+        """Each lane's questions answered in a forked process of its own (see
+        :mod:`.join_lanes`), which fetches what it lacks itself; a lane whose process fails is
+        answered here instead."""
+
+        def in_worker(number: int) -> _JoinOutcome:
+            self._fetch_workers = 0  # this process is already one of the cores
+            return self._answer(model, lanes[number], by_path)
+
+        def here(number: int, reason: str) -> _JoinOutcome:
+            return self._answer(model, lanes[number], by_path)
+
+        pool = WorkerPool(in_worker, here, len(lanes), Limits(seconds=math.inf), chunk_size=1)
+        return pool.map(list(range(len(lanes))))
 
     def _unreadable_folders(self) -> list[Finding]:
         """ST900 for each folder discovery could not read (it may hide an entrypoint)."""
@@ -806,27 +867,37 @@ class Engine:
         self._missing.add((path, name))
         raise Missing(path, name)
 
-    def _fetch(self, wanted: list[tuple[str, str]]) -> None:
-        """Compute the facets a round of the join asked for, on every core, and cache them."""
+    def _fetch(self, wanted: list[tuple[str, str]]) -> list[tuple[str, str, dict[str, Any]]]:
+        """Compute the facets a round of the join asked for, on every core: remembered for
+        the rest of this run, and returned for the cache (:meth:`_keep_fetched`)."""
         tasks = []
         for path, name in wanted:
             config = self.config_for(self.resolver.for_path(Path(path)))
             tasks.append(
                 _FacetTask(path, config.relpath(Path(path)), config, name, self.buffers.get(path))
             )
-        workers = default_workers() if self.settings.jobs is None else self.settings.jobs
+        workers = self._workers() if self._fetch_workers is None else self._fetch_workers
         if len(tasks) < 4:
             workers = 0  # a fork costs more than parsing a few modules here
         pool = WorkerPool(_run_facet_task, _failed_facet_task, workers, chunk_size=2)
+        outputs = []
         for task, output in zip(tasks, pool.map(tasks), strict=True):
             self._fetched[(task.path, task.name)] = output["facet"]
-            if output.get("stat") is not None and task.data is None:
-                cache = self.cache_for(task.config)
-                slot = f"facet:{task.name}:{task.relpath}"
-                cache.store(
-                    slot, tuple(output["stat"]), output["digest"], {"facet": output["facet"]}
-                )  # type: ignore[arg-type]
-        self.fetched += len(tasks)
+            outputs.append((task.path, task.name, output))
+        return outputs
+
+    def _keep_fetched(self, path: str, name: str, output: dict[str, Any]) -> None:
+        """A fetched facet, remembered for this run and cached with its file's stat."""
+        self._fetched[(path, name)] = output["facet"]
+        if output.get("stat") is None or path in self.buffers:
+            return
+        config = self.config_for(self.resolver.for_path(Path(path)))
+        slot = f"facet:{name}:{config.relpath(Path(path))}"
+        cache = self.cache_for(config)
+        cache.store(slot, tuple(output["stat"]), output["digest"], {"facet": output["facet"]})  # type: ignore[arg-type]
+
+    def _workers(self) -> int:
+        return default_workers() if self.settings.jobs is None else self.settings.jobs
 
     # -- filters ----------------------------------------------------------------------------
 

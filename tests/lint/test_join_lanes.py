@@ -1,0 +1,81 @@
+"""The project join's questions answered in lanes, one forked process per group of rules
+(:mod:`somatrace.checks.lint.join_lanes`), give the findings one sequence gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from somatrace.checks.lint.join_lanes import LANE_THRESHOLD, share_out
+from tests.helpers import check_in_process, git, init_repo, write_pyproject
+
+HANDLERS = 60  # two questions each (ST301, ST203): past LANE_THRESHOLD
+
+
+def test_whole_rules_go_biggest_first_to_the_lightest_lane() -> None:
+    codes = ["ST203"] * 5 + ["ST301"] * 3 + ["ST101"] * 2 + ["ST203"]
+    assert share_out(codes, 2) == [[0, 1, 2, 3, 4, 10], [5, 6, 7, 8, 9]]
+    assert share_out(codes, 3) == [[0, 1, 2, 3, 4, 10], [5, 6, 7], [8, 9]]
+    assert share_out(codes, 1) == [list(range(len(codes)))]
+    assert share_out(["ST101"] * 4, 2) == [[0, 1, 2, 3]]  # one rule: one lane
+    assert share_out([], 2) == []
+    # Equal sizes: the rule codes decide, so every run splits the same way.
+    assert share_out(["ST301", "ST203", "ST301", "ST203"], 2) == [[1, 3], [0, 2]]
+
+
+def _project(root: Path) -> Path:
+    svc = root / "svc"
+    svc.mkdir(parents=True)
+    write_pyproject(root, {})
+    (svc / "__init__.py").write_text("")
+    # `obs` spells no span or tracer API: no rule reads it, the join fetches it.
+    (svc / "obs.py").write_text("from svc.setup import make\n\ntracer = make()\n")
+    (svc / "setup.py").write_text(
+        "from opentelemetry import trace\n\n\ndef make():\n    return trace.get_tracer('svc')\n"
+    )
+    for i in range(HANDLERS):
+        (svc / f"handlers{i}.py").write_text(
+            "from svc.obs import tracer\n\n\n"
+            f"def handle{i}(user):\n"
+            "    with tracer.start_as_current_span('handle') as span:\n"
+            "        record(span, user)\n\n\n"
+            "def record(span, user):\n"
+            "    span.set_attribute('user.email', user.email)\n"
+        )
+    imports = "".join(f"from svc import handlers{i}\n" for i in range(HANDLERS))
+    (svc / "main.py").write_text(f"{imports}from fastapi import FastAPI\n\napp = FastAPI()\n")
+    init_repo(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "project")
+    return root
+
+
+def test_lanes_find_what_one_sequence_finds(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    single = check_in_process(root, jobs=1)
+    lanes = check_in_process(root, jobs=2)
+    assert single.counts["join_lanes"] == 1
+    assert lanes.counts["join_lanes"] == 2
+    found = sorted(f.to_dict().items() for f in lanes.findings)
+    assert found == sorted(f.to_dict().items() for f in single.findings)
+    by_code: dict[str, int] = {}
+    for finding in lanes.findings:
+        by_code[finding.code] = by_code.get(finding.code, 0) + 1
+    # Every handler's span lacks the tags and records an email on it (through `record`'s
+    # parameter: a question for the join); main builds an app and never initialises tracing.
+    assert by_code == {"ST101": 1, "ST203": HANDLERS, "ST301": HANDLERS}
+    assert 2 * HANDLERS >= LANE_THRESHOLD
+    assert lanes.counts["join_fetched"] >= 1  # svc/obs.py, in a lane's own process
+
+
+def test_what_the_lanes_fetch_is_cached(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    first = check_in_process(root, jobs=2, use_cache=True)
+    assert first.counts["join_lanes"] == 2 and first.counts["join_fetched"] >= 1
+    handler = root / "svc" / "handlers0.py"
+    handler.write_text(handler.read_text() + "# edited\n")  # the join runs again
+    second = check_in_process(root, jobs=2, use_cache=True)
+    assert second.counts["join_lanes"] == 2
+    assert second.counts["join_fetched"] == 0  # svc/obs.py's facet came from the cache
+    assert sorted(f.to_dict().items() for f in second.findings) == sorted(
+        f.to_dict().items() for f in first.findings
+    )
