@@ -134,11 +134,18 @@ class ModuleIndex:
         # Every folder that holds a Python file: a folder without `__init__.py` is still a
         # (PEP 420 namespace) package when an import names it.
         dirs: set[str] = set()
+        # Folder -> the names an import may find in it (its modules' stems, its sub-folders):
+        # most imports a project's files spell are of other distributions (`os`, `fastapi`),
+        # and a name absent here ends a lookup with one test instead of three path joins.
+        self._names: dict[str, set[str]] = {}
         for path in self.files:
-            parent = os.path.dirname(path)
+            parent, name = os.path.split(path)
+            self._names.setdefault(parent, set()).add(name[:-3] if name.endswith(".py") else name)
             while parent not in dirs and parent != os.path.dirname(parent):
                 dirs.add(parent)
-                parent = os.path.dirname(parent)
+                above, base = os.path.split(parent)
+                self._names.setdefault(above, set()).add(base)
+                parent = above
         self.dirs = frozenset(dirs)
         # (dotted, roots) -> files: the listing never changes during a run, and ST101 asks the
         # same imports again on every round of the project join (1.4 M lookups, 50 s, on 6,860
@@ -183,9 +190,14 @@ class ModuleIndex:
             namespace = 0
             directory = root
             for i, part in enumerate(parts):
+                if part not in self._names.get(directory, ()):
+                    break  # no module, package or folder of that name here
                 last = i == len(parts) - 1
-                package = os.path.join(directory, part)
-                init = os.path.join(package, "__init__.py")
+                # os.path.join's result, by concatenation (a third of a lookup's time)
+                package = (
+                    directory + part if directory.endswith(os.sep) else directory + _SEP + part
+                )
+                init = package + _INIT
                 if init in self.files:
                     found.append(init)
                     directory = package
@@ -217,6 +229,10 @@ class ModuleIndex:
             else (os.path.basename(last)[:-3])
         )
         return last if stem == expected else None
+
+
+_SEP = os.sep
+_INIT = os.sep + "__init__.py"
 
 
 def search_roots(package_root: str, stop_at: str) -> tuple[str, ...]:
