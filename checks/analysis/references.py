@@ -34,6 +34,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from somatrace.checks.lint.byte_words import IDENTIFIER_BYTES, has_word
+from somatrace.checks.lint.module import walk
 from somatrace.checks.lint.source import Unreadable, read_bytes
 
 _DEPLOY_NAMES = frozenset({"Dockerfile", "Containerfile", "Procfile", "Makefile", "justfile"})
@@ -79,7 +80,7 @@ def references(nodes: Iterable[ast.AST], name: str) -> Iterator[ast.AST]:
 
 def code_refers_to(tree: ast.AST, name: str) -> bool:
     """Whether the code of ``tree`` refers to ``name``."""
-    return next(references(ast.walk(tree), name), None) is not None
+    return next(references(walk(tree), name), None) is not None
 
 
 # Calls that start a coroutine as a task of an event loop that is already running (asyncio,
@@ -111,7 +112,7 @@ def task_uses(tree: ast.AST, name: str) -> tuple[int, int]:
     (:func:`references`: a call, an await, a read, an import under another name, a
     ``":name"`` string)."""
     spawned_funcs: set[int] = set()
-    nodes = list(ast.walk(tree))
+    nodes = list(walk(tree))
     for node in nodes:
         if type(node) is ast.Call and _callee_name(node) in TASK_SPAWNERS and node.args:
             inner = node.args[0]

@@ -634,6 +634,18 @@ def dotted(node: ast.expr) -> str | None:
     return ".".join(reversed(parts))
 
 
+def walk(node: ast.AST) -> Iterator[ast.AST]:
+    """Every node under ``node``, ``node`` included: the nodes of :func:`ast.walk` but
+    expression contexts and operators (see :func:`children`), depth first. Half the cost of
+    ``ast.walk``, which visits every ``Load`` and operator and takes each node's fields
+    through two generators."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(children(current))
+
+
 def walk_shallow(node: ast.AST) -> Iterator[ast.AST]:
     """Every node under ``node`` that runs when ``node`` runs: function, lambda and class bodies
     are not entered (their decorators, and a function's defaults, are). Expression contexts
