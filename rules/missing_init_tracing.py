@@ -926,12 +926,19 @@ def _class_label(
     return None
 
 
+_MOUNTED_MEMO = "st101-mounted"
+
+
 def _mounted_elsewhere(project: ProjectModel, names: list[str]) -> bool:
     """Whether a module read in this run mounts the app into another one (a sub-app)."""
-    wanted = set(names)
-    return any(
-        wanted & set(summary.get("mounted", ())) for summary in project.read_facets(INIT_FACET)
-    )
+    mounted = project.memo.get(_MOUNTED_MEMO)
+    if mounted is None:  # once per run: the modules read are fixed, and many apps ask
+        mounted = project.memo[_MOUNTED_MEMO] = frozenset(
+            name
+            for summary in project.read_facets(INIT_FACET)
+            for name in summary.get("mounted", ())
+        )
+    return not mounted.isdisjoint(names)
 
 
 _REFERENCES_MEMO = "st101-helper-references"
