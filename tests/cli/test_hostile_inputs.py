@@ -154,7 +154,10 @@ def test_python_312_syntax(root: Path) -> None:
 
 
 def test_syntax_error_is_located(root: Path) -> None:
-    (root / "broken.py").write_text("from traceloop.sdk import Traceloop\nif True\n    pass\n")
+    # A file a rule applies to (it calls Traceloop.init), so it is parsed.
+    (root / "broken.py").write_text(
+        "from traceloop.sdk import Traceloop\nif True\n    Traceloop.init(app_name='x')\n"
+    )
     found = findings_for(root)
     assert found["broken.py"][0][:3] == ("ST900", 2, 8)
     assert found["control.py"][0][0] == "ST102"
