@@ -465,6 +465,7 @@ class Engine:
         self.fetched = 0
         self._join_rounds = 0
         self._join_lanes = 0
+        self._lane_failures = 0  # lanes whose process died and were answered in this one
         self._fetch_workers: int | None = None  # None: one per core (see _workers)
         _FACETS.clear()
         _FACETS.update(self._facets())
@@ -651,6 +652,7 @@ class Engine:
                 "join_fetched": self.fetched,
                 "join_rounds": self._join_rounds,
                 "join_lanes": self._join_lanes,
+                "join_lane_failures": self._lane_failures,
             },
         )
 
@@ -752,7 +754,9 @@ class Engine:
             return self._answer(model, lanes[number], by_path)
 
         pool = WorkerPool(in_worker, here, len(lanes), Limits(seconds=math.inf), chunk_size=1)
-        return pool.map(list(range(len(lanes))))
+        outcomes = pool.map(list(range(len(lanes))))
+        self._lane_failures = pool.failures
+        return outcomes
 
     def _unreadable_folders(self) -> list[Finding]:
         """ST900 for each folder discovery could not read (it may hide an entrypoint)."""

@@ -79,3 +79,59 @@ def test_what_the_lanes_fetch_is_cached(tmp_path: Path) -> None:
     assert sorted(f.to_dict().items() for f in second.findings) == sorted(
         f.to_dict().items() for f in first.findings
     )
+
+
+def test_a_lane_whose_process_dies_is_answered_in_the_parent(tmp_path: Path) -> None:
+    import ast
+    import os
+    from collections.abc import Iterable
+    from typing import Any
+
+    from somatrace.checks.lint.engine import CheckSettings, Engine
+    from somatrace.checks.lint.findings import Finding
+    from somatrace.checks.lint.module import Module
+    from somatrace.checks.lint.project import ModuleFacts, ProjectModel
+    from somatrace.checks.lint.rule import PythonRule
+    from somatrace.rules import all_rules
+
+    parent = os.getpid()
+
+    class DiesInALane(PythonRule):
+        """Defers every span start; its answer kills any process but the parent's, as a crash
+        in native code would."""
+
+        CODE = "ST998"
+        NAME = "dies-in-a-lane"
+        TRIGGERS = (b"start_as_current_span",)
+
+        def check(self, module: Module) -> None:
+            for call, _ in module.calls:
+                if type(call.func) is ast.Attribute and call.func.attr == "start_as_current_span":
+                    self.defer(call, "answered", ["lane"])
+
+        @classmethod
+        def settle(
+            cls, finding: Finding, query: Any, project: ProjectModel, facts: ModuleFacts
+        ) -> Iterable[Finding]:
+            if os.getpid() != parent:
+                os._exit(3)
+            yield finding
+
+    root = _project(tmp_path / "p")
+
+    def run(jobs: int) -> Any:
+        cwd = os.getcwd()
+        os.chdir(root)
+        try:
+            engine = Engine(CheckSettings(use_cache=False, jobs=jobs), [*all_rules(), DiesInALane])
+            return engine.run([Path(".")])
+        finally:
+            os.chdir(cwd)
+
+    single, lanes = run(1), run(2)
+    assert lanes.counts["join_lanes"] == 2
+    assert lanes.counts["join_lane_failures"] == 1  # the lane holding ST998 died
+    assert sorted(f.to_dict().items() for f in lanes.findings) == sorted(
+        f.to_dict().items() for f in single.findings
+    )
+    assert sum(f.code == "ST998" for f in lanes.findings) == HANDLERS
