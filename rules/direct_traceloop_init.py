@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import re
 from typing import ClassVar
 
 from somatrace.checks.analysis.traceloop_init import (
@@ -11,12 +10,10 @@ from somatrace.checks.analysis.traceloop_init import (
     argument_names,
     unfixable_reason,
 )
-from somatrace.checks.lint.byte_words import word_then
+from somatrace.checks.lint.byte_words import CALL_FOLLOWS, word_then
 from somatrace.checks.lint.codes import DIRECT_TRACELOOP_INIT
 from somatrace.checks.lint.module import Module
 from somatrace.checks.lint.rule import FileContext, FixAvailability, Invalid, PythonRule, Valid
-
-_CALLED = re.compile(rb"\s*\(")
 
 
 def call_argument_names(call: ast.Call) -> list[str] | str:
@@ -71,7 +68,7 @@ class DirectTraceloopInit(PythonRule):
         # The call spells `init(` under every alias (`TL.init(`, `init = Traceloop.init`
         # then `init(`); a word, so `__init__(` and `init_tracing(` are not it. Most of
         # traceloop's own modules and its users' exporters name it without calling `init`.
-        return any(t in source for t in cls.TRIGGERS) and word_then(source, b"init", _CALLED)
+        return any(t in source for t in cls.TRIGGERS) and word_then(source, b"init", CALL_FOLLOWS)
 
     MESSAGE = (
         "`Traceloop.init` called directly; call `init_tracing` instead "

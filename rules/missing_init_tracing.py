@@ -18,6 +18,7 @@ from somatrace.checks.analysis.frameworks import (
 )
 from somatrace.checks.analysis.references import TaskUses, folders_under, referring_files
 from somatrace.checks.lint.byte_words import (
+    CALL_FOLLOWS,
     capitalised_word_ending,
     has_word,
     starts_word,
@@ -83,7 +84,6 @@ _SERVER_WORDS = (
 _SERVE_CALLS = (b"server", b"serve", b"launch")
 _APP_SUBCLASS_SUFFIXES = (b"App", b"Application", b"Server", b"MCP")
 _BUILT_OR_LISTED = re.compile(rb"\s*[(),]")  # built, subclassed, or imported in a list
-_CALLED = re.compile(rb"\s*\(")
 # `as NAME`, NAME whole (the `\b` keeps a backtracking regex from taking a prefix of it).
 _AS_NAME = re.compile(rb"\bas[ \t]+([A-Za-z_][A-Za-z0-9_]*)\b")
 _BUILT_OR_BASE = re.compile(rb"\s*[()]")  # `Alias(`: built; `(Alias)`: subclassed
@@ -125,9 +125,9 @@ def _builds_or_serves(source: bytes) -> bool:
     return (
         any(word_then(source, name, _BUILT_OR_LISTED) for name in _APP_CLASSES)
         or any(has_word(source, word) for word in _SERVER_WORDS)
-        or any(word_then(source, word, _CALLED) for word in _SERVE_CALLS)
+        or any(word_then(source, word, CALL_FOLLOWS) for word in _SERVE_CALLS)
         # a project subclass of an app class, built: `RagApp(`, `ToolServer (`
-        or any(capitalised_word_ending(source, s, _CALLED) for s in _APP_SUBCLASS_SUFFIXES)
+        or any(capitalised_word_ending(source, s, CALL_FOLLOWS) for s in _APP_SUBCLASS_SUFFIXES)
         or _alias_built(source)
     )
 

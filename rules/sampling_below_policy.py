@@ -32,6 +32,7 @@ SAMPLING_VARS = frozenset({*SAMPLING_RATE_VARS, SAMPLER_VAR, SAMPLER_ARG_VAR})
 
 
 _RATE_KEYWORD = b"sample_rate"
+_INIT_WORD = INIT_TRACING.rsplit(".", 1)[-1].encode()  # checked even when others are configured
 
 
 def _is_langfuse_client(name: str) -> bool:
@@ -87,7 +88,7 @@ class SamplingBelowPolicy(PythonRule, TextRule):
     FILE_PATTERNS = FILE_PATTERNS
     FIX = FixAvailability.NONE
     TRIGGERS = (
-        b"sample_rate",
+        _RATE_KEYWORD,
         b"TraceIdRatio",
         b"SAMPLING_RATE",
         b"SAMPLE_RATE",
@@ -112,10 +113,8 @@ class SamplingBelowPolicy(PythonRule, TextRule):
         # and metrics code is full of `sample_rate` (on llm-stack 31 files parsed for nothing).
         return _RATE_KEYWORD in source and (
             b"Langfuse" in source
-            or any(
-                name.rsplit(".", 1)[-1].encode() in source
-                for name in (INIT_TRACING, *ctx.config.init_functions)
-            )
+            or _INIT_WORD in source
+            or any(word in source for word in ctx.config.init_words)
         )
 
     # -- config files ---------------------------------------------------------------------

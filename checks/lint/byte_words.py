@@ -21,6 +21,8 @@ WORD_BYTES = frozenset((string.ascii_letters + string.digits + "_").encode())
 # ones): a word in this sense is a whole identifier or keyword.
 IDENTIFIER_BYTES = WORD_BYTES | frozenset(range(0x80, 0x100))
 _UPPER = frozenset(string.ascii_uppercase.encode())
+# The tail of a call: what follows ``name`` in ``name(`` / ``name (`` (for :func:`word_then`).
+CALL_FOLLOWS = re.compile(rb"\s*\(")
 
 
 def starts_word(data: bytes, at: int, word_bytes: frozenset[int] = WORD_BYTES) -> bool:

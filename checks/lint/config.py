@@ -223,6 +223,12 @@ class Config:
         return self.get("init-function")
 
     @property
+    def init_words(self) -> tuple[bytes, ...]:
+        """The last name of each init function, as bytes: what a file that calls one spells
+        (``from acme.obs import setup as s`` still spells ``setup``)."""
+        return tuple(sorted({name.rsplit(".", 1)[-1].encode() for name in self.init_functions}))
+
+    @property
     def required_tags(self) -> list[str]:
         return self.get("required-tags")
 

@@ -559,7 +559,7 @@ class Engine:
                     codes=tuple(r.CODE for r in rules),
                     known_digest=entry.digest if entry is not None and buffer is None else None,
                     hashed=self.settings.use_cache,
-                    init_names=_init_names(config),
+                    init_names=config.init_words,
                     data=buffer,
                 )
             )
@@ -697,7 +697,7 @@ class Engine:
             used |= outcome.used
             self.fetched += outcome.fetched
             for path, name, output in outcome.fetches:
-                self._keep_fetched(path, name, output)
+                self._cache_fetched(path, name, output)
         self._join_rounds = max(outcome.rounds for outcome in outcomes)
         if join_cache is not None:
             stamps = {p: stats.get(p) or _stat_or_none(p) for p in sorted(used)}
@@ -873,7 +873,8 @@ class Engine:
 
     def _fetch(self, wanted: list[tuple[str, str]]) -> list[tuple[str, str, dict[str, Any]]]:
         """Compute the facets a round of the join asked for, on every core: remembered for
-        the rest of this run, and returned for the cache (:meth:`_keep_fetched`)."""
+        the rest of this lane's rounds, and returned for the parent to cache
+        (:meth:`_cache_fetched`)."""
         tasks = []
         for path, name in wanted:
             config = self.config_for(self.resolver.for_path(Path(path)))
@@ -890,9 +891,8 @@ class Engine:
             outputs.append((task.path, task.name, output))
         return outputs
 
-    def _keep_fetched(self, path: str, name: str, output: dict[str, Any]) -> None:
-        """A fetched facet, remembered for this run and cached with its file's stat."""
-        self._fetched[(path, name)] = output["facet"]
+    def _cache_fetched(self, path: str, name: str, output: dict[str, Any]) -> None:
+        """A facet the join fetched, cached with its file's stat (a buffer's never is)."""
         if output.get("stat") is None or path in self.buffers:
             return
         config = self.config_for(self.resolver.for_path(Path(path)))
@@ -935,10 +935,6 @@ class Engine:
             if path in changed or depends & changed:
                 out.append(f)
         return out
-
-
-def _init_names(config: Config) -> tuple[bytes, ...]:
-    return tuple(sorted({name.rsplit(".", 1)[-1].encode() for name in config.init_functions}))
 
 
 def _size(path: str) -> int:
