@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,16 +86,25 @@ def init_repo(root: Path) -> None:
     git(root, "config", "commit.gpgsign", "false")
 
 
-def check_in_process(root: Path, **settings: Any) -> Any:
+def commit_tree(root: Path, message: str = "project") -> None:
+    """A repository at ``root`` holding everything written there, in one commit."""
+    init_repo(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+
+
+def check_in_process(root: Path, rules: Sequence[Any] | None = None, **settings: Any) -> Any:
     """``somatrace check .`` from ``root`` in this process (no cache, no workers unless
-    ``jobs`` says), as the editor server and the API run it: the
-    :class:`~somatrace.checks.lint.engine.CheckResult`."""
-    from somatrace.checks.api import run_check
-    from somatrace.checks.lint.engine import CheckSettings
+    ``jobs`` says), as the editor server and the API run it, with every rule or ``rules``:
+    the :class:`~somatrace.checks.lint.engine.CheckResult`."""
+    from somatrace.checks.lint.engine import CheckSettings, Engine
+    from somatrace.rules import all_rules
 
     cwd = os.getcwd()
     os.chdir(root)
     try:
-        return run_check([Path(".")], CheckSettings(**{"use_cache": False, "jobs": 0, **settings}))
+        chosen = all_rules() if rules is None else rules
+        check = CheckSettings(**{"use_cache": False, "jobs": 0, **settings})
+        return Engine(check, chosen).run([Path(".")])
     finally:
         os.chdir(cwd)

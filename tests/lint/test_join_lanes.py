@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from somatrace.checks.lint.join_lanes import LANE_THRESHOLD, share_out
-from tests.helpers import check_in_process, git, init_repo, write_pyproject
+from tests.helpers import check_in_process, commit_tree, write_pyproject
 
 HANDLERS = 60  # two questions each (ST301, ST203): past LANE_THRESHOLD
 
@@ -43,9 +43,7 @@ def _project(root: Path) -> Path:
         )
     imports = "".join(f"from svc import handlers{i}\n" for i in range(HANDLERS))
     (svc / "main.py").write_text(f"{imports}from fastapi import FastAPI\n\napp = FastAPI()\n")
-    init_repo(root)
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "project")
+    commit_tree(root)
     return root
 
 
@@ -87,7 +85,6 @@ def test_a_lane_whose_process_dies_is_answered_in_the_parent(tmp_path: Path) -> 
     from collections.abc import Iterable
     from typing import Any
 
-    from somatrace.checks.lint.engine import CheckSettings, Engine
     from somatrace.checks.lint.findings import Finding
     from somatrace.checks.lint.module import Module
     from somatrace.checks.lint.project import ModuleFacts, ProjectModel
@@ -118,17 +115,9 @@ def test_a_lane_whose_process_dies_is_answered_in_the_parent(tmp_path: Path) -> 
             yield finding
 
     root = _project(tmp_path / "p")
-
-    def run(jobs: int) -> Any:
-        cwd = os.getcwd()
-        os.chdir(root)
-        try:
-            engine = Engine(CheckSettings(use_cache=False, jobs=jobs), [*all_rules(), DiesInALane])
-            return engine.run([Path(".")])
-        finally:
-            os.chdir(cwd)
-
-    single, lanes = run(1), run(2)
+    rules = [*all_rules(), DiesInALane]
+    single = check_in_process(root, rules, jobs=1)
+    lanes = check_in_process(root, rules, jobs=2)
     assert lanes.counts["join_lanes"] == 2
     assert lanes.counts["join_lane_failures"] == 1  # the lane holding ST998 died
     assert sorted(f.to_dict().items() for f in lanes.findings) == sorted(

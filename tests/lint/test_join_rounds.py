@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helpers import check_in_process, git, init_repo, write_pyproject
+from tests.helpers import check_in_process, commit_tree, write_pyproject
 
 CALLERS = 8
 
@@ -36,9 +36,7 @@ def _project(root: Path) -> Path:
     for i in range(CALLERS):
         (app / f"tel{i}.py").write_text("from app.core import tracer\n")
         (app / f"m{i}.py").write_text(_caller(i))
-    init_repo(root)
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "project")
+    commit_tree(root)
     return root
 
 
