@@ -38,6 +38,11 @@ WARMUP_BYTES = 256 * 1024
 # a file a candidate for the scan (on the stdlib, b" " and b"\n" made it 15x slower), while
 # `bytes.find` answers them at the first space or newline.
 MIN_WORD_BYTES = 3
+# A process recompiles for words it learns at most this many times. The words a screen learns
+# are configured names (a handful); a screen that asked for words read from each file (ST101's
+# aliases did) would otherwise recompile before every file. Past the cap, new words are answered
+# by `bytes`, which is what they would cost without the scan.
+MAX_COMPILES = 32
 
 
 class ScreenedBytes(bytes):
@@ -120,7 +125,8 @@ class Vocabulary:
         if self._screened < self.warmup or not _backend_available():
             self._screened += len(data)
             return data
-        if self._pending or self._pending_lowered or self._pid != os.getpid():
+        learnt = (self._pending or self._pending_lowered) and self.compiles < MAX_COMPILES
+        if learnt or self._pid != os.getpid():
             self._compile()
         found: set[tuple[bytes, bool]] = set()
         ids = self._ids

@@ -140,3 +140,19 @@ def test_the_screens_learn_no_identifier_of_the_files_they_screen(tmp_path: Path
     codes = [rule.CODE for rule in rules]
     assert all(row[codes.index("ST101")] for row in answers)  # `Web0()` builds an app
     assert vocabulary.compiles <= 2  # the rules' words, then any configured ones
+
+
+def test_a_process_stops_recompiling_for_learnt_words_at_the_cap() -> None:
+    from somatrace.checks.lint.screen_words import MAX_COMPILES
+
+    vocabulary = Vocabulary(warmup=0)
+    vocabulary.add([b"start_span"])
+    for i in range(MAX_COMPILES + 10):
+        view = vocabulary.view(b"tracer.start_span('x')\n")
+        word = f"file_word_{i}".encode()
+        assert word not in view  # a new word each file: learnt, compiled before the next
+        assert b"start_span" in view
+    assert vocabulary.compiles == MAX_COMPILES
+    # Past the cap the words are still answered exactly, by bytes.
+    late = vocabulary.view(b"file_word_40 = 1\n")
+    assert b"file_word_40" in late and b"file_word_41" not in late and b"start_span" not in late
