@@ -19,6 +19,7 @@ from somatrace.checks.analysis.frameworks import (
 from somatrace.checks.analysis.references import TaskUses, folders_under, referring_files
 from somatrace.checks.lint.byte_words import (
     CALL_FOLLOWS,
+    WORD_BYTES,
     capitalised_word_ending,
     has_word,
     starts_word,
@@ -81,6 +82,9 @@ _SERVER_WORDS = (
     b"run_app", b"make_server", b"HTTPServer", b"ThreadingHTTPServer", b"TCPServer",
     b"start_http_server", b"worker_main",
 )  # fmt: skip
+# Called as code spells a call: `grpc.server(`, `serve(`, `demo.launch(` (prose says "the MCP
+# server (...)", and a `def serve(` defines a method; on llm-stack 14 files were parsed only for
+# one of those and none builds or serves anything).
 _SERVE_CALLS = (b"server", b"serve", b"launch")
 _APP_SUBCLASS_SUFFIXES = (b"App", b"Application", b"Server", b"MCP")
 _BUILT_OR_LISTED = re.compile(rb"\s*[(),]")  # built, subclassed, or imported in a list
@@ -90,15 +94,60 @@ _BUILT_OR_BASE = re.compile(rb"\s*[()]")  # `Alias(`: built; `(Alias)`: subclass
 _SPACE_BYTES = frozenset(b" \t\n\r\f\v")
 
 
+def _called(source: bytes, word: bytes) -> bool:
+    r"""``word`` called somewhere, not defined: ``\bword\(`` where what comes before it, past
+    spaces and tabs, is not the word ``def`` (the regex in tests/rules/test_screens.py)."""
+    if word not in source:
+        return False
+    size = len(word)
+    at = source.find(word)
+    while at != -1:
+        if starts_word(source, at) and source[at + size : at + size + 1] == b"(":
+            before = at
+            while before > 0 and source[before - 1] in b" \t":
+                before -= 1
+            if before == at or not (
+                source[before - 3 : before] == b"def" and starts_word(source, before - 3)
+            ):
+                return True
+        at = source.find(word, at + 1)
+    return False
+
+
+# What an alias may hide for this screen: what the screen counts unaliased, an app class of a
+# framework (`FastAPI as Api`), a serving call (`serve as ws_serve`) or a project app class by
+# its name (`ChatServer as Base`). An alias of anything else (`Response as FastAPIResponse`,
+# `prisma_client as _prisma_client`) builds no app: on llm-stack 39 files were parsed only
+# for such an alias, 2.4 MB, and none is an entrypoint.
+def _may_hide_an_app(source: bytes, as_at: int) -> bool:
+    """Whether the name before the ``as`` at ``as_at`` (the last part of a dotted one) is one."""
+    end = as_at
+    while end > 0 and source[end - 1] in b" \t":
+        end -= 1
+    start = end
+    while start > 0 and source[start - 1] in WORD_BYTES:
+        start -= 1
+    name = source[start:end]
+    return (
+        name in _APP_CLASSES
+        or name in _SERVE_CALLS
+        or (
+            name[:1].isupper()
+            and any(len(name) > len(s) and name.endswith(s) for s in _APP_SUBCLASS_SUFFIXES)
+        )
+    )
+
+
 def _alias_built(source: bytes) -> bool:
-    r"""A name imported under an alias (an app class may hide behind it) that the code then
-    builds or subclasses: ``^(?>[^\n]*?\bimport\s)[^\n]*?\bas[ \t]+(\w+)\b`` followed, anywhere
-    after it, by ``\b\1\s*[()]`` (``App(...)``, ``class Chat(App):``). As in that pattern, only
-    the first ``import`` of a line counts (its ``\s`` may be the line's end: then the aliases
-    are looked for on the next line), and the scan goes on from the next line. Most aliases are
-    modules and helpers (``import numpy as np``, ``status as http_status``) that are never
-    called or subclassed: on llm-stack 1,590 files alias something and 332 call or subclass
-    an alias."""
+    r"""A name imported under an alias that may hide an app (:func:`_may_hide_an_app`) and
+    that the code then builds or subclasses: ``^(?>[^\n]*?\bimport\s)[^\n]*?\b(N)[ \t]+as[ \t]+
+    (\w+)\b`` followed, anywhere after it, by ``\b\2\s*[()]`` (``App(...)``, ``class Chat(App):``),
+    where ``N`` is one of those names (the regex is kept in tests/rules/test_screens.py). As in
+    that pattern, only the first ``import`` of a line counts (its ``\s`` may be the line's end:
+    then the aliases are looked for on the next line), and the scan goes on from the next line.
+    Most aliases are modules, helpers and types (``import numpy as np``, ``status as
+    http_status``) that are never called or subclassed: on llm-stack 1,590 files alias
+    something and 332 call or subclass an alias."""
     at = source.find(b"import")
     while at != -1:
         after = at + 6
@@ -112,7 +161,9 @@ def _alias_built(source: bytes) -> bool:
             # Every `as` of the line, as the lazy pattern tries them (`as as App` holds two).
             alias = _AS_NAME.search(source, after + 1, end)
             while alias is not None:
-                if word_then_after(source, alias.group(1), _BUILT_OR_BASE, alias.end()):
+                if _may_hide_an_app(source, alias.start()) and word_then_after(
+                    source, alias.group(1), _BUILT_OR_BASE, alias.end()
+                ):
                     return True
                 alias = _AS_NAME.search(source, alias.start() + 1, end)
             at = source.find(b"import", line_end + 1)
@@ -125,7 +176,7 @@ def _builds_or_serves(source: bytes) -> bool:
     return (
         any(word_then(source, name, _BUILT_OR_LISTED) for name in _APP_CLASSES)
         or any(has_word(source, word) for word in _SERVER_WORDS)
-        or any(word_then(source, word, CALL_FOLLOWS) for word in _SERVE_CALLS)
+        or any(_called(source, word) for word in _SERVE_CALLS)
         # a project subclass of an app class, built: `RagApp(`, `ToolServer (`
         or any(capitalised_word_ending(source, s, CALL_FOLLOWS) for s in _APP_SUBCLASS_SUFFIXES)
         or _alias_built(source)
@@ -138,10 +189,13 @@ def _builds_or_serves(source: bytes) -> bool:
 # What every match of _MAIN_SERVES holds (each of its methods starts with one): three passes
 # that spare most programs (a test module's `unittest.main()`) the 22 of _FRAMEWORK_MODULES.
 _MAIN_SERVES_CALLS = (b".run", b".launch", b".worker_main")
+# A console script's `main` is a module-level function: `async def main():` indented under a
+# docstring's example is not a program (6 library files on llm-stack, 0.5 MB, were parsed for it).
 _MAIN_SERVES = re.compile(
-    rb"\A(?>[\s\S]*?(?:__main__|\bdef main\b))[\s\S]*"
+    rb"\A(?>[\s\S]*?(?:__main__|^(?:async[ \t]+)?def[ \t]+main\b))[\s\S]*"
     rb"\.(?:run|run_async|run_stdio_async|run_sse_async|"
-    rb"run_streamable_http_async|run_http_async|launch|worker_main)\s*\("
+    rb"run_streamable_http_async|run_http_async|launch|worker_main)\s*\(",
+    re.MULTILINE,
 )
 
 

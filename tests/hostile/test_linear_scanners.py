@@ -31,8 +31,9 @@ OLD_LIST = re.compile(
     r"^[ \t]*-[ \t]+(?P<q>[\"']?)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*?)(?P=q)[ \t]*\r?$"
 )
 OLD_MAIN = re.compile(
-    rb"(?:__main__|\bdef main\b)[\s\S]*\.(?:run|run_async|run_stdio_async|run_sse_async|"
-    rb"run_streamable_http_async|run_http_async|launch|worker_main)\s*\("
+    rb"(?:__main__|^(?:async[ \t]+)?def[ \t]+main\b)[\s\S]*\.(?:run|run_async|run_stdio_async|"
+    rb"run_sse_async|run_streamable_http_async|run_http_async|launch|worker_main)\s*\(",
+    re.MULTILINE,
 )
 OLD_SPAN = re.compile(rb"span\w*(?:\(\))?\s*\.set_attributes?\(", re.IGNORECASE)
 MB = 1024 * 1024
@@ -45,6 +46,11 @@ ADVERSARIAL: dict[str, tuple[Callable[[], object], object]] = {
     "__main__": (lambda: mit._MAIN_SERVES.search(b"__main__" * (MB // 8)), None),
     "import as": (lambda: mit._builds_or_serves(b"import " * (MB // 7)), False),
     "span words": (lambda: pii._SPAN_RECEIVER.search(b"span" * (MB // 4)), None),
+    "defined serve": (lambda: mit._builds_or_serves(b"def serve(" * (MB // 10)), False),
+    "many aliases": (
+        lambda: mit._builds_or_serves(b"import a" + b" as Response" * (MB // 12)),
+        False,
+    ),
     "import lists": (lambda: scan_imports(b"import(" * (MB // 7), None, False), []),
     "from clauses": (lambda: scan_imports(b"from a " * (MB // 7), None, False), []),
     "one long line": (lambda: len(scan_imports(b"import a" + b",a" * (MB // 2), None, False)), 1),
@@ -92,7 +98,9 @@ def test_line_scan_heads_answer_as_before(line: str) -> None:
 
 
 SOURCES = [b'if __name__ == "__main__":\n    app.run()\n', b"def main():\n    mcp.run_async ()\n",
-           b"app.run()\nif __name__ == '__main__': pass\n", b"__main__ x.launch(", b"nothing"]  # fmt: skip
+           b"app.run()\nif __name__ == '__main__': pass\n", b"__main__ x.launch(", b"nothing",
+           b"async def main():\n    await mcp.run_async()\n",
+           b'"""Example:\n\n    async def main():\n        await agent.run(x)\n"""\n']  # fmt: skip
 
 
 @pytest.mark.parametrize("source", SOURCES)

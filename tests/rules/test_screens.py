@@ -23,11 +23,15 @@ REPO = Path(__file__).resolve().parents[2]
 BUILDS_OR_SERVES = re.compile(
     rb"\b(?:FastAPI|Starlette|Flask|Quart|Sanic|Celery|Application|Litestar|FastMCP|Blocks|"
     rb"Interface|ChatInterface|TabbedInterface)\s*[(),]"
-    rb"|^(?>[^\n]*?\bimport\s)[^\n]*?\bas[ \t]+([A-Za-z_]\w*)\b(?=[\s\S]*?\b\1\s*[()])"
+    rb"|^(?>[^\n]*?\bimport\s)[^\n]*?\b(?:FastAPI|Starlette|Flask|Quart|Sanic|Celery|"
+    rb"Application|Litestar|FastMCP|Blocks|Interface|ChatInterface|TabbedInterface|server|serve|"
+    rb"launch|[A-Z]\w*(?:App|Application|Server|MCP))[ \t]+"
+    rb"as[ \t]+([A-Za-z_]\w*)\b(?=[\s\S]*?\b\1\s*[()])"
     rb"|\b(?:uvicorn|hypercorn|granian|waitress|gunicorn)\b"
     rb"|\b(?:run_app|make_server|HTTPServer|ThreadingHTTPServer|TCPServer|"
     rb"start_http_server|worker_main)\b"
-    rb"|\b(?:server|serve|launch)\s*\("
+    rb"|(?:\A|(?<=[^\w \t]))[ \t]*(?:server|serve|launch)\("
+    rb"|\b(?!def[ \t])\w+[ \t]+(?:server|serve|launch)\("
     rb"|\b[A-Z]\w*(?:App|Application|Server|MCP)\s*\(",
     re.MULTILINE,
 )
@@ -51,7 +55,7 @@ ST101_FRAGMENTS = [
     b"uvicorn", b"gunicorn", b"HTTPServer", b"ThreadingHTTPServer", b"run_app",
     b"server", b"serve", b"launch", b"App", b"Server", b"MCP", b"Rag", b"import", b"as",
     b"import ", b" as ", b"import\n",
-    b")",
+    b")", b"def", b"def ", b"Response", b"ChatServer", b"Chat",
 ]  # fmt: skip
 ST401_FRAGMENTS = [
     b"sk-lf-", b"PK-LF-", b"x-Langfuse-Secret", b"basic", b"Bearer", b"BASIC", b"%20", b"%2",
@@ -82,7 +86,8 @@ SAMPLES = [
     b"from x import A as B, C as D\nD (", b"import x as App\nAppX()", b"import a as as App\nApp(",
     b"App()\nimport x as App", b"import x as App(", b"from m import (A as B)", b"import a as\tb\nb(",
     b"app = FastAPI()", b"class A(Flask):", b"from gradio import Blocks, x", b"RagApp (",
-    b"x.serve(", b"Authorization: 'Bearer x'", b"h='bearer%20x'", b"=Basic ", b"sk-LF-1",
+    b"x.serve(", b"def serve(self):", b"async def  server(", b"the MCP server (x)",
+    b"undef serve(", b"\tserve(", b"Authorization: 'Bearer x'", b"h='bearer%20x'", b"=Basic ", b"sk-LF-1",
 ]  # fmt: skip
 
 
@@ -151,8 +156,14 @@ def test_every_serving_call_of_a_program_passes_its_substring_screen() -> None:
 
 ALIASES = [
     (b"from fastapi import FastAPI as Api\n\napp = Api()\n", True),
-    (b"from app.base import ChatService as Base\n\n\nclass Svc(Base):\n    pass\n", True),
-    (b"from app.base import A, ChatService as Base\nclass Svc(Mixin, Base): ...\n", True),
+    (b"from app.base import ChatServer as Base\n\n\nclass Svc(Base):\n    pass\n", True),
+    (b"from app.base import A, ChatServer as Base\nclass Svc(Mixin, Base): ...\n", True),
+    (b"from websockets import serve as ws_serve\nws_serve(handler)\n", True),
+    (b"import gradio.Blocks as UI\nUI()\n", True),
+    # What the screen would not count unaliased, it does not count aliased either.
+    (b"from app.base import ChatService as Base\nclass Svc(Base): ...\n", False),
+    (b"from fastapi import Response as FastAPIResponse\nr = FastAPIResponse()\n", False),
+    (b"from app.db import prisma_client as _db\nuse(_db)\n", False),
     (b"import numpy as np\n\nx = np.zeros(3)\n", False),
     (b"from fastapi import status as http_status\n\ncode = http_status.HTTP_200_OK\n", False),
     (b"from m import Api as Api2\nApi2x = Api2.create\n", False),
