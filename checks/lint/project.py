@@ -596,7 +596,9 @@ class ProjectModel:
 
     def param_kinds(self, ctx: ModuleFacts, qualname: str, index: int, name: str) -> frozenset[str]:
         fn = ctx.functions.get(qualname)
-        if fn is None:
+        if fn is None or (index < 0 and name not in fn["kwonly"]):
+            # `*args` / `**kwargs`: a tuple or a dict the call builds, never an argument (a
+            # call's `kwargs=` keyword lands inside the dict); so no call site is asked.
             return EMPTY
         out: set[str] = set()
         annotation = fn["ann"].get(str(index))

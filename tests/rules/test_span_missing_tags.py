@@ -119,3 +119,30 @@ def test_span_starts_on_other_receivers_are_parsed_and_not_reported(tmp_path: Pa
     assert result.files_parsed == 3
     assert result.counts["parsed"] == 3
     assert [(Path(f.path).name, f.line) for f in result.findings] == [("main.py", 3)]
+
+
+def test_a_star_parameter_is_what_the_call_builds_not_a_keyword_it_passes(tmp_path: Path) -> None:
+    """``def run(**kwargs)`` gets a dict: a call's ``kwargs=tracer`` lands inside it, so
+    ``kwargs.start_span`` is no span start; a keyword-only parameter does take the keyword."""
+    write_pyproject(tmp_path, {"select": ["ST301"]})
+    write_files(
+        tmp_path,
+        {
+            "svc/__init__.py": "",
+            "svc/run.py": (
+                "def run(*args, **kwargs):\n"
+                '    kwargs.start_span("a dict").end()\n'
+                '    args.start_span("a tuple").end()\n\n\n'
+                "def go(*, t):\n"
+                '    t.start_span("keyword-only").end()\n'
+            ),
+            "svc/main.py": (
+                "from opentelemetry import trace\n\n"
+                "from svc.run import go, run\n\n"
+                'run(trace.get_tracer("svc"), kwargs=trace.get_tracer("svc"))\n'
+                'go(t=trace.get_tracer("svc"))\n'
+            ),
+        },
+    )
+    findings = run_check([tmp_path], CheckSettings(use_cache=False)).findings
+    assert [(Path(f.path).name, f.line) for f in findings] == [("run.py", 7)]
