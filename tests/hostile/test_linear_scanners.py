@@ -46,6 +46,7 @@ ADVERSARIAL: dict[str, tuple[Callable[[], object], object]] = {
     "__main__": (lambda: mit._MAIN_SERVES.search(b"__main__" * (MB // 8)), None),
     "import as": (lambda: mit._builds_or_serves(b"import " * (MB // 7)), False),
     "span words": (lambda: pii._SPAN_RECEIVER.search(b"span" * (MB // 4)), None),
+    "span then literal": (lambda: pii._SPAN_THEN_LITERAL.search(b"(span, x" * (MB // 8)), None),
     "defined serve": (lambda: mit._builds_or_serves(b"def serve(" * (MB // 10)), False),
     "many aliases": (
         lambda: mit._builds_or_serves(b"import a" + b" as Response" * (MB // 12)),
