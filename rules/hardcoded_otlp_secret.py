@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from somatrace.checks.analysis.environ import environ_writes
+from somatrace.checks.analysis.environ import environ_writes, may_write_environ
 from somatrace.checks.analysis.traceloop_init import TRACELOOP_INIT
 from somatrace.checks.analysis.values import constant_string, literal_mapping, resolve_constant
 from somatrace.checks.config_files import FILE_PATTERNS
@@ -76,6 +76,32 @@ _CREDENTIAL_CONTEXT = (
     b"OTEL_",
 )
 _CREDENTIAL_CONTEXT_LOWERED = tuple(dict.fromkeys(m.lower() for m in _CREDENTIAL_CONTEXT))
+
+
+# Where `check` reads a literal credential, and what a file that holds one spells: an
+# environment write, an OTLP exporter's or an init function's `headers=` (the class's or the
+# function's last name is in the file: in its import, also under an alias), a Langfuse client's
+# key keywords. A key in a docstring example, or a "Bearer " header of an HTTP client, is none of
+# them (on llm-stack 20 files were parsed for ST401 alone, 1.1 MB; none holds a finding).
+_INIT_WORDS = tuple(
+    sorted(
+        {INIT_TRACING.rsplit(".", 1)[-1].encode()}
+        | {n.split(".")[-2].encode() for n in TRACELOOP_INIT}
+    )
+)  # `init_tracing`, and `Traceloop` (its `init` is spelled `Traceloop.init` or `T.init`)
+_LANGFUSE_KEY_WORDS = tuple(keyword.encode() for keyword in LANGFUSE_KEYWORDS)
+
+
+def _may_hand_over_a_credential(source: bytes, ctx: FileContext) -> bool:
+    if may_write_environ(source):
+        return True
+    if b"headers" in source and (
+        b"Exporter" in source
+        or any(word in source for word in _INIT_WORDS)
+        or any(word in source for word in ctx.config.init_words)
+    ):
+        return True
+    return b"Langfuse" in source and any(word in source for word in _LANGFUSE_KEY_WORDS)
 
 
 def _is_otlp_exporter(name: str) -> bool:
@@ -163,6 +189,8 @@ class HardcodedOtlpSecret(PythonRule, TextRule):
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
         if ctx.relpath.endswith(".py"):
+            if not _may_hand_over_a_credential(source, ctx):
+                return False
             if b"sk-lf-" in source or b"pk-lf-" in source:
                 return True
             # "Basic"/"Bearer" headers matter only where OTLP or Langfuse credentials go:

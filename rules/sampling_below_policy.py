@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterable
 from typing import ClassVar
 
-from somatrace.checks.analysis.environ import environ_writes
+from somatrace.checks.analysis.environ import environ_writes, may_write_environ
 from somatrace.checks.analysis.values import constant_string, number_value
 from somatrace.checks.config_files import FILE_PATTERNS
 from somatrace.checks.config_files.evaluate import config_findings, policy_for
@@ -32,6 +32,10 @@ SAMPLING_VARS = frozenset({*SAMPLING_RATE_VARS, SAMPLER_VAR, SAMPLER_ARG_VAR})
 
 
 _RATE_KEYWORD = b"sample_rate"
+# A ratio sampler or an off sampler, read wherever it is named; the sampling variables' words,
+# read from environment writes only.
+_SPELLED_SAMPLERS = (b"TraceIdRatio", b"ALWAYS_OFF", b"DEFAULT_OFF")
+_VARIABLE_WORDS = (b"SAMPLING_RATE", b"SAMPLE_RATE", b"OTEL_TRACES_SAMPLER")
 _INIT_WORD = INIT_TRACING.rsplit(".", 1)[-1].encode()  # checked even when others are configured
 
 
@@ -87,15 +91,7 @@ class SamplingBelowPolicy(PythonRule, TextRule):
     NAME = "sampling-below-policy"
     FILE_PATTERNS = FILE_PATTERNS
     FIX = FixAvailability.NONE
-    TRIGGERS = (
-        _RATE_KEYWORD,
-        b"TraceIdRatio",
-        b"SAMPLING_RATE",
-        b"SAMPLE_RATE",
-        b"OTEL_TRACES_SAMPLER",
-        b"ALWAYS_OFF",
-        b"DEFAULT_OFF",
-    )
+    TRIGGERS = (_RATE_KEYWORD, *_SPELLED_SAMPLERS, *_VARIABLE_WORDS)
     TEXT_TRIGGERS: ClassVar[tuple[bytes, ...]] = (
         b"SAMPLING_RATE",
         b"SAMPLE_RATE",
@@ -106,7 +102,11 @@ class SamplingBelowPolicy(PythonRule, TextRule):
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
         if not ctx.relpath.endswith(".py"):
             return any(trigger in source for trigger in cls.TEXT_TRIGGERS)
-        if any(trigger in source for trigger in cls.TRIGGERS if trigger != _RATE_KEYWORD):
+        if any(trigger in source for trigger in _SPELLED_SAMPLERS):
+            return True
+        # The variables' names count only where the environment is written: audio code is full
+        # of `SAMPLE_RATE` constants (on llm-stack 11 files, 0.5 MB, parsed for nothing).
+        if may_write_environ(source) and any(name in source for name in _VARIABLE_WORDS):
             return True
         # `sample_rate=` is read only as an argument of the init function or a Langfuse
         # client, whose names the file then spells (imported, perhaps under an alias): audio

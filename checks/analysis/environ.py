@@ -23,6 +23,15 @@ OS_ENVIRON = frozenset({"os.environ"})
 _SETTERS = frozenset({"os.environ.setdefault", "os.putenv"})
 _UPDATE = frozenset({"os.environ.update"})
 _TRIGGER_NAMES = frozenset({"setdefault", "putenv", "update"})
+# What a file that writes the environment spells: every write goes through `os.environ` or
+# `os.putenv`, whose last name is in the file (in its import under an alias, `from os import
+# environ as env`, or in a binding, `env = os.environ`).
+_WRITE_WORDS = (b"environ", b"putenv")
+
+
+def may_write_environ(source: bytes) -> bool:
+    """Whether the file's bytes could hold a write :func:`environ_writes` finds (a screen)."""
+    return any(word in source for word in _WRITE_WORDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from somatrace.checks.lint.byte_words import capitalised_word_ending, has_word, word_then
+from somatrace.checks.lint.config import Config
+from somatrace.checks.lint.engine import make_context
 from somatrace.rules import hardcoded_otlp_secret as st401
 from somatrace.rules import missing_init_tracing as st101
+from somatrace.rules import sampling_below_policy as st402
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -175,3 +178,43 @@ ALIASES = [
 def test_an_alias_counts_only_when_built_or_subclassed(source: bytes, expected: bool) -> None:
     assert st101._alias_built(source) is expected
     assert (BUILDS_OR_SERVES.search(source) is not None) is expected
+
+
+SINKS = [
+    # ST401: a credential is read where it is handed over: an environment write, an exporter's
+    # or an init function's `headers=`, a Langfuse client's keys.
+    (
+        st401.HardcodedOtlpSecret,
+        b'import os\nos.environ["LANGFUSE_SECRET_KEY"] = "sk-lf-1"\n',
+        True,
+    ),
+    (
+        st401.HardcodedOtlpSecret,
+        b"from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as E\n"
+        b'E(endpoint=OTLP, headers={"Authorization": "Basic abc"})\n',
+        True,
+    ),
+    (
+        st401.HardcodedOtlpSecret,
+        b'from langfuse import Langfuse\nLangfuse(public_key="pk-lf-1")\n',
+        True,
+    ),
+    (st401.HardcodedOtlpSecret, b'"""Keys look like sk-lf-1234 (see Langfuse)."""\n', False),
+    (
+        st401.HardcodedOtlpSecret,
+        b'httpx.get(OTLP_URL, headers={"Authorization": "Bearer x"})  # an HTTP client\n',
+        False,
+    ),
+    # ST402: the sampling variables' names count where the environment is written.
+    (st402.SamplingBelowPolicy, b"DEFAULT_SAMPLE_RATE = 16000  # audio\n", False),
+    (st402.SamplingBelowPolicy, b'import os\nos.environ["LANGFUSE_SAMPLE_RATE"] = "0.1"\n', True),
+    (st402.SamplingBelowPolicy, b"from opentelemetry.sdk.trace.sampling import ALWAYS_OFF\n", True),
+]
+
+
+@pytest.mark.parametrize(("rule", "source", "expected"), SINKS)
+def test_a_python_screen_needs_the_place_its_rule_reads(
+    rule: type, source: bytes, expected: bool, tmp_path: Path
+) -> None:
+    ctx = make_context(tmp_path / "svc.py", "svc.py", Config(tmp_path))
+    assert rule.applies_to(source, ctx) is expected
