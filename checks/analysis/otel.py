@@ -36,6 +36,12 @@ _PROVIDERS = (
     "opentelemetry.trace.NoOpTracerProvider",
     "opentelemetry.sdk.trace.TracerProvider",
 )
+# What a file that names one of those types spells as a whole word (`tracer: Tracer`,
+# `trace.NoOpTracer()`, `from opentelemetry.trace import Tracer as T`); LangChain's
+# `BaseTracer` and `LangChainTracer` name none of them.
+TRACER_TYPE_WORDS = tuple(
+    sorted({name.rsplit(".", 1)[-1].encode() for name in _TRACERS + _PROVIDERS})
+)
 _SPANS = (
     "opentelemetry.trace.Span",
     "opentelemetry.trace.span.Span",

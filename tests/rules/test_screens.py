@@ -19,6 +19,7 @@ from somatrace.checks.lint.engine import make_context
 from somatrace.rules import hardcoded_otlp_secret as st401
 from somatrace.rules import missing_init_tracing as st101
 from somatrace.rules import sampling_below_policy as st402
+from somatrace.rules import span_missing_tags as st301
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -209,6 +210,11 @@ SINKS = [
     (st402.SamplingBelowPolicy, b"DEFAULT_SAMPLE_RATE = 16000  # audio\n", False),
     (st402.SamplingBelowPolicy, b'import os\nos.environ["LANGFUSE_SAMPLE_RATE"] = "0.1"\n', True),
     (st402.SamplingBelowPolicy, b"from opentelemetry.sdk.trace.sampling import ALWAYS_OFF\n", True),
+    # ST301: a file that names an OpenTelemetry tracer type may hand a tracer on.
+    (st301.SpanMissingTags, b"def run(tracer: Tracer) -> None: ...\n", True),
+    (st301.SpanMissingTags, b"from opentelemetry import trace\nt = trace.NoOpTracer()\n", True),
+    (st301.SpanMissingTags, b"from langchain_core.tracers import BaseTracer\n", False),
+    (st301.SpanMissingTags, b"class Tracing(LangChainTracer): ...\n", False),
 ]
 
 
