@@ -235,6 +235,13 @@ _SEP = os.sep
 _INIT = os.sep + "__init__.py"
 
 
+def _path_parts(path: str) -> list[str]:
+    """Every name on ``path``: its folders' and its own without ``.py`` (what the first name of
+    an import reaching it can be, under any root)."""
+    folder, name = os.path.split(path)
+    return [*folder.split(_SEP), name[:-3] if name.endswith(".py") else name]
+
+
 def search_roots(package_root: str, stop_at: str) -> tuple[str, ...]:
     """Where an absolute import from a file may be found: its own root, then each ancestor up to
     the project root (a monorepo's shared packages), each with a ``src/`` layout variant."""
@@ -342,15 +349,23 @@ class ProjectModel:
         if not reached:  # nothing to reach (no file spells it, every file was scanned)
             self._ancestors[seeds] = EMPTY
             return EMPTY
-        importers: dict[str, list[str]] = {}
+        # An import can reach a file only if its first name is one of the file's path parts
+        # (the folder a root holds it under, or the module itself), so only those imports are
+        # resolved, as files are reached: resolving every import of the project took 0.3 s on
+        # llm-services for 21 unscanned files under node_modules that nothing imports.
+        by_first: dict[str, list[tuple[str, str]]] = {}
         for path, (_, names) in self.scans.items():
-            ctx = self.context_for(path)
             for name in names:
-                for target in self.index.module_files(name, ctx.roots):
-                    importers.setdefault(target, []).append(path)
+                by_first.setdefault(name.partition(".")[0], []).append((path, name))
+        importers: dict[str, list[str]] = {}
         stack = list(reached)
         while stack:
-            for importer in importers.get(stack.pop(), ()):
+            target = stack.pop()
+            for part in _path_parts(target):
+                for path, name in by_first.pop(part, ()):
+                    for found in self.index.module_files(name, self.context_for(path).roots):
+                        importers.setdefault(found, []).append(path)
+            for importer in importers.get(target, ()):
                 if importer not in reached:
                     reached.add(importer)
                     stack.append(importer)

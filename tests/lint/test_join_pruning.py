@@ -73,3 +73,29 @@ def test_pruned_and_full_walks_agree(tmp_path: Path) -> None:
     assert pruned == ["svc/app/main.py:44:ST101"]
     assert counts["join_fetched"] <= 3 < full_counts["join_fetched"], (counts, full_counts)
     assert full == pruned  # the full walk (--changed-since) gives the same verdict
+
+
+def test_an_import_chain_through_packages_reaches_the_initialising_module(tmp_path: Path) -> None:
+    """main imports mid, mid imports app.sub.deep, deep initialises: the ancestors of deep are
+    found by resolving only the imports whose first name is on a reached file's path, and
+    files no import reaches (an unscanned tree under node_modules) stay out of the walk."""
+    root = tmp_path / "p"
+    app = root / "svc" / "app"
+    (app / "sub").mkdir(parents=True)
+    write_pyproject(root, {})
+    (app / "__init__.py").write_text("")
+    (app / "sub" / "__init__.py").write_text("")
+    (app / "sub" / "deep.py").write_text(INITIALISES)
+    (app / "mid.py").write_text("from app.sub.deep import init_tracing as _ready\n")
+    (app / "main.py").write_text(
+        "import json\nfrom app import mid\nfrom fastapi import FastAPI\n\napp = FastAPI()\n"
+    )
+    (app / "lonely.py").write_text("from fastapi import FastAPI\n\napi = FastAPI()\n")
+    vendored = root / "ui" / "node_modules" / "katex" / "src"
+    vendored.mkdir(parents=True)
+    (vendored / "extract.py").write_text("import sys\n")
+    init_repo(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "project")
+    codes, _ = _run(root)
+    assert codes == ["svc/app/lonely.py:3:ST101"]  # main is initialised through mid and deep
