@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 from somatrace.checks.lint.byte_words import IDENTIFIER_BYTES, has_word
 from somatrace.checks.lint.module import walk
+from somatrace.checks.lint.screen_words import Vocabulary
 from somatrace.checks.lint.source import Unreadable, read_bytes
 
 _DEPLOY_NAMES = frozenset({"Dockerfile", "Containerfile", "Procfile", "Makefile", "justfile"})
@@ -155,6 +156,11 @@ def referring_files(
     read: list[str] = []
     spelled = [(name, name.encode()) for name in names]
     task_words = [(name, name.encode()) for name in uses]
+    # Each file's words found by one scan (Hyperscan, as the screens do), not one search of
+    # its bytes per name: 0.28 -> 0.24 s for seven names over llm-services' 4,706 files.
+    vocabulary = Vocabulary(warmup=0)
+    for _, word in (*spelled, *task_words):
+        vocabulary.learn(word)
     for path in python_files:
         # Two referring files settle a name for every module defining it (one of them may be
         # its own module): a common name stops being looked for early.
@@ -168,8 +174,9 @@ def referring_files(
         if data is None:
             continue
         read.append(path)
-        wanted = [name for name, word in open_names if has_word(data, word, IDENTIFIER_BYTES)]
-        spawned = [name for name, word in open_tasks if has_word(data, word, IDENTIFIER_BYTES)]
+        view = vocabulary.view(data)
+        wanted = [name for name, word in open_names if has_word(view, word, IDENTIFIER_BYTES)]
+        spawned = [name for name, word in open_tasks if has_word(view, word, IDENTIFIER_BYTES)]
         if not wanted and not spawned:
             continue
         try:
