@@ -265,7 +265,11 @@ class PiiSpanAttribute(PythonRule):
     `record_exception`, `Traceloop.set_association_properties({...})` and
     `somatrace.tags.bind(...)` when the key names personal or secret data: email, phone,
     address, SSN, credit card, password, token, API key, secret, credentials, prompt /
-    message / content / completion bodies. The word list is the `pii-words` option.
+    message / content / completion bodies. The word list is the `pii-words` option. A literal
+    key handed to a project helper that sets that parameter as the key of a span attribute
+    (`record(span, "user.email", v)` with `def record(span, key, value):
+    span.set_attribute(key, value)` in any module) is reported at the caller, when the caller
+    hands the span over first (`record(span, ...)`) or sets span attributes itself.
 
     Keys are split into words (`.`, `_`, `-`, camelCase) and matched as whole words, so
     `gen_ai.usage.input_tokens` ("tokens") is not a token, and a word after the match that
