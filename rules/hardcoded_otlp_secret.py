@@ -83,12 +83,7 @@ _CREDENTIAL_CONTEXT_LOWERED = tuple(dict.fromkeys(m.lower() for m in _CREDENTIAL
 # function's last name is in the file: in its import, also under an alias), a Langfuse client's
 # key keywords. A key in a docstring example, or a "Bearer " header of an HTTP client, is none of
 # them (on llm-stack 20 files were parsed for ST401 alone, 1.1 MB; none holds a finding).
-_INIT_WORDS = tuple(
-    sorted(
-        {INIT_TRACING.rsplit(".", 1)[-1].encode()}
-        | {n.split(".")[-2].encode() for n in TRACELOOP_INIT}
-    )
-)  # `init_tracing`, and `Traceloop` (its `init` is spelled `Traceloop.init` or `T.init`)
+_TRACELOOP_WORDS = tuple(sorted({name.split(".")[-2].encode() for name in TRACELOOP_INIT}))
 _LANGFUSE_KEY_WORDS = tuple(keyword.encode() for keyword in LANGFUSE_KEYWORDS)
 
 
@@ -97,8 +92,8 @@ def _may_hand_over_a_credential(source: bytes, ctx: FileContext) -> bool:
         return True
     if b"headers" in source and (
         b"Exporter" in source
-        or any(word in source for word in _INIT_WORDS)
-        or any(word in source for word in ctx.config.init_words)
+        or any(word in source for word in ctx.config.checked_init_words)
+        or any(word in source for word in _TRACELOOP_WORDS)  # `Traceloop.init`, `T.init`
     ):
         return True
     return b"Langfuse" in source and any(word in source for word in _LANGFUSE_KEY_WORDS)

@@ -114,6 +114,9 @@ def _called(source: bytes, word: bytes) -> bool:
     return False
 
 
+_END = re.compile(rb"\Z")
+
+
 # What an alias may hide for this screen: what the screen counts unaliased, an app class of a
 # framework (`FastAPI as Api`), a serving call (`serve as ws_serve`) or a project app class by
 # its name (`ChatServer as Base`). An alias of anything else (`Response as FastAPIResponse`,
@@ -131,10 +134,7 @@ def _may_hide_an_app(source: bytes, as_at: int) -> bool:
     return (
         name in _APP_CLASSES
         or name in _SERVE_CALLS
-        or (
-            name[:1].isupper()
-            and any(len(name) > len(s) and name.endswith(s) for s in _APP_SUBCLASS_SUFFIXES)
-        )
+        or any(capitalised_word_ending(name, s, _END) for s in _APP_SUBCLASS_SUFFIXES)
     )
 
 

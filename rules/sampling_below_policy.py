@@ -36,7 +36,6 @@ _RATE_KEYWORD = b"sample_rate"
 # read from environment writes only.
 _SPELLED_SAMPLERS = (b"TraceIdRatio", b"ALWAYS_OFF", b"DEFAULT_OFF")
 _VARIABLE_WORDS = (b"SAMPLING_RATE", b"SAMPLE_RATE", b"OTEL_TRACES_SAMPLER")
-_INIT_WORD = INIT_TRACING.rsplit(".", 1)[-1].encode()  # checked even when others are configured
 
 
 def _is_langfuse_client(name: str) -> bool:
@@ -112,9 +111,7 @@ class SamplingBelowPolicy(PythonRule, TextRule):
         # client, whose names the file then spells (imported, perhaps under an alias): audio
         # and metrics code is full of `sample_rate` (on llm-stack 31 files parsed for nothing).
         return _RATE_KEYWORD in source and (
-            b"Langfuse" in source
-            or _INIT_WORD in source
-            or any(word in source for word in ctx.config.init_words)
+            b"Langfuse" in source or any(word in source for word in ctx.config.checked_init_words)
         )
 
     # -- config files ---------------------------------------------------------------------

@@ -229,6 +229,14 @@ class Config:
         return tuple(sorted({name.rsplit(".", 1)[-1].encode() for name in self.init_functions}))
 
     @property
+    def checked_init_words(self) -> tuple[bytes, ...]:
+        """:attr:`init_words` and the default init function's: the rules that read an init
+        call's arguments (ST401's headers, ST402's sample rate) check `init_tracing` even when
+        other init functions are configured."""
+        default = INIT_TRACING.rsplit(".", 1)[-1].encode()
+        return tuple(sorted({default, *self.init_words}))
+
+    @property
     def required_tags(self) -> list[str]:
         return self.get("required-tags")
 
