@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from somatrace.checks.analysis import otel
 from somatrace.checks.analysis.values import (
     constant_string,
+    fstring_display,
     fstring_literal_parts,
     resolve_constant,
 )
@@ -184,6 +185,12 @@ def personal_data_phrase(key: str, phrases: tuple[tuple[str, ...], ...]) -> str 
     return None
 
 
+def _shown(key: str, node: ast.AST) -> str:
+    """The key as a finding names it: an f-string as written (``gen_ai.prompt.{i}.content``;
+    it is matched on its literal parts alone, ``gen_ai.prompt.`` and ``.content``)."""
+    return fstring_display(node) if type(node) is ast.JoinedStr else key
+
+
 def configured_words(ctx: FileContext) -> tuple[str, ...]:
     return tuple(ctx.config.get("pii-words") or DEFAULT_PII_WORDS)
 
@@ -276,7 +283,8 @@ class PiiSpanAttribute(PythonRule):
     describes the data instead of holding it (`prompt_tokens`, `message.count`,
     `password_length`, `token_type`, `email_hash`) makes the key fine, as do standard
     attributes like `server.address` and `exception.message`. Keys are read from literals,
-    module constants and OpenTelemetry semantic-convention constants
+    f-strings (their literal parts: `f"gen_ai.prompt.{i}.content"` holds "prompt" and
+    "content"), module constants and OpenTelemetry semantic-convention constants
     (`SpanAttributes.LLM_PROMPTS`).
 
     ## Why is this bad?
@@ -412,9 +420,10 @@ class PiiSpanAttribute(PythonRule):
         phrase = personal_data_phrase(key, self.phrases)
         if phrase is None:
             return
-        data: dict[str, Any] = {"key": key, "matched": phrase}
+        shown = _shown(key, node)
+        data: dict[str, Any] = {"key": shown, "matched": phrase}
         message = (
-            f"{what} key '{key}' names personal or secret data ('{phrase}'): it is exported "
+            f"{what} key '{shown}' names personal or secret data ('{phrase}'): it is exported "
             "with every span and kept by the trace backend; record an ID, hash or length "
             "instead, or drop it"
         )
@@ -445,9 +454,10 @@ class PiiSpanAttribute(PythonRule):
             phrase = personal_data_phrase(key, self.phrases)
             if phrase is None:
                 continue
-            data: dict[str, Any] = {"key": key, "matched": phrase, "via": "helper"}
+            shown = _shown(key, node)
+            data: dict[str, Any] = {"key": shown, "matched": phrase, "via": "helper"}
             message = (
-                f"span attribute key '{key}' names personal or secret data ('{phrase}'), "
+                f"span attribute key '{shown}' names personal or secret data ('{phrase}'), "
                 f"and `{self.module_.source_of(call.func)}` sets it on a span: it is exported "
                 "with every span and kept by the trace backend; record an ID, hash or length "
                 "instead, or drop it"

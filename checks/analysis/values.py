@@ -79,6 +79,17 @@ def fstring_literal_parts(node: ast.expr) -> list[str] | None:
     ]
 
 
+def fstring_display(node: ast.JoinedStr) -> str:
+    """An f-string as its author reads it, without the quotes: ``gen_ai.prompt.{i}.content``
+    (each replacement field as its expression; conversions and format specs left out)."""
+    return "".join(
+        part.value
+        if type(part) is ast.Constant and type(part.value) is str
+        else "{" + ast.unparse(part.value) + "}"  # type: ignore[attr-defined]
+        for part in node.values
+    )
+
+
 def is_none(node: ast.expr | None) -> bool:
     return type(node) is ast.Constant and node.value is None  # type: ignore[union-attr]
 
