@@ -83,6 +83,8 @@ _CREDENTIAL_CONTEXT_LOWERED = tuple(dict.fromkeys(m.lower() for m in _CREDENTIAL
 # function's last name is in the file: in its import, also under an alias), a Langfuse client's
 # key keywords. A key in a docstring example, or a "Bearer " header of an HTTP client, is none of
 # them (on llm-stack 20 files were parsed for ST401 alone, 1.1 MB; none holds a finding).
+_EXPORTER_SUFFIX = "Exporter"  # `OTLPSpanExporter`, `OTLPMetricExporter`, ...
+_EXPORTER_WORDS = (_EXPORTER_SUFFIX.encode(),)  # a collection: the screen scan harvests it
 _TRACELOOP_WORDS = tuple(sorted({name.split(".")[-2].encode() for name in TRACELOOP_INIT}))
 _LANGFUSE_KEY_WORDS = tuple(keyword.encode() for keyword in LANGFUSE_KEYWORDS)
 
@@ -91,7 +93,7 @@ def _may_hand_over_a_credential(source: bytes, ctx: FileContext) -> bool:
     if may_write_environ(source):
         return True
     if b"headers" in source and (
-        b"Exporter" in source
+        any(word in source for word in _EXPORTER_WORDS)
         or any(word in source for word in ctx.config.checked_init_words)
         or any(word in source for word in _TRACELOOP_WORDS)  # `Traceloop.init`, `T.init`
     ):
@@ -100,7 +102,7 @@ def _may_hand_over_a_credential(source: bytes, ctx: FileContext) -> bool:
 
 
 def _is_otlp_exporter(name: str) -> bool:
-    return name.startswith("opentelemetry.exporter.otlp.") and name.endswith("Exporter")
+    return name.startswith("opentelemetry.exporter.otlp.") and name.endswith(_EXPORTER_SUFFIX)
 
 
 def _is_langfuse_client(name: str) -> bool:

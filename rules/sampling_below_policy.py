@@ -35,7 +35,7 @@ _RATE_KEYWORD = b"sample_rate"
 # A ratio sampler or an off sampler, read wherever it is named; the sampling variables' words,
 # read from environment writes only.
 _SPELLED_SAMPLERS = (b"TraceIdRatio", b"ALWAYS_OFF", b"DEFAULT_OFF")
-_VARIABLE_WORDS = (b"SAMPLING_RATE", b"SAMPLE_RATE", b"OTEL_TRACES_SAMPLER")
+_VARIABLE_WORDS = tuple(sorted(name.encode() for name in SAMPLING_VARS))
 
 
 def _is_langfuse_client(name: str) -> bool:

@@ -363,7 +363,7 @@ class ProjectModel:
             target = stack.pop()
             for part in _path_parts(target):
                 for path, name in by_first.pop(part, ()):
-                    for found in self.index.module_files(name, self.context_for(path).roots):
+                    for found in self.index.module_files(name, self._describe(path)[1]):
                         importers.setdefault(found, []).append(path)
             for importer in importers.get(target, ()):
                 if importer not in reached:
