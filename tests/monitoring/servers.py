@@ -156,7 +156,27 @@ def prometheus(
     ]
     url = f"http://127.0.0.1:{port}"
     with running("prometheus", command, url, "/-/ready", work / "prometheus.log") as p:
+        wait_until_scraping(p, len([host for hosts in targets.values() for host in hosts]))
         yield p
+
+
+def wait_until_scraping(prometheus: Process, targets: int, timeout: float = 30) -> None:
+    """Block until Prometheus has attempted a scrape of each of its ``targets``.
+
+    Ready is not scraping: the scrape manager builds its scrape pools from discovered
+    targets only on a reload ticker that first fires 5 s after start-up (prometheus/
+    prometheus scrape/manager.go:143, ``Manager.reloader``, commit 00315ce). A process
+    that runs, counts and exits inside those seconds is seen by at most one scrape, and a
+    ``rate()`` over its counters has no two samples. A target answered "down" counts: the
+    services under test start after this returns, and their loops are already running.
+    """
+
+    def scraped() -> bool:
+        body = json.loads(_get(f"{prometheus.url}/api/v1/targets?state=active"))
+        active = body["data"]["activeTargets"]
+        return len(active) == targets and all(t["health"] != "unknown" for t in active)
+
+    wait_for(scraped, timeout, "Prometheus scraping every target", context=prometheus.log_tail)
 
 
 def query(prometheus: Process, expr: str, at: float | None = None) -> list[dict[str, Any]]:
