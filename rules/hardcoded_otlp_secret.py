@@ -89,8 +89,15 @@ _TRACELOOP_WORDS = tuple(sorted({name.split(".")[-2].encode() for name in TRACEL
 _LANGFUSE_KEY_WORDS = tuple(keyword.encode() for keyword in LANGFUSE_KEYWORDS)
 
 
+# The variables an environment write is checked for: `check` reads the name as a string literal
+# of the file (directly or through one of its module constants), so the file spells it. On
+# llm-stack 17 files were parsed for ST401 alone because they write some other variable (0.8 MB,
+# litellm's main.py among them); none holds a finding.
+_CHECKED_VAR_WORDS = tuple(sorted(name.encode() for name in (*KEY_VARS, *HEADER_VARS)))
+
+
 def _may_hand_over_a_credential(source: bytes, ctx: FileContext) -> bool:
-    if may_write_environ(source):
+    if may_write_environ(source) and any(word in source for word in _CHECKED_VAR_WORDS):
         return True
     if b"headers" in source and (
         any(word in source for word in _EXPORTER_WORDS)
@@ -177,7 +184,7 @@ class HardcodedOtlpSecret(PythonRule, TextRule):
     TRIGGERS = (b"sk-lf-", b"pk-lf-", b"x-langfuse-secret", b'"Basic ', b"'Basic ")
     FIX = FixAvailability.NONE
     TEXT_TRIGGERS: ClassVar[tuple[bytes, ...]] = (
-        *(name.encode() for name in (*HEADER_VARS, *KEY_VARS)),
+        *_CHECKED_VAR_WORDS,
         b"x-langfuse-secret",
         b"uthorization",
         b"UTHORIZATION",

@@ -202,6 +202,17 @@ SINKS = [
     ),
     (st401.HardcodedOtlpSecret, b'"""Keys look like sk-lf-1234 (see Langfuse)."""\n', False),
     (
+        # an environment write of a variable the rule does not check (litellm's main.py)
+        st401.HardcodedOtlpSecret,
+        b'import os\nos.environ["OPENAI_API_KEY"] = "Bearer x"  # for the Langfuse proxy\n',
+        False,
+    ),
+    (
+        st401.HardcodedOtlpSecret,
+        b'import os\nos.environ["OTEL_EXPORTER_OTLP_HEADERS"] = "Authorization=Basic x"\n',
+        True,
+    ),
+    (
         st401.HardcodedOtlpSecret,
         b'httpx.get(OTLP_URL, headers={"Authorization": "Bearer x"})  # an HTTP client\n',
         False,
