@@ -323,6 +323,8 @@ class MissingInitTracing(PythonRule):
     FIX = FixAvailability.ALWAYS
     TRIGGERS = _FRAMEWORK_MODULES  # refined by applies_to: the framework must be imported
     FACETS = {INIT_FACET: _init_facet}
+    # One reference pass over every file answers all the entrypoint questions' helper names.
+    JOIN_AS_ONE = True
 
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:

@@ -47,7 +47,7 @@ from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.gitsafe import forget_repository_config
 from somatrace.checks.lint.globs import matches_any
 from somatrace.checks.lint.import_scan import spells
-from somatrace.checks.lint.join_lanes import LANE_THRESHOLD, share_out
+from somatrace.checks.lint.join_lanes import LANE_THRESHOLD, units_of_work
 from somatrace.checks.lint.known import ApiTable
 from somatrace.checks.lint.module import Module
 from somatrace.checks.lint.modules import forget_packages, module_identity
@@ -465,6 +465,7 @@ class Engine:
         self.fetched = 0
         self._join_rounds = 0
         self._join_lanes = 0
+        self._join_units = 0
         self._lane_failures = 0  # lanes whose process died and were answered in this one
         self._fetch_workers: int | None = None  # None: one per core (see _workers)
         _FACETS.clear()
@@ -652,6 +653,7 @@ class Engine:
                 "join_fetched": self.fetched,
                 "join_rounds": self._join_rounds,
                 "join_lanes": self._join_lanes,
+                "join_units": self._join_units,
                 "join_lane_failures": self._lane_failures,
             },
         )
@@ -680,24 +682,32 @@ class Engine:
             for raw, query in result["deferred"]
         ]
         workers = self._workers()
-        groups = (
-            share_out([raw["code"] for _, _, raw, _ in questions], workers)
+        units = (
+            units_of_work(
+                [raw["code"] for _, _, raw, _ in questions],
+                [str(module_identity(path)[1]) for path, _, _, _ in questions],
+                {code for code, rule in _RULES.items() if getattr(rule, "JOIN_AS_ONE", False)},
+            )
             if workers > 1 and len(questions) >= LANE_THRESHOLD
             else [list(range(len(questions)))]
         )
-        lanes = [[questions[number] for number in group] for group in groups]
-        self._join_lanes = len(lanes)
-        if len(lanes) > 1:
-            outcomes = self._answer_in_lanes(model, lanes, by_path)
+        work = [[questions[number] for number in unit] for unit in units]
+        self._join_units = len(work)
+        self._join_lanes = min(workers, len(work))
+        if len(work) > 1:
+            outcomes = self._answer_in_lanes(model, work, by_path)
         else:
             outcomes = [self._answer(model, questions, by_path)]
         out = [finding for outcome in outcomes for finding in outcome.findings]
         used: set[str] = set()
+        cached: set[tuple[str, str]] = set()
         for outcome in outcomes:
             used |= outcome.used
             self.fetched += outcome.fetched
             for path, name, output in outcome.fetches:
-                self._cache_fetched(path, name, output)
+                if (path, name) not in cached:  # two lanes may have fetched it
+                    cached.add((path, name))
+                    self._cache_fetched(path, name, output)
         self._join_rounds = max(outcome.rounds for outcome in outcomes)
         if join_cache is not None:
             stamps = {p: stats.get(p) or _stat_or_none(p) for p in sorted(used)}
@@ -740,21 +750,23 @@ class Engine:
         return _JoinOutcome(out, set(model.used), fetches, fetched, rounds)
 
     def _answer_in_lanes(
-        self, model: ProjectModel, lanes: list[list[Any]], by_path: dict[str, Candidate]
+        self, model: ProjectModel, work: list[list[Any]], by_path: dict[str, Candidate]
     ) -> list[_JoinOutcome]:
-        """Each lane's questions answered in a forked process of its own (see
-        :mod:`.join_lanes`), which fetches what it lacks itself; a lane whose process fails is
-        answered here instead."""
+        """The units of work answered by one forked process per core (see :mod:`.join_lanes`),
+        each taking the next unit when done with one and fetching what it lacks itself; a unit
+        whose process fails is answered here instead."""
 
         def in_worker(number: int) -> _JoinOutcome:
             self._fetch_workers = 0  # this process is already one of the cores
-            return self._answer(model, lanes[number], by_path)
+            return self._answer(model, work[number], by_path)
 
         def here(number: int, reason: str) -> _JoinOutcome:
-            return self._answer(model, lanes[number], by_path)
+            return self._answer(model, work[number], by_path)
 
-        pool = WorkerPool(in_worker, here, len(lanes), Limits(seconds=math.inf), chunk_size=1)
-        outcomes = pool.map(list(range(len(lanes))))
+        pool = WorkerPool(
+            in_worker, here, self._join_lanes, Limits(seconds=math.inf), chunk_size=1
+        )
+        outcomes = pool.map(list(range(len(work))))
         self._lane_failures = pool.failures
         return outcomes
 

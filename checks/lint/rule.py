@@ -183,6 +183,11 @@ class PythonRule(Rule):
     # Named fact sheets the project join may ask about any module (computed in the workers
     # for files this rule applies to, on demand for others, cached with the file).
     FACETS: ClassVar[Mapping[str, Facet]] = {}
+    # Whether the join answers this rule's questions with one pass over the whole project that
+    # serves them all (ST101's reference pass): then they are one unit of the join's work, and
+    # one process answers them. Otherwise each package's questions are a unit of their own
+    # (:mod:`.join_lanes`).
+    JOIN_AS_ONE: ClassVar[bool] = False
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)

@@ -5,21 +5,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from somatrace.checks.lint.join_lanes import LANE_THRESHOLD, share_out
+from somatrace.checks.lint.join_lanes import LANE_THRESHOLD, units_of_work
 from tests.helpers import check_in_process, commit_tree, write_pyproject
 
 HANDLERS = 60  # two questions each (ST301, ST203): past LANE_THRESHOLD
 
 
-def test_whole_rules_go_biggest_first_to_the_lightest_lane() -> None:
+def test_units_are_whole_rules_first_then_each_package_of_a_rule_biggest_first() -> None:
     codes = ["ST203"] * 5 + ["ST301"] * 3 + ["ST101"] * 2 + ["ST203"]
-    assert share_out(codes, 2) == [[0, 1, 2, 3, 4, 10], [5, 6, 7, 8, 9]]
-    assert share_out(codes, 3) == [[0, 1, 2, 3, 4, 10], [5, 6, 7], [8, 9]]
-    assert share_out(codes, 1) == [list(range(len(codes)))]
-    assert share_out(["ST101"] * 4, 2) == [[0, 1, 2, 3]]  # one rule: one lane
-    assert share_out([], 2) == []
-    # Equal sizes: the rule codes decide, so every run splits the same way.
-    assert share_out(["ST301", "ST203", "ST301", "ST203"], 2) == [[1, 3], [0, 2]]
+    places = ["a", "a", "b", "a", "b", "a", "b", "b", "a", "b", "b"]
+    assert units_of_work(codes, places, {"ST101"}) == [
+        [8, 9],  # ST101 answers all its questions with one pass: one unit, first
+        [0, 1, 3],  # then the biggest: ST203 in a (3; before b on a tie), ST203 in b (3) ...
+        [2, 4, 10],
+        [6, 7],
+        [5],
+    ]
+    # Without a rule done as one, every (rule, package) is a unit.
+    assert units_of_work(codes, places, set())[:2] == [[0, 1, 3], [2, 4, 10]]
+    assert units_of_work(["ST101"] * 3, ["a", "b", "c"], {"ST101"}) == [[0, 1, 2]]
+    assert units_of_work([], [], {"ST101"}) == []
+    # Equal sizes: the rule code, then the package, decide, so every run splits the same way.
+    assert units_of_work(["ST301", "ST203", "ST301", "ST203"], ["x"] * 4, set()) == [
+        [1, 3],
+        [0, 2],
+    ]
 
 
 def _project(root: Path) -> Path:
