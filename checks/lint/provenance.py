@@ -375,12 +375,38 @@ def _self_attributes(module: Module, terms: Terms, classes: dict[str, dict]) -> 
             attrs[attr] = union([attrs.get(attr, UNKNOWN), *values])
 
 
+# Expressions whose term is always LITERAL or UNKNOWN (see ``Terms._of``): an argument of one
+# of these kinds passes nothing the join can follow.
+_OPAQUE_KINDS = frozenset(
+    {
+        ast.Constant, ast.JoinedStr, ast.Dict, ast.Set, ast.BinOp, ast.UnaryOp, ast.Compare,
+        ast.Subscript, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+        ast.Slice, ast.Yield, ast.YieldFrom,
+    }
+)  # fmt: skip
+
+
+def _may_pass_a_value(node: ast.expr) -> bool:
+    """Whether ``node``'s term may be interesting (:func:`_interesting`): read off its kind,
+    before any term is built."""
+    kind = type(node)
+    if kind in _OPAQUE_KINDS:
+        return False
+    if kind is ast.Starred:
+        return _may_pass_a_value(node.value)  # type: ignore[attr-defined]
+    if kind is ast.Tuple or kind is ast.List:
+        return any(_may_pass_a_value(e) for e in node.elts)  # type: ignore[attr-defined]
+    return True
+
+
 def _call_sites(module: Module, terms: Terms) -> list[list[Any]]:
     """Calls through which a value may reach a project function's parameter."""
     out: list[list[Any]] = []
     for call, scope in module.calls:
-        if not call.args and not call.keywords:
-            continue
+        if not any(_may_pass_a_value(a) for a in call.args) and not any(
+            kw.arg and _may_pass_a_value(kw.value) for kw in call.keywords
+        ):
+            continue  # every argument is a literal or opaque: nothing reaches a parameter
         callee = terms.of(call.func, scope)
         key = callee_key(callee)
         if key is None:
