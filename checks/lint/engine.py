@@ -763,9 +763,7 @@ class Engine:
         def here(number: int, reason: str) -> _JoinOutcome:
             return self._answer(model, work[number], by_path)
 
-        pool = WorkerPool(
-            in_worker, here, self._join_lanes, Limits(seconds=math.inf), chunk_size=1
-        )
+        pool = WorkerPool(in_worker, here, self._join_lanes, Limits(seconds=math.inf), chunk_size=1)
         outcomes = pool.map(list(range(len(work))))
         self._lane_failures = pool.failures
         return outcomes
