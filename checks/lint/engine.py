@@ -693,7 +693,7 @@ class Engine:
         )
         work = [[questions[number] for number in unit] for unit in units]
         self._join_units = len(work)
-        self._join_lanes = min(workers, len(work))
+        self._join_lanes = max(1, min(workers, len(work)))  # in-process (--jobs 0) is one
         if len(work) > 1:
             outcomes = self._answer_in_lanes(model, work, by_path)
         else:

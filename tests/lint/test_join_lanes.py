@@ -59,10 +59,14 @@ def _project(root: Path) -> Path:
 
 def test_lanes_find_what_one_sequence_finds(tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
+    inline = check_in_process(root)  # --jobs 0: this process answers, as one lane
     single = check_in_process(root, jobs=1)
     lanes = check_in_process(root, jobs=2)
-    assert single.counts["join_lanes"] == 1
+    assert inline.counts["join_lanes"] == single.counts["join_lanes"] == 1
     assert lanes.counts["join_lanes"] == 2
+    assert sorted(f.to_dict().items() for f in inline.findings) == sorted(
+        f.to_dict().items() for f in single.findings
+    )
     found = sorted(f.to_dict().items() for f in lanes.findings)
     assert found == sorted(f.to_dict().items() for f in single.findings)
     by_code: dict[str, int] = {}
