@@ -685,7 +685,7 @@ class Engine:
         units = (
             units_of_work(
                 [raw["code"] for _, _, raw, _ in questions],
-                [str(module_identity(path)[1]) for path, _, _, _ in questions],
+                [self.index().identity(path)[1] for path, _, _, _ in questions],
                 {code for code, rule in _RULES.items() if getattr(rule, "JOIN_AS_ONE", False)},
             )
             if workers > 1 and len(questions) >= LANE_THRESHOLD

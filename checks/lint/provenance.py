@@ -41,6 +41,13 @@ _STDLIB = frozenset(sys.stdlib_module_names) | {"builtins"}
 _MAX_ALTERNATIVES = 16
 _MAX_DEPTH = 24
 _MAX_ELEMENTS = 32  # of a tuple kept as a term (`args = (a, tracer, b)`, then `f(*args)`)
+# The expression kinds a term follows (``Terms._of``); a literal display is LITERAL, any other
+# kind UNKNOWN. Call sites are skipped on the same set (``_may_pass_a_value``).
+_FOLLOWED_KINDS = frozenset(
+    {ast.Name, ast.Attribute, ast.Call, ast.Await, ast.NamedExpr, ast.IfExp, ast.BoolOp}
+    | {ast.Tuple, ast.List}
+)
+_LITERAL_KINDS = frozenset({ast.Constant, ast.JoinedStr, ast.Dict, ast.Set})
 
 
 def union(terms: list[Term]) -> Term:
@@ -80,6 +87,8 @@ class Terms:
 
     def _of(self, node: ast.expr, scope: Scope, depth: int) -> Term:
         kind = type(node)
+        if kind not in _FOLLOWED_KINDS:
+            return LITERAL if kind in _LITERAL_KINDS else UNKNOWN
         if kind is ast.Name:
             return self.name(node.id, scope, depth)  # type: ignore[attr-defined]
         if kind is ast.Attribute:
@@ -106,8 +115,6 @@ class Terms:
                 parts = tuple(self.of(e, scope, depth + 1) for e in elements[:_MAX_ELEMENTS])
                 if any(_interesting(p) for p in parts):
                     return ("tuple", parts)
-            return LITERAL
-        if kind in (ast.Constant, ast.JoinedStr, ast.Dict, ast.Set):
             return LITERAL
         return UNKNOWN
 
@@ -375,25 +382,14 @@ def _self_attributes(module: Module, terms: Terms, classes: dict[str, dict]) -> 
             attrs[attr] = union([attrs.get(attr, UNKNOWN), *values])
 
 
-# Expressions whose term is always LITERAL or UNKNOWN (see ``Terms._of``): an argument of one
-# of these kinds passes nothing the join can follow.
-_OPAQUE_KINDS = frozenset(
-    {
-        ast.Constant, ast.JoinedStr, ast.Dict, ast.Set, ast.BinOp, ast.UnaryOp, ast.Compare,
-        ast.Subscript, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
-        ast.Slice, ast.Yield, ast.YieldFrom,
-    }
-)  # fmt: skip
-
-
 def _may_pass_a_value(node: ast.expr) -> bool:
     """Whether ``node``'s term may be interesting (:func:`_interesting`): read off its kind,
-    before any term is built."""
+    before any term is built (a kind ``Terms._of`` does not follow is LITERAL or UNKNOWN)."""
     kind = type(node)
-    if kind in _OPAQUE_KINDS:
-        return False
     if kind is ast.Starred:
         return _may_pass_a_value(node.value)  # type: ignore[attr-defined]
+    if kind not in _FOLLOWED_KINDS:
+        return False
     if kind is ast.Tuple or kind is ast.List:
         return any(_may_pass_a_value(e) for e in node.elts)  # type: ignore[attr-defined]
     return True

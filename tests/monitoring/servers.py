@@ -156,7 +156,7 @@ def prometheus(
     ]
     url = f"http://127.0.0.1:{port}"
     with running("prometheus", command, url, "/-/ready", work / "prometheus.log") as p:
-        wait_until_scraping(p, len([host for hosts in targets.values() for host in hosts]))
+        wait_until_scraping(p, sum(map(len, targets.values())))
         yield p
 
 
