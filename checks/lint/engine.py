@@ -69,6 +69,10 @@ from somatrace.checks.lint.workers import Limits, WorkerPool, default_workers, p
 
 # Below this many files to read, forking a second worker costs more than it saves.
 PARALLEL_THRESHOLD = 48
+# Bytes of files in one chunk of the analysis (see workers.py). llm-stack's 6,860 files went out
+# in 858 chunks of 8 files; in chunks of 256 KB they go in 304, and a cold run took 0.94x the
+# wall time (farm-bench, 10 pairs; 128 KB: 0.97x, 512 KB: the same as 256 KB).
+CHUNK_BYTES = 256 * 1024
 
 
 @dataclass
@@ -523,6 +527,7 @@ class Engine:
         results: dict[str, Mapping[str, Any]] = {}
         tasks: list[_Task] = []
         task_candidates: list[Candidate] = []
+        sizes: list[int] = []  # each task's bytes, from its stat
         stats: dict[str, tuple[int, int, int]] = {}
         cached = 0
         for cand in candidates:
@@ -552,6 +557,7 @@ class Engine:
                     cached += 1
                     continue
             entry = cache.entries.get(cand.relpath)
+            sizes.append(len(buffer) if buffer is not None else key[0] if key is not None else 0)
             tasks.append(
                 _Task(
                     path=path,
@@ -575,10 +581,12 @@ class Engine:
             float(c.get("timeout-per-file"))
             for c in [*self._effective.values()] or [Config(self.cwd)]
         )
-        pool = WorkerPool(_run_task, _failed_task, workers, Limits(seconds=budget))
+        pool = WorkerPool(
+            _run_task, _failed_task, workers, Limits(seconds=budget), chunk_weight=CHUNK_BYTES
+        )
         # Biggest first, so that no worker is left with one large file at the end.
-        order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i].path))
-        outputs = pool.map([tasks[i] for i in order])
+        order = sorted(range(len(tasks)), key=lambda i: -sizes[i])
+        outputs = pool.map([tasks[i] for i in order], [sizes[i] for i in order])
         phases["analyse"] = time.perf_counter() - mark
         worker_seconds = 0.0
         worker_phases: dict[str, float] = {}
@@ -650,6 +658,7 @@ class Engine:
                 "parsed": parsed,
                 "cached": cached,
                 "worker_failures": pool.failures,
+                "analysis_chunks": pool.chunks,
                 "join_fetched": self.fetched,
                 "join_rounds": self._join_rounds,
                 "join_lanes": self._join_lanes,
@@ -945,13 +954,6 @@ class Engine:
             if path in changed or depends & changed:
                 out.append(f)
         return out
-
-
-def _size(path: str) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
 
 
 def _stat_or_none(path: str) -> tuple[int, int, int] | None:

@@ -1,6 +1,11 @@
 """A pool of forked worker processes that one bad file cannot take down.
 
-Work goes to the workers in small chunks. Before each item a worker writes the item's number
+Work goes to the workers in small chunks: ``chunk_size`` items each, or, when the caller gives
+each item a weight (a file's size), as many items as make up ``chunk_weight`` (at most
+``MAX_CHUNK``). A worker idles from sending one chunk's answers until the next chunk arrives;
+on llm-stack's 6,860 files, in chunks of 8, that was 0.10-0.16 s of each worker's 3.1 s, most
+of it on the thousands of small files at the end that are screened out in microseconds each.
+Before each item a worker writes the item's number
 and its start time into shared memory, so the parent always knows what a worker is doing: when
 a worker dies (a crash in native code, the kernel's OOM killer) or runs past the per-item time
 budget, the parent kills it, turns that one item into ``on_failure(item, reason)``, starts a
@@ -32,6 +37,7 @@ R = TypeVar("R")
 
 _IDLE = -1
 _POLL_SECONDS = 0.05
+MAX_CHUNK = 64  # items in one weighted chunk: a crash or a timeout re-queues the rest of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,19 +143,28 @@ class WorkerPool(Generic[T, R]):
         workers: int,
         limits: Limits | None = None,
         chunk_size: int = 8,
+        chunk_weight: int = 0,
     ) -> None:
         self.function = function
         self.on_failure = on_failure
         self.workers = workers
         self.limits = limits or Limits()
         self.chunk_size = max(1, chunk_size)
+        self.chunk_weight = chunk_weight
         self.failures = 0
+        self.chunks = 0  # chunks handed out (a replaced worker's re-queued rest counts again)
+        self._weights: Sequence[int] | None = None
 
-    def map(self, items: Sequence[T]) -> list[R]:
+    def map(self, items: Sequence[T], weights: Sequence[int] | None = None) -> list[R]:
+        """Each item's result, in order. With ``weights`` (one per item) and a
+        ``chunk_weight``, chunks are cut by weight instead of by count."""
         if not items:
             return []
         if self.workers <= 0:
             return [self._inline(item) for item in items]
+        if weights is not None and len(weights) != len(items):
+            raise ValueError("one weight per item")
+        self._weights = weights if self.chunk_weight > 0 else None
         return self._parallel(items)
 
     def _inline(self, item: T) -> R:
@@ -236,11 +251,19 @@ class WorkerPool(Generic[T, R]):
 
     def _feed(self, worker: _Worker, items: Sequence[T], pending: list[int]) -> None:
         chunk: list[int] = []
-        while pending and len(chunk) < self.chunk_size:
-            chunk.append(pending.pop())
+        weights = self._weights
+        if weights is None:
+            while pending and len(chunk) < self.chunk_size:
+                chunk.append(pending.pop())
+        else:
+            weight = 0
+            while pending and weight < self.chunk_weight and len(chunk) < MAX_CHUNK:
+                chunk.append(pending.pop())
+                weight += max(1, weights[chunk[-1]])
         if not chunk:
             return
         worker.chunk = chunk
+        self.chunks += 1
         worker.conn.send([(number, items[number]) for number in chunk])
 
     def _replace(
