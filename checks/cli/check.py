@@ -279,6 +279,7 @@ def report(
         lambda s: Engine(s, all_rules(), cwd, buffers=engine.buffers),
         settings,
         report_unused,
+        result.noqa_unknown,
     )
     for warning in audit.unknown:
         _warn(warning, args)

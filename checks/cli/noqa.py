@@ -14,7 +14,7 @@ import dataclasses
 import io
 import os
 import tokenize
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from somatrace.checks.lint.boundary import OUTSIDE_REASON, inside, project_root, within_project
@@ -58,16 +58,30 @@ def _used(directive: Directive, findings: list[Finding]) -> set[str] | None:
     return {c for c in directive.codes if any(f.code.startswith(c) for f in hits)}
 
 
+def _unknown_warning(shown: str, line: int, col: int, code: str) -> str:
+    return f"{shown}:{line}:{col}: unknown rule code `{code}` in `# noqa` (Unknown rule selector)"
+
+
 def audit_noqa(
     paths: list[Path],
     display: Callable[[Path], str],
     make_engine: Callable[[CheckSettings], Engine],
     settings: CheckSettings,
     report_unused: bool,
+    known: Mapping[str, list[tuple[int, int, str]]] | None = None,
 ) -> Audit:
+    """``known``: the unknown codes the analysis already found, per file (absolute path), so
+    that a file it read is not read again (without ``report_unused``, which needs every
+    directive)."""
     result = Audit()
     with_directives: dict[Path, list[Directive]] = {}
     for path in paths:
+        found_before = None if known is None or report_unused else known.get(str(path))
+        if found_before is not None:
+            result.unknown.extend(
+                _unknown_warning(display(path), line, col, code) for line, col, code in found_before
+            )
+            continue
         text = _text(path)
         found = directives(text) if text is not None else []
         if not found:
@@ -76,10 +90,7 @@ def audit_noqa(
         for d in found:
             for code in d.codes or ():
                 if is_ours(code) and not is_known(code):
-                    result.unknown.append(
-                        f"{display(path)}:{d.line}:{d.col}: unknown rule code `{code}` "
-                        "in `# noqa` (Unknown rule selector)"
-                    )
+                    result.unknown.append(_unknown_warning(display(path), d.line, d.col, code))
     if not report_unused or not with_directives:
         return result
     raw_settings = dataclasses.replace(settings, use_cache=False, changed_since=None)

@@ -64,8 +64,13 @@ from somatrace.checks.lint.provenance import VALUES_FACET, values_facet
 from somatrace.checks.lint.rule import FileContext, PythonRule, Rule, TextRule
 from somatrace.checks.lint.screen_words import VOCABULARY, harvest
 from somatrace.checks.lint.source import Source, Unreadable, decode, read_bytes, too_large
-from somatrace.checks.lint.suppression import NoqaMap, noqa_map
+from somatrace.checks.lint.suppression import NoqaMap, read_noqa
 from somatrace.checks.lint.workers import Limits, WorkerPool, default_workers, paused_collector
+
+# A result's key for the unknown codes its file's noqa directives name, (line, column,
+# code): present wherever the worker read the directives (every file with a finding or a
+# question for the join), so the report's audit does not read those files again.
+NOQA_UNKNOWN = "noqa_unknown"
 
 # Below this many files to read, forking a second worker costs more than it saves.
 PARALLEL_THRESHOLD = 48
@@ -95,6 +100,9 @@ class CheckResult:
     files_cached: int = 0
     elapsed: float = 0.0
     roots: list[Path] = field(default_factory=list)
+    # Per file (its absolute path) whose noqa directives the analysis read: the unknown
+    # codes of ours they name, as (line, column, code).
+    noqa_unknown: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)
     # Wall-clock seconds per phase; the worker phases are summed over workers (CPU-like).
     phases: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
@@ -240,15 +248,16 @@ def _run_rules(
             continue
         findings.extend(instance.findings)
         deferred.extend([d.finding.to_dict(), d.query] for d in instance.deferred)
-    noqa = noqa_map(source.text) if findings or deferred else None
-    if noqa is not None:
+    out: dict[str, Any] = {"parsed": True}
+    noqa = None
+    if findings or deferred:
+        noqa, out[NOQA_UNKNOWN] = read_noqa(source.text)
         findings = noqa.apply(findings)
-    return {
+    return out | {
         "findings": [f.to_dict() for f in findings],
         "deferred": deferred,
         "facets": facets,
         "noqa": noqa.to_json() if noqa is not None and deferred else None,
-        "parsed": True,
     }
 
 
@@ -263,9 +272,11 @@ def _analyse_text(
             and rule.applies_to(screened, ctx)
         ):
             findings.extend(rule(ctx).check_text(source.text, ctx))
+    out = _empty()
     if findings:
-        findings = noqa_map(source.text).apply(findings)
-    return _empty() | {"findings": [f.to_dict() for f in findings], "parsed": bool(findings)}
+        noqa, out[NOQA_UNKNOWN] = read_noqa(source.text)
+        findings = noqa.apply(findings)
+    return out | {"findings": [f.to_dict() for f in findings], "parsed": bool(findings)}
 
 
 def analyse_bytes(task: _Task, data: bytes) -> dict[str, Any]:
@@ -626,10 +637,17 @@ class Engine:
 
         mark = time.perf_counter()
         by_path = {str(c.path): c for c in candidates}
+        noqa_unknown: dict[str, list[tuple[int, int, str]]] = {}
         for path, result in results.items():
-            cand = by_path[path]
-            display = display_path(cand.path, self.cwd)
-            for raw in result.get("findings", ()):
+            raws = result.get("findings", ())
+            if raws or result.get("deferred"):
+                unknown = result.get(NOQA_UNKNOWN)
+                if unknown is not None:
+                    noqa_unknown[path] = [(line, col, code) for line, col, code in unknown]
+            if not raws:
+                continue
+            display = display_path(by_path[path].path, self.cwd)
+            for raw in raws:
                 findings.append(Finding.from_dict(raw).with_path(display))
         findings.extend(self._project_pass(candidates, results, stats))
         findings.extend(self._unreadable_folders())
@@ -649,6 +667,7 @@ class Engine:
             files_checked=len(candidates),
             files_parsed=parsed,
             files_cached=cached,
+            noqa_unknown=noqa_unknown,
             elapsed=elapsed,
             roots=sorted({c.root for c in self._effective.values()}),
             phases=phases,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from somatrace.checks.lint.findings import Finding
+from somatrace.checks.lint.selectors import is_known, is_ours
 from somatrace.checks.lint.source import line_starts, split_lines
 
 _CODES = r"[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-9]*)*"
@@ -125,11 +126,29 @@ class NoqaMap:
 
 
 def noqa_map(text: str) -> NoqaMap:
-    if not _APPLY[0] or "noqa" not in text.lower():
-        return NoqaMap()
+    return read_noqa(text)[0]
+
+
+def read_noqa(text: str) -> tuple[NoqaMap, list[tuple[int, int, str]]]:
+    """The file's :class:`NoqaMap`, and each code of somatrace's namespace that its
+    directives name and no rule has (line, column, code): the noqa audit's warnings, found
+    where the file is already read."""
+    if "noqa" not in text.lower():
+        return NoqaMap(), []
+    found = directives(text)
+    unknown = [
+        (d.line, d.col, code)
+        for d in found
+        for code in d.codes or ()
+        if is_ours(code) and not is_known(code)
+    ]
+    return (_map(found) if _APPLY[0] else NoqaMap()), unknown
+
+
+def _map(found: list[Directive]) -> NoqaMap:
     lines: dict[int, tuple[str, ...]] = {}
     file_codes: list[str] = []
-    for directive in directives(text):
+    for directive in found:
         if directive.file_level:
             if directive.codes is None:
                 return NoqaMap(exempt=True)

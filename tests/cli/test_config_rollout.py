@@ -57,6 +57,32 @@ def test_unknown_noqa_code_is_a_warning(tmp_path: Path) -> None:
     out = run_cli("check", ".", cwd=tmp_path)
     assert out.returncode == 1  # not suppressed: ST999 names no rule
     assert "a.py:2:" in out.stderr and "unknown rule code `ST999`" in out.stderr
+
+
+def test_unknown_noqa_codes_come_from_the_analysis_cold_and_warm(tmp_path: Path) -> None:
+    """The workers read the directives of every file with a finding (a Python module, a
+    config file), and the cache keeps what they found: a warm run warns the same, once."""
+    write_files(
+        tmp_path,
+        {
+            "a.py": DIRECT.replace('"x")', '"x")  # noqa: ST999, F401'),
+            "b.py": "x = 1  # noqa: ST998\n",  # no finding: not audited, as before
+            ".env": "TRACELOOP_TRACE_CONTENT=true  # noqa: ST997\n",
+        },
+    )
+    warnings = []
+    for _ in range(2):
+        out = run_cli("check", ".", cwd=tmp_path)
+        assert out.returncode == 1
+        warnings.append(sorted(line for line in out.stderr.splitlines() if "unknown rule" in line))
+    assert warnings[0] == warnings[1]
+    assert warnings[0] == [
+        "warning: " + w
+        for w in [
+            ".env:1:31: unknown rule code `ST997` in `# noqa` (Unknown rule selector)",
+            "a.py:2:31: unknown rule code `ST999` in `# noqa` (Unknown rule selector)",
+        ]
+    ]
     assert "PLC0415" not in out.stderr  # Ruff's code: Ruff's to know
 
 
