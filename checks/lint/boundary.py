@@ -22,6 +22,7 @@ import stat
 from pathlib import Path
 
 OUTSIDE_REASON = "it is a symlink that points outside the project"
+_UNSEEN: object = object()
 
 
 def _under(path: str, folder: str) -> bool:
@@ -68,7 +69,7 @@ class Boundary:
     """Memoised :func:`project_root` / :func:`inside` for one run: each folder is resolved
     once, from its parent's resolution and one ``lstat`` of its own (is it a link?), so a
     tree of *n* folders costs *n* ``lstat`` calls, not one per path component of each; a file
-    then costs one ``lstat`` more."""
+    then costs one ``lstat`` more, once a run."""
 
     def __init__(self, fallback: str | os.PathLike[str]) -> None:
         self.fallback = os.path.abspath(fallback)
@@ -76,6 +77,9 @@ class Boundary:
         self._dirs: dict[tuple[str, str | None], tuple[str, str]] = {}
         self._real: dict[str, str] = {}  # absolute, normalised folder -> realpath
         self._git_top: dict[str, str | None] = {}  # folder -> nearest folder with .git
+        # file (in its resolved folder) -> is it a link (None: it does not exist). A run asks
+        # of each Python file twice, once as a candidate and once for the import index.
+        self._links: dict[str, bool | None] = {}
 
     def _real_folder(self, folder: str) -> str:
         found = self._real.get(folder)
@@ -159,9 +163,13 @@ class Boundary:
         folder, name = self._split(path)
         real_folder, top = self._folder(folder, config_root)
         joined = os.path.join(real_folder, name)
-        try:
-            is_link = stat.S_ISLNK(os.lstat(joined).st_mode)
-        except OSError:
+        is_link = self._links.get(joined, _UNSEEN)
+        if is_link is _UNSEEN:
+            try:
+                is_link = self._links[joined] = stat.S_ISLNK(os.lstat(joined).st_mode)
+            except OSError:
+                is_link = self._links[joined] = None
+        if is_link is None:
             if must_exist:
                 return False
             is_link = False

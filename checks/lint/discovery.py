@@ -102,18 +102,26 @@ def _git_names(
 
 
 def _git_files(
-    directory: Path, log: RunLog | None = None, *, others: bool = True
+    directory: Path,
+    log: RunLog | None = None,
+    *,
+    others: bool = True,
+    keep: Callable[[str], bool] | None = None,
 ) -> list[str] | None:
-    """The absolute paths git lists under ``directory`` that the work tree has (one deleted
-    from it but still in the index has nothing to check), as strings: a Path each costs more
-    than the rest of discovery."""
+    """The absolute paths git lists under ``directory`` (those ``keep`` accepts) that the work
+    tree has (one deleted from it but still in the index has nothing to check), as strings: a
+    Path each costs more than the rest of discovery. ``keep`` is asked first: most of a tree's
+    files are not wanted, and need no ``lstat``."""
     listed = _git_names(directory, log, others=others)
     if listed is None:
         return None
     top, names = listed
     base = os.fspath(top)
     join, lexists = os.path.join, os.path.lexists
-    return [path for path in (join(base, n) for n in names) if lexists(path)]
+    paths = (join(base, n) for n in names)
+    if keep is not None:
+        paths = (path for path in paths if keep(path))
+    return [path for path in paths if lexists(path)]
 
 
 def project_files(root: Path) -> list[str]:
@@ -195,16 +203,16 @@ def is_candidate_name(relpath: str, text_patterns: tuple[str, ...]) -> bool:
     return bool(text_patterns) and matches_any(text_patterns, relpath)
 
 
-def _wanted_from_git(listed: list[str], given: str, wanted: Callable[[str], bool]) -> list[str]:
-    """The files git listed under ``given`` that discovery wants: a wanted name, and no folder
-    below ``given`` that is always skipped (a committed ``.venv``)."""
+def _wanted_from_git(given: str, wanted: Callable[[str], bool]) -> Callable[[str], bool]:
+    """Which of the files git lists under ``given`` discovery wants: a wanted name, and no
+    folder below ``given`` that is always skipped (a committed ``.venv``)."""
     prefix = len(given) + 1
-    out = []
-    for path in listed:
+
+    def keep(path: str) -> bool:
         name = path.rsplit(os.sep, 1)[-1]
-        if wanted(name) and not any(p in SKIP_DIRS for p in path[prefix:].split(os.sep)):
-            out.append(path)
-    return out
+        return wanted(name) and not any(p in SKIP_DIRS for p in path[prefix:].split(os.sep))
+
+    return keep
 
 
 def discover(
@@ -238,10 +246,8 @@ def discover(
         resolver.for_path(absolute)  # a broken config is an error even where no file is checked
         files: list[Path] | list[str] | None = None
         if not is_virtual and given.is_dir():
-            listed = _git_files(absolute, log)
-            if listed is not None:
-                files = _wanted_from_git(listed, os.fspath(absolute), wanted)
-            else:
+            files = _git_files(absolute, log, keep=_wanted_from_git(os.fspath(absolute), wanted))
+            if files is None:
                 respect = bool(resolver.for_path(absolute).get("respect-gitignore"))
                 files = list(_walk(absolute, wanted, gitignore=respect, log=log))
             explicit = False
