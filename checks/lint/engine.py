@@ -38,6 +38,7 @@ from somatrace.checks.lint.config import (
 )
 from somatrace.checks.lint.discovery import (
     Candidate,
+    Listings,
     changed_files,
     discover,
     git_toplevel,
@@ -474,6 +475,7 @@ class Engine:
         self._effective: dict[int, Config] = {}
         self._active: dict[tuple[tuple[str, ...], tuple[str, ...]], list[type[Rule]]] = {}
         self._index: ModuleIndex | None = None
+        self._listings: Listings = {}  # git's listings of this run's folders
         self._fetched: dict[tuple[str, str], Any] = {}
         self._missing: set[tuple[str, str]] = set()  # facets known to need a fetch
         self._described: dict[str, tuple[str | None, tuple[str, ...]]] = {}
@@ -531,7 +533,8 @@ class Engine:
         started = time.perf_counter()
         phases: dict[str, float] = {}
         virtual = frozenset(Path(p) for p in self.buffers)
-        candidates = discover(paths, self.resolver, self.text_patterns(), virtual)
+        self._listings = {}  # listed afresh each run
+        candidates = discover(paths, self.resolver, self.text_patterns(), virtual, self._listings)
         phases["discover"] = time.perf_counter() - started
 
         mark = time.perf_counter()
@@ -854,7 +857,11 @@ class Engine:
             files: set[str] = set()
             for root in roots:
                 if not any(root != other and other in root.parents for other in roots):
-                    files.update(f for f in project_files(root) if self.boundary.holds(f, root))
+                    files.update(
+                        f
+                        for f in project_files(root, self._listings)
+                        if self.boundary.holds(f, root)
+                    )
             self._index = ModuleIndex(files)
         return self._index
 
