@@ -21,9 +21,9 @@ from somatrace.checks.lint.boundary import OUTSIDE_REASON, inside, project_root,
 from somatrace.checks.lint.codes import PARSE_ERROR
 from somatrace.checks.lint.engine import CheckSettings, Engine
 from somatrace.checks.lint.findings import Finding
-from somatrace.checks.lint.selectors import is_known, is_ours
+from somatrace.checks.lint.selectors import is_ours
 from somatrace.checks.lint.source import Unreadable, decode, split_lines
-from somatrace.checks.lint.suppression import Directive, directives, set_applied
+from somatrace.checks.lint.suppression import Directive, directives, set_applied, unknown_codes
 from somatrace.fixers.support.write import (
     ChangedOnDisk,
     Refused,
@@ -87,10 +87,10 @@ def audit_noqa(
         if not found:
             continue
         with_directives[path] = found
-        for d in found:
-            for code in d.codes or ():
-                if is_ours(code) and not is_known(code):
-                    result.unknown.append(_unknown_warning(display(path), d.line, d.col, code))
+        result.unknown.extend(
+            _unknown_warning(display(path), line, col, code)
+            for line, col, code in unknown_codes(found)
+        )
     if not report_unused or not with_directives:
         return result
     raw_settings = dataclasses.replace(settings, use_cache=False, changed_since=None)

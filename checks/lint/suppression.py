@@ -136,13 +136,18 @@ def read_noqa(text: str) -> tuple[NoqaMap, list[tuple[int, int, str]]]:
     if "noqa" not in text.lower():
         return NoqaMap(), []
     found = directives(text)
-    unknown = [
+    return (_map(found) if _APPLY[0] else NoqaMap()), unknown_codes(found)
+
+
+def unknown_codes(found: Iterable[Directive]) -> list[tuple[int, int, str]]:
+    """The codes of somatrace's namespace that ``found`` names and no rule has (another
+    tool's code, ``F401``, is that tool's), as (line, column, code), in order."""
+    return [
         (d.line, d.col, code)
         for d in found
         for code in d.codes or ()
         if is_ours(code) and not is_known(code)
     ]
-    return (_map(found) if _APPLY[0] else NoqaMap()), unknown
 
 
 def _map(found: list[Directive]) -> NoqaMap:
