@@ -23,7 +23,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -245,13 +245,32 @@ def discover(
     virtual: frozenset[Path] = frozenset(),
     listings: Listings | None = None,
 ) -> list[Candidate]:
-    """All files under ``paths`` that some rule may check, each with the config that governs it.
+    """All files under ``paths`` that some rule may check, each with the config that governs it,
+    in path order (:func:`iter_candidates`, sorted)."""
+    out = list(iter_candidates(paths, resolver, text_patterns, virtual, listings))
+    sort_candidates(out)
+    return out
+
+
+def sort_candidates(candidates: list[Candidate]) -> None:
+    # Path order (part by part), without comparing Path objects: 0.05 s on 7,000 files.
+    candidates.sort(key=lambda c: os.fspath(c.path).split(os.sep))
+
+
+def iter_candidates(
+    paths: list[Path],
+    resolver: ConfigResolver,
+    text_patterns: tuple[str, ...] = (),
+    virtual: frozenset[Path] = frozenset(),
+    listings: Listings | None = None,
+) -> Iterator[Candidate]:
+    """The files :func:`discover` finds, each as soon as it is found (in no particular order):
+    the engine hands them to the workers while discovery goes on.
 
     ``virtual`` paths (a buffer from stdin, an editor's unsaved file) count as existing files.
     ``listings`` keeps git's listings for the rest of the run (:func:`project_files`).
     """
     seen: set[Path] = set()
-    out: list[Candidate] = []
     name_patterns = tuple({p.rsplit("/", 1)[-1] for p in text_patterns})
     log = resolver.log
 
@@ -259,6 +278,9 @@ def discover(
         # Cheap first: most files in a tree are neither Python nor a config format.
         return name.endswith(".py") or any(fnmatch.fnmatchcase(name, p) for p in name_patterns)
 
+    # Every path is checked before any file is yielded: a mistyped path or a broken config
+    # stops the run before any work starts.
+    starts: list[tuple[Path, Path, bool]] = []
     for given in paths:
         # A folder is checked where it really is (git reports real paths; a symlinked checkout
         # must give the same module names and roots); a file keeps the name it was given.
@@ -269,6 +291,8 @@ def discover(
         if not is_virtual and not given.exists() and not given.is_symlink():
             raise UsageError(f"{given}: no such file or directory")
         resolver.for_path(absolute)  # a broken config is an error even where no file is checked
+        starts.append((given, absolute, is_virtual))
+    for given, absolute, is_virtual in starts:
         files: list[Path] | list[str] | None = None
         if not is_virtual and given.is_dir():
             keep = _wanted_from_git(os.fspath(absolute), wanted)
@@ -293,10 +317,7 @@ def discover(
             ):
                 continue
             seen.add(path)
-            out.append(Candidate(path=path, config=config, relpath=relpath, explicit=explicit))
-    # Path order (part by part), without comparing Path objects: 0.05 s on 7,000 files.
-    out.sort(key=lambda c: os.fspath(c.path).split(os.sep))
-    return out
+            yield Candidate(path=path, config=config, relpath=relpath, explicit=explicit)
 
 
 def changed_files(ref: str, cwd: Path) -> set[Path]:

@@ -7,8 +7,9 @@ project) -> suppressions -> findings.
 Cost scales with what can hold a finding: a file no selected rule can apply to is read and
 screened, never parsed; a parsed file is indexed once and every rule queries that index; an
 unchanged file costs one ``stat``, and an unchanged tree reuses the whole join. Files are read,
-screened and parsed in worker processes on every core (:mod:`.workers`): one file that crashes
-or stalls the analyser becomes ST900 and every other file is still checked.
+screened and parsed in worker processes on every core (:mod:`.workers`), which start on the first
+files found while discovery goes on: one file that crashes or stalls the analyser becomes ST900
+and every other file is still checked.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ from somatrace.checks.lint.discovery import (
     Candidate,
     Listings,
     changed_files,
-    discover,
     git_toplevel,
+    iter_candidates,
     project_files,
+    sort_candidates,
 )
 from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.gitsafe import forget_repository_config
@@ -75,6 +77,8 @@ NOQA_UNKNOWN = "noqa_unknown"
 
 # Below this many files to read, forking a second worker costs more than it saves.
 PARALLEL_THRESHOLD = 48
+# Discovery looks at the workers' answers (and hands out chunks) once per this many files found.
+PUMP_EVERY = 8
 # Bytes of files in one chunk of the analysis (see workers.py). llm-stack's 6,860 files went out
 # in 858 chunks of 8 files; in chunks of 256 KB they go in 304, and a cold run took 0.94x the
 # wall time (farm-bench, 10 pairs; 128 KB: 0.97x, 512 KB: the same as 256 KB).
@@ -534,79 +538,52 @@ class Engine:
         phases: dict[str, float] = {}
         virtual = frozenset(Path(p) for p in self.buffers)
         self._listings = {}  # listed afresh each run
-        candidates = discover(paths, self.resolver, self.text_patterns(), virtual, self._listings)
-        phases["discover"] = time.perf_counter() - started
-
-        mark = time.perf_counter()
         results: dict[str, Mapping[str, Any]] = {}
+        candidates: list[Candidate] = []
         tasks: list[_Task] = []
         task_candidates: list[Candidate] = []
-        sizes: list[int] = []  # each task's bytes, from its stat
         stats: dict[str, tuple[int, int, int]] = {}
-        cached = 0
-        for cand in candidates:
-            config = self.config_for(cand.config)
-            rules = self.active_rules(config)
-            if not rules:
-                continue
-            path = str(cand.path)
-            buffer = self.buffers.get(path)
-            if buffer is None and not self.boundary.contains(path, cand.config.root):
-                if PARSE_ERROR in {r.CODE for r in rules}:
-                    outside = Unreadable(cand.path, OUTSIDE_REASON)
-                    results[path] = _empty() | {
-                        "findings": [_unreadable(outside, cand.relpath).to_dict()]
-                    }
-                continue
-            cache = self.cache_for(config)
-            try:
-                key = stat_key(os.stat(path)) if buffer is None else None
-            except OSError:
-                key = None
-            if key is not None:
-                stats[path] = key
-                hit = cache.lookup(cand.relpath, key)
-                if hit is not None:
-                    results[path] = hit
-                    cached += 1
-                    continue
-            entry = cache.entries.get(cand.relpath)
-            sizes.append(len(buffer) if buffer is not None else key[0] if key is not None else 0)
-            tasks.append(
-                _Task(
-                    path=path,
-                    relpath=cand.relpath,
-                    config=config,
-                    codes=tuple(r.CODE for r in rules),
-                    known_digest=entry.digest if entry is not None and buffer is None else None,
-                    hashed=self.settings.use_cache,
-                    init_names=config.init_words,
-                    data=buffer,
-                )
-            )
-            task_candidates.append(cand)
-        phases["cache"] = time.perf_counter() - mark
-
-        mark = time.perf_counter()
-        workers = self._workers()
-        if len(tasks) < PARALLEL_THRESHOLD:
-            workers = min(workers, 1)  # 0 stays 0: in this process (tests, profiling)
-        budget = max(
-            float(c.get("timeout-per-file"))
-            for c in [*self._effective.values()] or [Config(self.cwd)]
-        )
+        cache_seconds = 0.0
+        budget_configs = -1
+        self._cached = 0
         pool = WorkerPool(
-            _run_task, _failed_task, workers, Limits(seconds=budget), chunk_weight=CHUNK_BYTES
+            _run_task, _failed_task, self._workers(), Limits(), chunk_weight=CHUNK_BYTES
         )
-        # Biggest first, so that no worker is left with one large file at the end.
-        order = sorted(range(len(tasks)), key=lambda i: -sizes[i])
-        outputs = pool.map([tasks[i] for i in order], [sizes[i] for i in order])
+        # The workers start on the first files found while discovery goes on (a fork costs more
+        # than the second core saves below PARALLEL_THRESHOLD files); the rest goes out biggest
+        # first, so that no worker is left with one large file at the end.
+        with pool.stream(biggest_first=True, threshold=PARALLEL_THRESHOLD) as stream:
+            for cand in iter_candidates(
+                paths, self.resolver, self.text_patterns(), virtual, self._listings
+            ):
+                candidates.append(cand)
+                mark = time.perf_counter()
+                found = self._task_for(cand, results, stats)
+                cache_seconds += time.perf_counter() - mark
+                if found is None:
+                    continue
+                task, size = found
+                tasks.append(task)
+                task_candidates.append(cand)
+                if len(self._effective) != budget_configs:  # a config first met
+                    budget_configs = len(self._effective)
+                    pool.limits = Limits(seconds=self._file_budget())
+                stream.submit(task, size)
+                if len(tasks) % PUMP_EVERY == 0:
+                    stream.pump()
+            sort_candidates(candidates)
+            phases["discover"] = time.perf_counter() - started - cache_seconds
+            phases["cache"] = cache_seconds
+            mark = time.perf_counter()
+            pool.limits = Limits(seconds=self._file_budget())
+            outputs = stream.close()
         phases["analyse"] = time.perf_counter() - mark
+        cached = self._cached
         worker_seconds = 0.0
         worker_phases: dict[str, float] = {}
         findings: list[Finding] = []
         parsed = 0
-        for i, output in zip(order, outputs, strict=True):
+        for i, output in enumerate(outputs):
             cand = task_candidates[i]
             config = self.config_for(cand.config)
             cache = self.cache_for(config)
@@ -637,6 +614,8 @@ class Engine:
             stats[path] = key  # type: ignore[assignment]
             if path not in self.buffers:
                 cache.store(cand.relpath, key, output["digest"], result)  # type: ignore[arg-type]
+        # In path order, whatever order discovery found the files in and the workers took them.
+        results = {p: results[p] for c in candidates if (p := str(c.path)) in results}
 
         mark = time.perf_counter()
         by_path = {str(c.path): c for c in candidates}
@@ -687,6 +666,61 @@ class Engine:
                 "join_units": self._join_units,
                 "join_lane_failures": self._lane_failures,
             },
+        )
+
+    def _task_for(
+        self,
+        cand: Candidate,
+        results: dict[str, Mapping[str, Any]],
+        stats: dict[str, tuple[int, int, int]],
+    ) -> tuple[_Task, int] | None:
+        """The work one discovered file needs, with its size (from the stat that keys the
+        cache), or None when its result is settled here: no rule applies, it lies outside its
+        project (ST900), or the cache holds its result for this stat."""
+        config = self.config_for(cand.config)
+        rules = self.active_rules(config)
+        if not rules:
+            return None
+        path = str(cand.path)
+        buffer = self.buffers.get(path)
+        if buffer is None and not self.boundary.contains(path, cand.config.root):
+            if PARSE_ERROR in {r.CODE for r in rules}:
+                outside = Unreadable(cand.path, OUTSIDE_REASON)
+                results[path] = _empty() | {
+                    "findings": [_unreadable(outside, cand.relpath).to_dict()]
+                }
+            return None
+        cache = self.cache_for(config)
+        try:
+            key = stat_key(os.stat(path)) if buffer is None else None
+        except OSError:
+            key = None
+        if key is not None:
+            stats[path] = key
+            hit = cache.lookup(cand.relpath, key)
+            if hit is not None:
+                results[path] = hit
+                self._cached += 1
+                return None
+        entry = cache.entries.get(cand.relpath)
+        size = len(buffer) if buffer is not None else key[0] if key is not None else 0
+        task = _Task(
+            path=path,
+            relpath=cand.relpath,
+            config=config,
+            codes=tuple(r.CODE for r in rules),
+            known_digest=entry.digest if entry is not None and buffer is None else None,
+            hashed=self.settings.use_cache,
+            init_names=config.init_words,
+            data=buffer,
+        )
+        return task, size
+
+    def _file_budget(self) -> float:
+        """Seconds one file may take: the largest ``timeout-per-file`` of the run's configs."""
+        return max(
+            float(c.get("timeout-per-file"))
+            for c in [*self._effective.values()] or [Config(self.cwd)]
         )
 
     # -- the project join -------------------------------------------------------------------

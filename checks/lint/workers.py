@@ -12,6 +12,10 @@ kernel's OOM killer) or runs past the per-item time budget, the parent kills it,
 item into ``on_failure(item, reason)``, starts a fresh worker and hands it the rest of the
 chunk. Results come back in the order of the items.
 
+Work can also be handed over while the caller is still finding it (:class:`Stream`): the engine
+submits each file as discovery finds it, and the workers analyse while discovery walks on. One
+worker fewer than the cores runs until the stream closes: this process holds the other core.
+
 ``workers=0`` runs everything in this process (no isolation, no budget): for tests of the
 functions themselves and for callers that already run in a sandbox.
 """
@@ -26,6 +30,7 @@ import os
 import resource
 import signal
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import RawArray
@@ -149,24 +154,25 @@ class WorkerPool(Generic[T, R]):
         self.function = function
         self.on_failure = on_failure
         self.workers = workers
-        self.limits = limits or Limits()
+        self.limits = limits or Limits()  # read on every check: a caller may raise it
         self.chunk_size = max(1, chunk_size)
         self.chunk_weight = chunk_weight
         self.failures = 0
         self.chunks = 0  # chunks handed out (a replaced worker's re-queued rest counts again)
-        self._weights: Sequence[int] | None = None
 
     def map(self, items: Sequence[T], weights: Sequence[int] | None = None) -> list[R]:
         """Each item's result, in order. With ``weights`` (one per item) and a
         ``chunk_weight``, chunks are cut by weight instead of by count."""
         if weights is not None and len(weights) != len(items):
             raise ValueError("one weight per item")
-        if not items:
-            return []
-        if self.workers <= 0:
-            return [self._inline(item) for item in items]
-        self._weights = weights if self.chunk_weight > 0 else None
-        return self._parallel(items)
+        with self.stream() as stream:
+            for number, item in enumerate(items):
+                stream.submit(item, 1 if weights is None else weights[number])
+            return stream.close()
+
+    def stream(self, *, biggest_first: bool = False, threshold: int = 0) -> Stream[T, R]:
+        """Items handed over while the caller still produces them (see :class:`Stream`)."""
+        return Stream(self, biggest_first=biggest_first, threshold=threshold)
 
     def _inline(self, item: T) -> R:
         try:
@@ -176,120 +182,180 @@ class WorkerPool(Generic[T, R]):
         except RecursionError:
             return self.on_failure(item, NESTED_TOO_DEEPLY)
 
-    def _parallel(self, items: Sequence[T]) -> list[R]:
-        count = min(self.workers, len(items))
-        current = RawArray("q", [_IDLE] * count)
-        started = RawArray("d", [0.0] * count)
-        results: dict[int, R] = {}
-        pending = list(range(len(items) - 1, -1, -1))  # a stack: pop() gives the next item
-        workers = [_Worker(i, self.function, current, started, self.limits) for i in range(count)]
-        try:
-            for worker in workers:
-                self._feed(worker, items, pending)
-            while len(results) < len(items):
-                busy = [w for w in workers if w.chunk]
-                if not busy:
-                    break
-                ready = multiprocessing.connection.wait(
-                    [w.conn for w in busy], timeout=_POLL_SECONDS
-                )
-                for worker in busy:
-                    if worker.conn in ready:
-                        try:
-                            answers = worker.conn.recv()
-                        except (EOFError, OSError):
-                            answers = None
-                        if answers is None:
-                            self._replace(
-                                workers,
-                                worker,
-                                items,
-                                results,
-                                pending,
-                                current,
-                                started,
-                                "the analyser crashed on this file",
-                            )
-                            continue
-                        for number, ok, value in answers:
-                            results[number] = value if ok else self.on_failure(items[number], value)
-                        worker.chunk.clear()
-                        self._feed(worker, items, pending)
-                    elif not worker.process.is_alive():
-                        self._replace(
-                            workers,
-                            worker,
-                            items,
-                            results,
-                            pending,
-                            current,
-                            started,
-                            "the analyser crashed on this file",
-                        )
-                    elif (
-                        current[worker.slot] != _IDLE
-                        and time.monotonic() - started[worker.slot] > self.limits.seconds
-                    ):
-                        self._replace(
-                            workers,
-                            worker,
-                            items,
-                            results,
-                            pending,
-                            current,
-                            started,
-                            f"took longer than {self.limits.seconds:g} s to analyse "
-                            "(raise `timeout-per-file` to allow more)",
-                        )
-        finally:
-            for worker in workers:
-                with contextlib.suppress(OSError, ValueError):
-                    worker.conn.send(None)
-            for worker in workers:
-                worker.process.join(timeout=2)
-                worker.kill()
-        return [results[i] for i in range(len(items))]
 
-    def _feed(self, worker: _Worker, items: Sequence[T], pending: list[int]) -> None:
+class Stream(Generic[T, R]):
+    """Work handed to a pool's workers while the caller is still finding it (discovery walks
+    the tree while the workers analyse what it found so far): :meth:`submit` each item with its
+    weight, :meth:`pump` now and then (it takes finished chunks and hands out new ones without
+    waiting), :meth:`close` for every result, in submission order.
+
+    While the stream is open a worker gets a chunk only once a full one is waiting, so chunks
+    keep the size :class:`WorkerPool` cuts them to. On ``close`` the rest goes out, heaviest
+    first with ``biggest_first`` (no worker is left with one large file at the end). The
+    workers start once ``threshold`` items are in, or on ``close``; a stream that ends with
+    fewer than ``threshold`` items uses one worker (a second fork costs more than it saves).
+    ``workers=0`` runs every item in this process on ``close``. Used as a context manager, the
+    workers are stopped however the caller's block ends."""
+
+    def __init__(self, pool: WorkerPool[T, R], *, biggest_first: bool, threshold: int) -> None:
+        self.pool = pool
+        self.items: list[T] = []
+        self.weights: list[int] = []
+        self.results: dict[int, R] = {}
+        self.workers: list[_Worker] = []
+        self.biggest_first = biggest_first
+        self.threshold = threshold
+        self.closed = False
+        self._pending: deque[int] = deque()
+        self._pending_weight = 0
+        self._current: Any = None
+        self._started: Any = None
+
+    def __enter__(self) -> Stream[T, R]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop()
+
+    def submit(self, item: T, weight: int = 1) -> None:
+        if self.closed:
+            raise ValueError("the stream is closed")
+        number = len(self.items)
+        self.items.append(item)
+        self.weights.append(max(1, weight) if self.pool.chunk_weight > 0 else 1)
+        self._pending.append(number)
+        self._pending_weight += self.weights[number]
+
+    def pump(self) -> None:
+        """Take what the workers finished and hand out what is waiting, without waiting."""
+        if self.pool.workers <= 0:
+            return
+        if not self.workers:
+            if len(self.items) < max(1, self.threshold):
+                return
+            # This process is busy finding the work: one core fewer until then.
+            self._start(self.pool.workers, max(1, self.pool.workers - 1))
+        self._service(0)
+
+    def close(self) -> list[R]:
+        """Every item's result, in the order submitted; the workers are stopped."""
+        self.closed = True
+        try:
+            if self.pool.workers <= 0:
+                return [self.pool._inline(self.items[n]) for n in range(len(self.items))]
+            if not self.items:
+                return []
+            if self.biggest_first:
+                weights = self.weights
+                self._pending = deque(sorted(self._pending, key=lambda n: -weights[n]))
+            if not self.workers:
+                count = min(self.pool.workers, len(self.items))
+                count = count if len(self.items) >= self.threshold else min(count, 1)
+                self._start(count, count)
+            else:  # the cores this process held while the work was found
+                want = min(self.pool.workers, len(self.workers) + len(self._pending))
+                self.workers += [self._fork(slot) for slot in range(len(self.workers), want)]
+            while len(self.results) < len(self.items):
+                if not self._service(_POLL_SECONDS):
+                    break
+            return [self.results[n] for n in range(len(self.items))]
+        finally:
+            self._stop()
+
+    # -- the workers --------------------------------------------------------------------------
+
+    def _start(self, slots: int, count: int) -> None:
+        """Shared slots for ``slots`` workers, and the first ``count`` of them forked."""
+        self._current = RawArray("q", [_IDLE] * slots)
+        self._started = RawArray("d", [0.0] * slots)
+        self.workers = [self._fork(slot) for slot in range(count)]
+
+    def _fork(self, slot: int) -> _Worker:
+        return _Worker(slot, self.pool.function, self._current, self._started, self.pool.limits)
+
+    def _stop(self) -> None:
+        for worker in self.workers:
+            with contextlib.suppress(OSError, ValueError):
+                worker.conn.send(None)
+        for worker in self.workers:
+            worker.process.join(timeout=2)
+            worker.kill()
+        self.workers = []
+
+    def _service(self, timeout: float) -> bool:
+        """Hand out chunks to idle workers, then take the answers that are in (waiting up to
+        ``timeout`` for one) and check on the busy workers; False when none is busy."""
+        for worker in self.workers:
+            if not worker.chunk:
+                self._feed(worker)
+        busy = [w for w in self.workers if w.chunk]
+        if not busy:
+            return False
+        ready = multiprocessing.connection.wait([w.conn for w in busy], timeout=timeout)
+        limit = self.pool.limits.seconds
+        for worker in busy:
+            if worker.conn in ready:
+                try:
+                    answers = worker.conn.recv()
+                except (EOFError, OSError):
+                    answers = None
+                if answers is None:
+                    self._replace(worker, "the analyser crashed on this file")
+                    continue
+                for number, ok, value in answers:
+                    self.results[number] = (
+                        value if ok else self.pool.on_failure(self.items[number], value)
+                    )
+                worker.chunk.clear()
+                self._feed(worker)
+            elif not worker.process.is_alive():
+                self._replace(worker, "the analyser crashed on this file")
+            elif (
+                self._current[worker.slot] != _IDLE
+                and time.monotonic() - self._started[worker.slot] > limit
+            ):
+                self._replace(
+                    worker,
+                    f"took longer than {limit:g} s to analyse "
+                    "(raise `timeout-per-file` to allow more)",
+                )
+        return True
+
+    def _feed(self, worker: _Worker) -> None:
         # Without weights each item weighs one and a chunk holds ``chunk_size`` of them.
-        weights = self._weights
-        limit = self.chunk_size if weights is None else self.chunk_weight
+        pool = self.pool
+        limit = pool.chunk_size if pool.chunk_weight <= 0 else pool.chunk_weight
+        pending = self._pending
+        if not pending:
+            return
+        if not self.closed and self._pending_weight < limit and len(pending) < MAX_CHUNK:
+            return  # more is coming: wait for a full chunk
         chunk: list[int] = []
         weight = 0
         while pending and weight < limit and len(chunk) < MAX_CHUNK:
-            chunk.append(pending.pop())
-            weight += 1 if weights is None else max(1, weights[chunk[-1]])
-        if not chunk:
-            return
+            chunk.append(pending.popleft())
+            weight += self.weights[chunk[-1]]
+        self._pending_weight -= weight
         worker.chunk = chunk
-        self.chunks += 1
-        worker.conn.send([(number, items[number]) for number in chunk])
+        pool.chunks += 1
+        worker.conn.send([(number, self.items[number]) for number in chunk])
 
-    def _replace(
-        self,
-        workers: list[_Worker],
-        worker: _Worker,
-        items: Sequence[T],
-        results: dict[int, R],
-        pending: list[int],
-        current: Any,
-        started: Any,
-        reason: str,
-    ) -> None:
-        culprit = current[worker.slot]
+    def _replace(self, worker: _Worker, reason: str) -> None:
+        culprit = self._current[worker.slot]
         worker.kill()
-        self.failures += 1
+        self.pool.failures += 1
         if culprit == _IDLE or culprit not in worker.chunk:
             culprit = worker.chunk[0]
-        results[culprit] = self.on_failure(items[culprit], reason)
+        self.results[culprit] = self.pool.on_failure(self.items[culprit], reason)
         # The rest of the chunk goes back to the front of the queue.
         for number in reversed(worker.chunk):
-            if number != culprit and number not in results:
-                pending.append(number)
-        current[worker.slot] = _IDLE
-        fresh = _Worker(worker.slot, self.function, current, started, self.limits)
-        workers[workers.index(worker)] = fresh
-        self._feed(fresh, items, pending)
+            if number != culprit and number not in self.results:
+                self._pending.appendleft(number)
+                self._pending_weight += self.weights[number]
+        self._current[worker.slot] = _IDLE
+        fresh = self._fork(worker.slot)
+        self.workers[self.workers.index(worker)] = fresh
+        self._feed(fresh)
 
 
 def default_workers() -> int:
