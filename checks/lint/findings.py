@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -25,6 +26,20 @@ class Fix:
     description: str
     edits: tuple[Edit, ...] = ()
     safe: bool = True
+
+
+def _plain(value: Any) -> Any:
+    """A deep copy of JSON-like data, as :func:`dataclasses.asdict` copies a field's value."""
+    kind = type(value)
+    if kind is dict:
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if kind is list:
+        return [_plain(v) for v in value]
+    if kind is tuple:
+        return tuple(_plain(v) for v in value)
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +66,36 @@ class Finding:
         return (self.path, self.line, self.col, self.code)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """What :func:`dataclasses.asdict` gives (``data`` copied deeply), written out: asdict
+        recurses through every field generically, and a run converts every finding and
+        deferred question: about 2,000 on llm-stack, 0.06 s of the workers' CPU)."""
+        fix = self.fix
+        return {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "code": self.code,
+            "message": self.message,
+            "end_line": self.end_line,
+            "end_col": self.end_col,
+            "fix": None
+            if fix is None
+            else {
+                "description": fix.description,
+                "edits": tuple(
+                    {
+                        "line": e.line,
+                        "col": e.col,
+                        "end_line": e.end_line,
+                        "end_col": e.end_col,
+                        "replacement": e.replacement,
+                    }
+                    for e in fix.edits
+                ),
+                "safe": fix.safe,
+            },
+            "data": _plain(self.data),
+        }
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Finding:
