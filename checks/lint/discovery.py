@@ -157,7 +157,20 @@ def project_files(root: Path, listings: Listings | None = None) -> list[str]:
         return [str(path) for path in _walk(root, lambda name: name.endswith(".py"))]
     top, names = listed
     base = os.fspath(top)
-    return [os.path.join(base, n) for n in names if n.endswith(".py")]
+    # The folders the walk never enters are not the project's in git either (a committed
+    # `node_modules` or `.venv`): the same files whether or not the tree is in git.
+    below = os.path.relpath(root, top)
+    depth = 0 if below == os.curdir else below.count(os.sep) + 1
+    return [
+        os.path.join(base, n)
+        for n in names
+        if n.endswith(".py") and not any(_skipped_dir(d) for d in n.split("/")[depth:-1])
+    ]
+
+
+def _skipped_dir(name: str) -> bool:
+    """A folder discovery and the project's module index never enter."""
+    return name in SKIP_DIRS or name.endswith(".egg-info")
 
 
 def _gitignore(directory: str) -> pathspec.GitIgnoreSpec | None:
@@ -206,7 +219,7 @@ def _walk(
                 specs.append((root, spec))
         keep = []
         for d in sorted(dirs):
-            if d in SKIP_DIRS or d.endswith(".egg-info"):
+            if _skipped_dir(d):
                 continue
             if gitignore and specs and _ignored(specs, os.path.join(root, d), True):
                 continue
@@ -233,7 +246,7 @@ def _wanted_from_git(given: str, wanted: Callable[[str], bool]) -> Callable[[str
 
     def keep(path: str) -> bool:
         name = path.rsplit(os.sep, 1)[-1]
-        return wanted(name) and not any(p in SKIP_DIRS for p in path[prefix:].split(os.sep))
+        return wanted(name) and not any(_skipped_dir(p) for p in path[prefix:].split(os.sep)[:-1])
 
     return keep
 
