@@ -172,6 +172,15 @@ def _alias_built(source: bytes) -> bool:
     return False
 
 
+def _may_import_a_framework(source: bytes, ctx: FileContext) -> bool:
+    """Whether an import of the file can name a framework module, without scanning them: an
+    absolute one spells the module's name, a relative one resolves under the file's own
+    package (the import scan costs more than all the screens' searches)."""
+    return any(m in source for m in _FRAMEWORK_MODULES) or (
+        ctx.module_name is not None and _FRAMEWORK_NAME.match(ctx.module_name) is not None
+    )
+
+
 def _builds_or_serves(source: bytes) -> bool:
     return (
         any(word_then(source, name, _BUILT_OR_LISTED) for name in _APP_CLASSES)
@@ -325,6 +334,8 @@ class MissingInitTracing(PythonRule):
     FACETS = {INIT_FACET: _init_facet}
     # One reference pass over every file answers all the entrypoint questions' helper names.
     JOIN_AS_ONE = True
+    # `_may_initialise` walks the import scans back from the files that spell an init function.
+    READS_IMPORT_SCANS = True
 
     @classmethod
     def applies_to(cls, source: bytes, ctx: FileContext) -> bool:
@@ -341,8 +352,10 @@ class MissingInitTracing(PythonRule):
         # check keeps "Quarter" or "XQuartz" from costing a parse), and where an app is built,
         # a server started, or an app class imported under another name or subclassed: a
         # module that only defines routes, schemas or dependencies is not parsed.
-        if any(_FRAMEWORK_NAME.match(name) for name in ctx.imports(source)) and _builds_or_serves(
-            source
+        if (
+            _may_import_a_framework(source, ctx)
+            and any(_FRAMEWORK_NAME.match(name) for name in ctx.imports(source))
+            and _builds_or_serves(source)
         ):
             return True
         # A program that runs an app imported from elsewhere (`mcp.run()` under `__main__`).

@@ -49,7 +49,7 @@ from somatrace.checks.lint.discovery import (
 from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.gitsafe import forget_repository_config
 from somatrace.checks.lint.globs import matches_any
-from somatrace.checks.lint.import_scan import spells
+from somatrace.checks.lint.import_scan import scan_imports, spells
 from somatrace.checks.lint.join_lanes import LANE_THRESHOLD, units_of_work
 from somatrace.checks.lint.known import ApiTable
 from somatrace.checks.lint.module import Module
@@ -64,7 +64,7 @@ from somatrace.checks.lint.project import (
     search_roots,
 )
 from somatrace.checks.lint.provenance import VALUES_FACET, values_facet
-from somatrace.checks.lint.rule import FileContext, PythonRule, Rule, TextRule
+from somatrace.checks.lint.rule import IMPORT_SCAN_MEMO, FileContext, PythonRule, Rule, TextRule
 from somatrace.checks.lint.screen_words import VOCABULARY, harvest
 from somatrace.checks.lint.source import Source, Unreadable, decode, read_bytes, too_large
 from somatrace.checks.lint.suppression import NoqaMap, read_noqa
@@ -79,6 +79,8 @@ NOQA_UNKNOWN = "noqa_unknown"
 PARALLEL_THRESHOLD = 48
 # Discovery looks at the workers' answers (and hands out chunks) once per this many files found.
 PUMP_EVERY = 8
+# The cache slot of a file's import scan made for the join (its result holds none).
+IMPORTS_SLOT = "imports:"
 # Bytes of files in one chunk of the analysis (see workers.py). llm-stack's 6,860 files went out
 # in 858 chunks of 8 files; in chunks of 256 KB they go in 304, and a cold run took 0.94x the
 # wall time (farm-bench, 10 pairs; 128 KB: 0.97x, 512 KB: the same as 256 KB).
@@ -293,15 +295,18 @@ def analyse_bytes(task: _Task, data: bytes) -> dict[str, Any]:
     # The screens' substring tests, answered from one scan of the file (.screen_words).
     screened = VOCABULARY.view(data)
     if python:
-        # For the project join: which modules this one may import, and whether it spells the
-        # init function (a superset: a module that does neither cannot initialise tracing).
-        scan = {
+        # For the project join: whether it spells the init function (a module that neither
+        # spells it nor imports one that does cannot initialise tracing), and the modules it
+        # may import when a screen read them anyway; the join has the rest scanned only when
+        # it reads them (`Engine._import_lists`).
+        scan: dict[str, Any] = {
             "mentions_init": any(
                 name in screened and spells(data, name) for name in task.init_names
             ),
-            "imports": " ".join(ctx.imports(screened)),  # one string: a third of the cache
         }
         applicable = [r for r in rules if issubclass(r, PythonRule) and r.applies_to(screened, ctx)]
+        if IMPORT_SCAN_MEMO in ctx.memo:
+            scan["imports"] = " ".join(ctx.imports(screened))  # one string, as the cache keeps it
         _tick("screen", mark)
         if not applicable:
             out = _empty()
@@ -376,6 +381,27 @@ _TIMES: dict[str, float] = {}
 
 def _tick(phase: str, since: float) -> None:
     _TIMES[phase] = _TIMES.get(phase, 0.0) + time.perf_counter() - since
+
+
+@dataclass(frozen=True)
+class _ImportTask:
+    path: str
+    slot: str  # its cache slot
+    config: Config
+    data: bytes | None = None  # a buffer to read instead of the file
+
+
+def _run_import_task(task: _ImportTask) -> list[str]:
+    """Runs in a worker: the modules one file may import, by the byte scan."""
+    data = _read(task.path, task.data, task.config)
+    if isinstance(data, Unreadable):
+        return []
+    module_name, _ = module_identity(task.path)
+    return scan_imports(data, module_name, task.path.endswith(os.sep + "__init__.py"))
+
+
+def _failed_import_task(task: _ImportTask, reason: str) -> list[str]:
+    return []
 
 
 _FACETS: dict[str, Any] = {}
@@ -489,6 +515,10 @@ class Engine:
         self._join_units = 0
         self._lane_failures = 0  # lanes whose process died and were answered in this one
         self._fetch_workers: int | None = None  # None: one per core (see _workers)
+        self._results: dict[str, Mapping[str, Any]] = {}  # this run's, for the join
+        self._stats: dict[str, tuple[int, int, int]] = {}  # this run's stat keys, for the join
+        self._scanned_imports: dict[str, list[str]] = {}  # import scans made for the join
+        self._import_scans = 0  # files the join had scanned for their imports this run
         _FACETS.clear()
         _FACETS.update(self._facets())
 
@@ -538,6 +568,7 @@ class Engine:
         phases: dict[str, float] = {}
         virtual = frozenset(Path(p) for p in self.buffers)
         self._listings = {}  # listed afresh each run
+        self._import_scans = 0
         results: dict[str, Mapping[str, Any]] = {}
         candidates: list[Candidate] = []
         tasks: list[_Task] = []
@@ -665,6 +696,7 @@ class Engine:
                 "join_lanes": self._join_lanes,
                 "join_units": self._join_units,
                 "join_lane_failures": self._lane_failures,
+                "join_import_scans": self._import_scans,
             },
         )
 
@@ -740,12 +772,14 @@ class Engine:
         reused = join_cache.lookup_join(join_key) if join_cache is not None else None
         if reused is not None:
             return [Finding.from_dict(f) for f in reused]
+        self._stats = stats
         model = self._model(results)
         questions = [
             (path, result, raw, query)
             for path, result in pending
             for raw, query in result["deferred"]
         ]
+        self._prefetch_import_lists(model, {raw["code"] for _, _, raw, _ in questions})
         workers = self._workers()
         units = (
             units_of_work(
@@ -865,12 +899,13 @@ class Engine:
             if path not in model.index.files:
                 continue
             if isinstance(r, QuietResult):  # a cached result: read off its bytes
-                if r.has_key("imports"):
+                if r.has_key("mentions_init"):
                     spells[path] = r.is_true("mentions_init")
-            elif "imports" in r:
+            elif "mentions_init" in r:
                 spells[path] = bool(r["mentions_init"])
-        model.scans = ImportScans(spells, lambda path: results[path]["imports"].split())
+        model.scans = ImportScans(spells, self._import_list)
         self._results = results
+        self._scanned_imports = {}
         model.read_facets = lambda name: (
             r["facets"][name]
             for r in results.values()
@@ -898,6 +933,64 @@ class Engine:
                     )
             self._index = ModuleIndex(files)
         return self._index
+
+    def _import_list(self, path: str) -> list[str]:
+        """The modules a file read this run may import (:mod:`.import_scan`): from its result
+        when a screen scanned them, else from :meth:`_scan_imports` (run for every file at once
+        before the join when it will read them), else scanned here."""
+        result = self._results[path]
+        if _holds_imports(result):
+            return result["imports"].split()  # type: ignore[no-any-return]
+        scanned = self._scanned_imports.get(path)
+        if scanned is None:
+            scanned = self._scan_imports([path]).get(path, [])
+        return scanned
+
+    def _scan_imports(self, paths: list[str]) -> dict[str, list[str]]:
+        """The import scans of ``paths``, on every core (at most one file's read when a file
+        cannot be read: no imports), kept for the run and cached with each file's stat."""
+        tasks: list[_ImportTask] = []
+        out: dict[str, list[str]] = {}
+        for path in paths:
+            config = self.config_for(self.resolver.for_path(Path(path)))
+            slot = f"{IMPORTS_SLOT}{config.relpath(Path(path))}"
+            key = self._stats.get(path)
+            hit = self.cache_for(config).lookup(slot, key) if key is not None else None
+            if hit is not None:
+                out[path] = hit["imports"].split()
+                continue
+            tasks.append(_ImportTask(path, slot, config, self.buffers.get(path)))
+        workers = self._workers() if self._fetch_workers is None else self._fetch_workers
+        if len(tasks) < PARALLEL_THRESHOLD:
+            workers = 0  # a fork costs more than scanning a few files here
+        pool = WorkerPool(_run_import_task, _failed_import_task, workers, chunk_size=64)
+        for task, found in zip(tasks, pool.map(tasks), strict=True):
+            out[task.path] = found
+            self._cache_import_list(task, found)
+        self._import_scans += len(tasks)
+        self._scanned_imports.update(out)
+        return out
+
+    def _cache_import_list(self, task: _ImportTask, found: list[str]) -> None:
+        key = self._stats.get(task.path)
+        if key is None or task.data is not None:
+            return  # a buffer's scan is never cached
+        entry = self.cache_for(task.config).entries.get(task.config.relpath(Path(task.path)))
+        if entry is not None and entry.stat == key:  # the content the file's result is of
+            self.cache_for(task.config).store(
+                task.slot, key, entry.digest, {"imports": " ".join(found)}
+            )
+
+    def _prefetch_import_lists(self, model: ProjectModel, codes: set[str]) -> None:
+        """Scan every file's imports on all cores before the join, when a question of a rule
+        that reads them (``READS_IMPORT_SCANS``) will (:meth:`ProjectModel.reads_import_scans`):
+        one lane of the join would otherwise scan them all alone."""
+        if not any(getattr(_RULES.get(code), "READS_IMPORT_SCANS", False) for code in codes):
+            return
+        if not model.reads_import_scans():
+            return
+        missing = [path for path in model.scans if not _holds_imports(self._results[path])]
+        self._scan_imports(missing)
 
     def _describe(self, path: str) -> tuple[str | None, tuple[str, ...]]:
         found = self._described.get(path)
@@ -1014,6 +1107,11 @@ class Engine:
             if path in changed or depends & changed:
                 out.append(f)
         return out
+
+
+def _holds_imports(result: Mapping[str, Any]) -> bool:
+    """Whether a result holds its file's import scan (a cached one's is read off its bytes)."""
+    return result.has_key("imports") if isinstance(result, QuietResult) else "imports" in result
 
 
 def _stat_or_none(path: str) -> tuple[int, int, int] | None:

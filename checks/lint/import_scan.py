@@ -8,6 +8,11 @@ an ``import a.b, c`` statement and every ``from X import`` as a from-import, whe
 :func:`somatrace.checks.analysis.frameworks.import_time_imports` finds from the syntax tree:
 ``tests/lint/test_import_scan.py`` checks that on real trees.
 
+The workers scan a file only where a screen reads its imports (ST101's, for a file that spells
+a framework's name); the engine has every other file scanned, on all cores, only when the join
+will read the scans: on llm-stack, where no file spells the init function, that is never (0.46 s
+of the workers' 5.5 s of CPU before).
+
 Two limits, both far outside real code: a ``from`` clause with more than 300 characters
 between ``from`` and ``import``, and an import list longer than 20,000 characters, are cut
 there (the scan stays linear on hostile input). Names are decoded as UTF-8.

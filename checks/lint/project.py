@@ -49,7 +49,9 @@ class ImportScans(Mapping[str, tuple[bool, list[str]]]):
     """What the byte scan of each file read this run found: path -> (spells an init function,
     modules it may import). The first is known for every file up front (cheap, from a cached
     result's bytes); the import lists are read on first use, which a join asks for only when
-    some file spells the init function (see :meth:`ProjectModel.import_ancestors`)."""
+    some file spells the init function or a project file was not scanned (see
+    :meth:`ProjectModel.import_ancestors`), and the engine scans a file for them only then
+    (a worker scans one only where a screen reads its imports)."""
 
     def __init__(self, spells: dict[str, bool], imports: Callable[[str], list[str]]) -> None:
         self._spells = spells
@@ -336,6 +338,11 @@ class ProjectModel:
 
     def resolve_module(self, dotted: str, ctx: ModuleFacts) -> list[str]:
         return self.index.module_files(dotted, ctx.roots)
+
+    def reads_import_scans(self) -> bool:
+        """Whether :meth:`import_ancestors` of the files that spell an init function reads the
+        import scans: some file spells one, or a project file was not scanned this run."""
+        return bool(self.scans.spelling) or any(p not in self.scans for p in self.index.files)
 
     def import_ancestors(self, seeds: frozenset[str]) -> frozenset[str]:
         """The files from which an import chain may reach one of ``seeds`` (the seeds

@@ -97,6 +97,10 @@ class Invalid:
     why: str = ""
 
 
+# FileContext.memo's key of the file's import scan (the engine sends it along when made).
+IMPORT_SCAN_MEMO = "import-scan"
+
+
 @dataclass
 class FileContext:
     """What a rule knows about the file it checks."""
@@ -118,9 +122,9 @@ class FileContext:
     def imports(self, source: bytes) -> list[str]:
         """The modules ``source`` (this file's bytes) may import, by the byte scan of
         :mod:`.import_scan`: computed once per file for every screen and the project join."""
-        found = self.memo.get("import-scan")
+        found = self.memo.get(IMPORT_SCAN_MEMO)
         if found is None or found[0] is not source:
-            found = self.memo["import-scan"] = (
+            found = self.memo[IMPORT_SCAN_MEMO] = (
                 source,
                 scan_imports(source, self.module_name, self.is_package),
             )
@@ -188,6 +192,10 @@ class PythonRule(Rule):
     # one process answers them. Otherwise each package's questions are a unit of their own
     # (:mod:`.join_lanes`).
     JOIN_AS_ONE: ClassVar[bool] = False
+    # Whether the rule's join reads the byte scans of which modules each file may import
+    # (``ProjectModel.scans``): the engine then scans every file first, on all cores, when
+    # the model says they will be read (the workers scan only where a screen asked).
+    READS_IMPORT_SCANS: ClassVar[bool] = False
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
