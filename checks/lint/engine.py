@@ -23,6 +23,7 @@ import stat as stat_module
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.sharedctypes import RawValue
 from pathlib import Path
 from typing import Any
 
@@ -286,6 +287,12 @@ def _analyse_text(
     return out | {"findings": [f.to_dict() for f in findings], "parsed": bool(findings)}
 
 
+# Set (in shared memory, so the workers see it) once a result that spells the init function
+# comes back: the join will read every file's import scan, which the workers then make while
+# they have the file's bytes instead of the engine reading the file again before the join.
+_IMPORTS_WANTED: Any = None
+
+
 def analyse_bytes(task: _Task, data: bytes) -> dict[str, Any]:
     rules = [_RULES[code] for code in task.codes]
     python = task.relpath.endswith(".py")
@@ -297,15 +304,16 @@ def analyse_bytes(task: _Task, data: bytes) -> dict[str, Any]:
     if python:
         # For the project join: whether it spells the init function (a module that neither
         # spells it nor imports one that does cannot initialise tracing), and the modules it
-        # may import when a screen read them anyway; the join has the rest scanned only when
-        # it reads them (`Engine._import_lists`).
+        # may import when a screen read them anyway or a file spelling the init function has
+        # come back (the join will read them); the join has the rest scanned
+        # (`Engine._prefetch_import_lists`).
         scan: dict[str, Any] = {
             "mentions_init": any(
                 name in screened and spells(data, name) for name in task.init_names
             ),
         }
         applicable = [r for r in rules if issubclass(r, PythonRule) and r.applies_to(screened, ctx)]
-        if IMPORT_SCAN_MEMO in ctx.memo:
+        if IMPORT_SCAN_MEMO in ctx.memo or (_IMPORTS_WANTED is not None and _IMPORTS_WANTED.value):
             scan["imports"] = " ".join(ctx.imports(screened))  # one string, as the cache keeps it
         _tick("screen", mark)
         if not applicable:
@@ -583,7 +591,16 @@ class Engine:
         # The workers start on the first files found while discovery goes on (a fork costs more
         # than the second core saves below PARALLEL_THRESHOLD files); the rest goes out biggest
         # first, so that no worker is left with one large file at the end.
-        with pool.stream(biggest_first=True, threshold=PARALLEL_THRESHOLD) as stream:
+        wanted = _imports_wanted()
+
+        def came_back(output: dict[str, Any]) -> None:
+            if not wanted.value and output.get("kind") == "result":
+                if _spells_init(output["result"]):
+                    wanted.value = 1
+
+        with pool.stream(
+            biggest_first=True, threshold=PARALLEL_THRESHOLD, on_result=came_back
+        ) as stream:
             for cand in iter_candidates(
                 paths, self.resolver, self.text_patterns(), virtual, self._listings
             ):
@@ -592,6 +609,9 @@ class Engine:
                 found = self._task_for(cand, results, stats)
                 cache_seconds += time.perf_counter() - mark
                 if found is None:
+                    hit = results.get(str(cand.path))
+                    if not wanted.value and hit is not None and _spells_init(hit):
+                        wanted.value = 1  # a cached file that spells it
                     continue
                 task, size = found
                 tasks.append(task)
@@ -898,11 +918,8 @@ class Engine:
         for path, r in results.items():
             if path not in model.index.files:
                 continue
-            if isinstance(r, QuietResult):  # a cached result: read off its bytes
-                if r.has_key("mentions_init"):
-                    spells[path] = r.is_true("mentions_init")
-            elif "mentions_init" in r:
-                spells[path] = bool(r["mentions_init"])
+            if _scanned(r):
+                spells[path] = _spells_init(r)
         model.scans = ImportScans(spells, self._import_list)
         self._results = results
         self._scanned_imports = {}
@@ -1107,6 +1124,30 @@ class Engine:
             if path in changed or depends & changed:
                 out.append(f)
         return out
+
+
+def _imports_wanted() -> Any:
+    """This run's flag (cleared) that tells the workers to scan every file's imports."""
+    global _IMPORTS_WANTED
+    if _IMPORTS_WANTED is None:  # made once, before any worker is forked
+        _IMPORTS_WANTED = RawValue("b", 0)
+    _IMPORTS_WANTED.value = 0
+    return _IMPORTS_WANTED
+
+
+def _scanned(result: Mapping[str, Any]) -> bool:
+    """Whether a result is of a Python file the workers screened (the init spelling known)."""
+    if isinstance(result, QuietResult):
+        return result.has_key("mentions_init")
+    return "mentions_init" in result
+
+
+def _spells_init(result: Mapping[str, Any]) -> bool:
+    """Whether a file's result says it spells the init function (a cached one's, off its
+    bytes)."""
+    if isinstance(result, QuietResult):
+        return result.is_true("mentions_init")
+    return result.get("mentions_init") is True
 
 
 def _holds_imports(result: Mapping[str, Any]) -> bool:

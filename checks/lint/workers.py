@@ -170,9 +170,15 @@ class WorkerPool(Generic[T, R]):
                 stream.submit(item, 1 if weights is None else weights[number])
             return stream.close()
 
-    def stream(self, *, biggest_first: bool = False, threshold: int = 0) -> Stream[T, R]:
+    def stream(
+        self,
+        *,
+        biggest_first: bool = False,
+        threshold: int = 0,
+        on_result: Callable[[R], None] | None = None,
+    ) -> Stream[T, R]:
         """Items handed over while the caller still produces them (see :class:`Stream`)."""
-        return Stream(self, biggest_first=biggest_first, threshold=threshold)
+        return Stream(self, biggest_first=biggest_first, threshold=threshold, on_result=on_result)
 
     def _inline(self, item: T) -> R:
         try:
@@ -194,11 +200,21 @@ class Stream(Generic[T, R]):
     first with ``biggest_first`` (no worker is left with one large file at the end). The
     workers start once ``threshold`` items are in, or on ``close``; a stream that ends with
     fewer than ``threshold`` items uses one worker (a second fork costs more than it saves).
-    ``workers=0`` runs every item in this process on ``close``. Used as a context manager, the
-    workers are stopped however the caller's block ends."""
+    ``workers=0`` runs every item in this process on ``close``. ``on_result`` sees each result
+    a worker sends as it comes in (not the failures', nor those run in this process), so the
+    caller can change course while work is still out. Used as a context manager, the workers
+    are stopped however the caller's block ends."""
 
-    def __init__(self, pool: WorkerPool[T, R], *, biggest_first: bool, threshold: int) -> None:
+    def __init__(
+        self,
+        pool: WorkerPool[T, R],
+        *,
+        biggest_first: bool,
+        threshold: int,
+        on_result: Callable[[R], None] | None = None,
+    ) -> None:
         self.pool = pool
+        self.on_result = on_result
         self.items: list[T] = []
         self.weights: list[int] = []
         self.results: dict[int, R] = {}
@@ -303,9 +319,12 @@ class Stream(Generic[T, R]):
                     self._replace(worker, "the analyser crashed on this file")
                     continue
                 for number, ok, value in answers:
-                    self.results[number] = (
-                        value if ok else self.pool.on_failure(self.items[number], value)
-                    )
+                    if ok:
+                        self.results[number] = value
+                        if self.on_result is not None:
+                            self.on_result(value)
+                    else:
+                        self.results[number] = self.pool.on_failure(self.items[number], value)
                 worker.chunk.clear()
                 self._feed(worker)
             elif not worker.process.is_alive():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from somatrace.rules import all_rules
 from tests.helpers import check_in_process, git, init_repo, write_pyproject
 
 WIDTH = 40  # modules the entrypoint imports, each importing one more: 80 files besides main
@@ -59,24 +60,60 @@ def test_without_an_init_spelled_only_the_screened_entrypoint_is_scanned(tmp_pat
     assert not [name for name in entries if name.startswith("imports:")]
 
 
-def test_with_an_init_spelled_every_file_is_scanned_once_on_all_cores(tmp_path: Path) -> None:
+def test_with_an_init_spelled_every_file_is_scanned_once(tmp_path: Path) -> None:
     root = _project(tmp_path / "p", INITIALISES)
-    cold = check_in_process(root, jobs=2)
+    cold = check_in_process(root, jobs=0)
     assert _st101(cold) == []  # main imports app.obs, which initialises tracing
     # every scanned file but main (scanned by the screen): __init__, obs, 40 routes, 40 models
     assert cold.counts["join_import_scans"] == 2 + 2 * WIDTH
 
-    primed = check_in_process(root, use_cache=True, jobs=2)
+    primed = check_in_process(root, use_cache=True, jobs=0)
     assert _st101(primed) == [] and primed.counts["join_import_scans"] == 2 + 2 * WIDTH
     main = root / "svc" / "app" / "main.py"
     main.write_text(main.read_text() + "# edited\n")  # the join runs again, on cached results
-    warm = check_in_process(root, use_cache=True, jobs=2)
+    warm = check_in_process(root, use_cache=True, jobs=0)
     assert _st101(warm) == []
     assert warm.counts["join_import_scans"] == 0  # each scan comes from the cache
 
     (root / "svc" / "app" / "routes0.py").write_text("from app import models0\nROUTE = 'x'\n")
-    edited = check_in_process(root, use_cache=True, jobs=2)
-    assert _st101(edited) == [] and edited.counts["join_import_scans"] == 1
+    edited = check_in_process(root, use_cache=True, jobs=0)
+    # routes0 is scanned as it is analysed: the cached obs.py, which spells the init function,
+    # told the analysis the join will read the scans
+    assert _st101(edited) == [] and edited.counts["join_import_scans"] == 0
+
+
+def test_workers_scan_imports_once_a_file_spelling_the_init_came_back(tmp_path: Path) -> None:
+    """In parallel, the files analysed after obs.py's result came back are scanned by the
+    workers (how many depends on timing); the join scans the rest, and the verdict holds."""
+    root = _project(tmp_path / "p", INITIALISES)
+    parallel = check_in_process(root, jobs=2)
+    assert _st101(parallel) == []
+    assert parallel.counts["join_import_scans"] <= 2 + 2 * WIDTH
+
+
+def test_a_worker_scans_every_file_while_the_flag_is_set(tmp_path: Path) -> None:
+    from somatrace.checks.lint import engine
+
+    root = _project(tmp_path / "p", NOT_AN_INIT)
+    model = root / "svc" / "app" / "models0.py"
+    checker = engine.Engine(engine.CheckSettings(), all_rules(), root)  # registers the rules
+    config = checker.config_for(checker.resolver.for_path(model))
+    task = engine._Task(
+        path=str(model),
+        relpath="svc/app/models0.py",
+        config=config,
+        codes=("ST101",),
+        known_digest=None,
+        hashed=False,
+        init_names=(b"init_tracing",),
+    )
+    flag = engine._imports_wanted()
+    assert "imports" not in engine._run_task(task)["result"]  # no screen asked for them
+    flag.value = 1
+    try:
+        assert engine._run_task(task)["result"]["imports"] == "json"
+    finally:
+        engine._imports_wanted()  # cleared for whatever runs next in this process
 
 
 def test_scans_made_in_this_process_give_the_same_verdicts(tmp_path: Path) -> None:
@@ -87,4 +124,6 @@ def test_scans_made_in_this_process_give_the_same_verdicts(tmp_path: Path) -> No
     serial = check_in_process(root, jobs=0)
     parallel = check_in_process(root, jobs=2)
     assert _st101(serial) == _st101(parallel) == ["svc/app/main.py:44"]
-    assert serial.counts["join_import_scans"] == parallel.counts["join_import_scans"] > 0
+    # in parallel, the workers scan what they analyse after tools.py's result came back
+    assert serial.counts["join_import_scans"] >= parallel.counts["join_import_scans"]
+    assert serial.counts["join_import_scans"] > 0

@@ -84,3 +84,19 @@ def test_nothing_is_submitted_after_close() -> None:
         assert [r[0] for r in stream.close()] == [1]
         with pytest.raises(ValueError, match="closed"):
             stream.submit(2)
+
+
+def test_each_result_is_seen_as_it_comes_in_while_the_stream_is_open() -> None:
+    seen: list[int] = []
+    pool = WorkerPool(_run, _failed, 2, chunk_weight=4)
+    with pool.stream(threshold=1, on_result=lambda result: seen.append(result[0])) as stream:
+        for number in range(20, 40):
+            stream.submit(number, 1)
+        deadline = time.monotonic() + 30
+        while not seen and time.monotonic() < deadline:
+            stream.pump()
+            time.sleep(0.01)
+        seen_while_open = list(seen)
+        stream.close()
+    assert seen_while_open and set(seen_while_open) <= set(range(20, 40))
+    assert sorted(seen) == list(range(20, 40))  # every result once, failures aside
