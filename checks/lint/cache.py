@@ -143,6 +143,19 @@ class QuietResult(Mapping[str, Any]):
         return self._entry._raw or b""
 
 
+def holds(result: Mapping[str, Any], key: str) -> bool:
+    """Whether a result (this run's, or a cached :class:`QuietResult`, read off its bytes) has
+    ``key``."""
+    return result.has_key(key) if isinstance(result, QuietResult) else key in result
+
+
+def is_true(result: Mapping[str, Any], key: str) -> bool:
+    """``result[key] is True``, a cached :class:`QuietResult`'s read off its bytes."""
+    if isinstance(result, QuietResult):
+        return result.is_true(key)
+    return result.get(key) is True
+
+
 def _materialised(result: dict[str, Any]) -> dict[str, Any]:
     """``result`` with a join-fetched facet decoded (it is read only by the join)."""
     raw = result.pop("_facet_raw", None)

@@ -29,7 +29,14 @@ from typing import Any
 
 from somatrace.checks.lint.boundary import OUTSIDE_REASON, Boundary
 from somatrace.checks.lint.bounds import NESTED_TOO_DEEPLY, ast_needs_refusal_scan, refusal
-from somatrace.checks.lint.cache import Cache, QuietResult, content_hash, stat_key
+from somatrace.checks.lint.cache import (
+    Cache,
+    QuietResult,
+    content_hash,
+    holds,
+    is_true,
+    stat_key,
+)
 from somatrace.checks.lint.codes import PARSE_ERROR
 from somatrace.checks.lint.config import (
     Config,
@@ -50,7 +57,7 @@ from somatrace.checks.lint.discovery import (
 from somatrace.checks.lint.findings import Finding
 from somatrace.checks.lint.gitsafe import forget_repository_config
 from somatrace.checks.lint.globs import matches_any
-from somatrace.checks.lint.import_scan import scan_imports, spells
+from somatrace.checks.lint.import_scan import spells
 from somatrace.checks.lint.join_lanes import LANE_THRESHOLD, units_of_work
 from somatrace.checks.lint.known import ApiTable
 from somatrace.checks.lint.module import Module
@@ -80,8 +87,9 @@ NOQA_UNKNOWN = "noqa_unknown"
 PARALLEL_THRESHOLD = 48
 # Discovery looks at the workers' answers (and hands out chunks) once per this many files found.
 PUMP_EVERY = 8
-# The cache slot of a file's import scan made for the join (its result holds none).
-IMPORTS_SLOT = "imports:"
+# The join's name for a file's import scan when it is made for the join (cached, and computed
+# by `_run_import_task`, like a facet; the file's result then holds none).
+IMPORTS_FACET = "imports"
 # Bytes of files in one chunk of the analysis (see workers.py). llm-stack's 6,860 files went out
 # in 858 chunks of 8 files; in chunks of 256 KB they go in 304, and a cold run took 0.94x the
 # wall time (farm-bench, 10 pairs; 128 KB: 0.97x, 512 KB: the same as 256 KB).
@@ -394,18 +402,17 @@ def _tick(phase: str, since: float) -> None:
 @dataclass(frozen=True)
 class _ImportTask:
     path: str
-    slot: str  # its cache slot
+    relpath: str
     config: Config
     data: bytes | None = None  # a buffer to read instead of the file
 
 
 def _run_import_task(task: _ImportTask) -> list[str]:
-    """Runs in a worker: the modules one file may import, by the byte scan."""
+    """Runs in a worker: the modules one file may import, by the byte scan the screens use."""
     data = _read(task.path, task.data, task.config)
     if isinstance(data, Unreadable):
         return []
-    module_name, _ = module_identity(task.path)
-    return scan_imports(data, module_name, task.path.endswith(os.sep + "__init__.py"))
+    return make_context(task.path, task.relpath, task.config).imports(data)
 
 
 def _failed_import_task(task: _ImportTask, reason: str) -> list[str]:
@@ -595,7 +602,7 @@ class Engine:
 
         def came_back(output: dict[str, Any]) -> None:
             if not wanted.value and output.get("kind") == "result":
-                if _spells_init(output["result"]):
+                if is_true(output["result"], "mentions_init"):
                     wanted.value = 1
 
         with pool.stream(
@@ -610,7 +617,7 @@ class Engine:
                 cache_seconds += time.perf_counter() - mark
                 if found is None:
                     hit = results.get(str(cand.path))
-                    if not wanted.value and hit is not None and _spells_init(hit):
+                    if not wanted.value and hit is not None and is_true(hit, "mentions_init"):
                         wanted.value = 1  # a cached file that spells it
                     continue
                 task, size = found
@@ -918,8 +925,8 @@ class Engine:
         for path, r in results.items():
             if path not in model.index.files:
                 continue
-            if _scanned(r):
-                spells[path] = _spells_init(r)
+            if holds(r, "mentions_init"):
+                spells[path] = is_true(r, "mentions_init")
         model.scans = ImportScans(spells, self._import_list)
         self._results = results
         self._scanned_imports = {}
@@ -956,7 +963,7 @@ class Engine:
         when a screen scanned them, else from :meth:`_scan_imports` (run for every file at once
         before the join when it will read them), else scanned here."""
         result = self._results[path]
-        if _holds_imports(result):
+        if holds(result, "imports"):
             return result["imports"].split()  # type: ignore[no-any-return]
         scanned = self._scanned_imports.get(path)
         if scanned is None:
@@ -970,13 +977,14 @@ class Engine:
         out: dict[str, list[str]] = {}
         for path in paths:
             config = self.config_for(self.resolver.for_path(Path(path)))
-            slot = f"{IMPORTS_SLOT}{config.relpath(Path(path))}"
+            relpath = config.relpath(Path(path))
             key = self._stats.get(path)
+            slot = facet_slot(IMPORTS_FACET, relpath)
             hit = self.cache_for(config).lookup(slot, key) if key is not None else None
             if hit is not None:
-                out[path] = hit["imports"].split()
+                out[path] = hit["facet"].split()
                 continue
-            tasks.append(_ImportTask(path, slot, config, self.buffers.get(path)))
+            tasks.append(_ImportTask(path, relpath, config, self.buffers.get(path)))
         workers = self._workers() if self._fetch_workers is None else self._fetch_workers
         if len(tasks) < PARALLEL_THRESHOLD:
             workers = 0  # a fork costs more than scanning a few files here
@@ -992,11 +1000,11 @@ class Engine:
         key = self._stats.get(task.path)
         if key is None or task.data is not None:
             return  # a buffer's scan is never cached
-        entry = self.cache_for(task.config).entries.get(task.config.relpath(Path(task.path)))
+        cache = self.cache_for(task.config)
+        entry = cache.entries.get(task.relpath)
         if entry is not None and entry.stat == key:  # the content the file's result is of
-            self.cache_for(task.config).store(
-                task.slot, key, entry.digest, {"imports": " ".join(found)}
-            )
+            slot = facet_slot(IMPORTS_FACET, task.relpath)
+            cache.store(slot, key, entry.digest, {"facet": " ".join(found)})
 
     def _prefetch_import_lists(self, model: ProjectModel, codes: set[str]) -> None:
         """Scan every file's imports on all cores before the join, when a question of a rule
@@ -1006,7 +1014,7 @@ class Engine:
             return
         if not model.reads_import_scans():
             return
-        missing = [path for path in model.scans if not _holds_imports(self._results[path])]
+        missing = [path for path in model.scans if not holds(self._results[path], "imports")]
         self._scan_imports(missing)
 
     def _describe(self, path: str) -> tuple[str | None, tuple[str, ...]]:
@@ -1053,7 +1061,7 @@ class Engine:
             key = stat_key(os.stat(path))
         except OSError:
             return None
-        hit = self.cache_for(config).lookup(f"facet:{name}:{config.relpath(Path(path))}", key)
+        hit = self.cache_for(config).lookup(facet_slot(name, config.relpath(Path(path))), key)
         if hit is not None:
             return hit.get("facet")
         # Asked again until the round's fetch answers it: the stat and cache lookup once.
@@ -1085,7 +1093,7 @@ class Engine:
         if output.get("stat") is None or path in self.buffers:
             return
         config = self.config_for(self.resolver.for_path(Path(path)))
-        slot = f"facet:{name}:{config.relpath(Path(path))}"
+        slot = facet_slot(name, config.relpath(Path(path)))
         cache = self.cache_for(config)
         cache.store(slot, tuple(output["stat"]), output["digest"], {"facet": output["facet"]})  # type: ignore[arg-type]
 
@@ -1135,24 +1143,9 @@ def _imports_wanted() -> Any:
     return _IMPORTS_WANTED
 
 
-def _scanned(result: Mapping[str, Any]) -> bool:
-    """Whether a result is of a Python file the workers screened (the init spelling known)."""
-    if isinstance(result, QuietResult):
-        return result.has_key("mentions_init")
-    return "mentions_init" in result
-
-
-def _spells_init(result: Mapping[str, Any]) -> bool:
-    """Whether a file's result says it spells the init function (a cached one's, off its
-    bytes)."""
-    if isinstance(result, QuietResult):
-        return result.is_true("mentions_init")
-    return result.get("mentions_init") is True
-
-
-def _holds_imports(result: Mapping[str, Any]) -> bool:
-    """Whether a result holds its file's import scan (a cached one's is read off its bytes)."""
-    return result.has_key("imports") if isinstance(result, QuietResult) else "imports" in result
+def facet_slot(name: str, relpath: str) -> str:
+    """The cache slot of what the join computed for one file (a facet, an import scan)."""
+    return f"facet:{name}:{relpath}"
 
 
 def _stat_or_none(path: str) -> tuple[int, int, int] | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from somatrace.checks.lint.engine import IMPORTS_FACET, facet_slot
 from somatrace.rules import all_rules
 from tests.helpers import check_in_process, git, init_repo, write_pyproject
 
@@ -57,7 +58,7 @@ def test_without_an_init_spelled_only_the_screened_entrypoint_is_scanned(tmp_pat
     entries = _cache_lines(root)
     scanned = sorted(name for name, body in entries.items() if "imports" in body)
     assert scanned == ["svc/app/main.py"]  # ST101's screen read its imports (it builds an app)
-    assert not [name for name in entries if name.startswith("imports:")]
+    assert not [name for name in entries if name.startswith(facet_slot(IMPORTS_FACET, ""))]
 
 
 def test_with_an_init_spelled_every_file_is_scanned_once(tmp_path: Path) -> None:
