@@ -93,6 +93,26 @@ def commit_tree(root: Path, message: str = "project") -> None:
     git(root, "commit", "-q", "-m", message)
 
 
+def wide_app_project(root: Path, obs: str, width: int) -> Path:
+    """A committed project whose FastAPI entrypoint ``svc/app/main.py`` imports ``app.obs``
+    (written as ``obs``) and ``width`` route modules, each importing one model module: the
+    shape the join's import pruning and import scans are measured on."""
+    app = root / "svc" / "app"
+    app.mkdir(parents=True)
+    write_pyproject(root, {})
+    (app / "__init__.py").write_text("")
+    (app / "obs.py").write_text(obs)
+    for i in range(width):
+        (app / f"routes{i}.py").write_text(f"from app import models{i}\nROUTE = {i}\n")
+        (app / f"models{i}.py").write_text(f"import json\nMODEL = {i}\n")
+    imports = "".join(f"from app import routes{i}\n" for i in range(width))
+    (app / "main.py").write_text(
+        f"{imports}from app import obs\nfrom fastapi import FastAPI\n\napp = FastAPI()\n"
+    )
+    commit_tree(root)
+    return root
+
+
 def check_in_process(root: Path, rules: Sequence[Any] | None = None, **settings: Any) -> Any:
     """``somatrace check .`` from ``root`` in this process (no cache, no workers unless
     ``jobs`` says), as the editor server and the API run it, with every rule or ``rules``:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from somatrace.checks.lint.engine import IMPORTS_FACET, facet_slot
 from somatrace.rules import all_rules
-from tests.helpers import check_in_process, git, init_repo, write_pyproject
+from tests.helpers import check_in_process, git, wide_app_project
 
 WIDTH = 40  # modules the entrypoint imports, each importing one more: 80 files besides main
 
@@ -19,22 +19,7 @@ NOT_AN_INIT = "class Exporter:\n    def go(self):\n        self._init_tracing()\
 
 
 def _project(root: Path, obs: str) -> Path:
-    app = root / "svc" / "app"
-    app.mkdir(parents=True)
-    write_pyproject(root, {})
-    (app / "__init__.py").write_text("")
-    (app / "obs.py").write_text(obs)
-    for i in range(WIDTH):
-        (app / f"routes{i}.py").write_text(f"from app import models{i}\nROUTE = {i}\n")
-        (app / f"models{i}.py").write_text(f"import json\nMODEL = {i}\n")
-    imports = "".join(f"from app import routes{i}\n" for i in range(WIDTH))
-    (app / "main.py").write_text(
-        f"{imports}from app import obs\nfrom fastapi import FastAPI\n\napp = FastAPI()\n"
-    )
-    init_repo(root)
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "project")
-    return root
+    return wide_app_project(root, obs, WIDTH)
 
 
 def _st101(result: object) -> list[str]:

@@ -8,28 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helpers import check_in_process, git, init_repo, write_pyproject
+from tests.helpers import check_in_process, git, init_repo, wide_app_project, write_pyproject
 
 WIDTH = 40  # modules the entrypoint imports that lead nowhere near the init function
 
 
 def _project(root: Path, obs: str) -> Path:
-    app = root / "svc" / "app"
-    app.mkdir(parents=True)
-    write_pyproject(root, {})
-    (app / "__init__.py").write_text("")
-    (app / "obs.py").write_text(obs)
-    for i in range(WIDTH):
-        (app / f"routes{i}.py").write_text(f"from app import models{i}\nROUTE = {i}\n")
-        (app / f"models{i}.py").write_text(f"import json\nMODEL = {i}\n")
-    imports = "".join(f"from app import routes{i}\n" for i in range(WIDTH))
-    (app / "main.py").write_text(
-        f"{imports}from app import obs\nfrom fastapi import FastAPI\n\napp = FastAPI()\n"
-    )
-    init_repo(root)
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "project")
-    return root
+    return wide_app_project(root, obs, WIDTH)
 
 
 def _run(root: Path, **settings: object) -> tuple[list[str], dict[str, int]]:
